@@ -1,0 +1,139 @@
+/* event: the typed event descriptor that units pass along (SPEC §3), the packet record the trace
+ * source hands to the IPU, and the reasons a packet can be dropped (SPEC §7). */
+#ifndef SPPSIM_EVENT_H
+#define SPPSIM_EVENT_H
+
+#include "flow_key.h"
+#include "sim_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Event types. Network events come from the IPU (claim 1: one message may derive several);
+ * timer, host and internal types are appended by the units that raise them. The order is the
+ * order of reports and of the microcode's jump table. */
+typedef enum ev_type {
+    EV_TCP_SYN,
+    EV_TCP_SYNACK,
+    EV_TCP_ACK,
+    EV_TCP_DATA,
+    EV_TCP_FIN,
+    EV_TCP_RST,
+    EV_UDP_DATAGRAM,
+    EV_OTHER,
+    EV_TYPE_COUNT
+} ev_type;
+
+/* Event classes (claim 9: a class groups types that share an event-handling routine). */
+typedef enum ev_class {
+    EVC_RECEIVE,
+    EVC_SEND,
+    EVC_TIMER,
+    EVC_HOST,
+    EVC_INTERNAL,
+    EVC_COUNT
+} ev_class;
+
+/* Logical channels an event arrives on (claims 9, 10). */
+typedef enum ev_chan { CH_NETWORK, CH_HOST, CH_TIMER, CH_INTERNAL, CH_COUNT } ev_chan;
+
+typedef enum ev_proto { PROTO_TCP, PROTO_UDP, PROTO_OTHER, PROTO_COUNT } ev_proto;
+
+/* Why a packet left the chip without being processed. Every packet read from the trace ends
+ * either processed or counted under exactly one of these (SPEC §7). */
+typedef enum drop_reason {
+    DROP_INGRESS_OVERFLOW,  /* ingress FIFO full when the packet arrived */
+    DROP_CAPTURE_TRUNCATED, /* the capture holds fewer bytes than were on the wire (snaplen) */
+    DROP_MALFORMED,         /* a header is truncated or inconsistent */
+    DROP_BAD_CHECKSUM,      /* IPv4 header, TCP or UDP checksum wrong */
+    DROP_IP_FRAGMENT,       /* IPv4 or IPv6 fragment: the chip does not reassemble */
+    DROP_OVERSIZE,          /* frame larger than the whole scratchpad */
+    DROP_REASON_COUNT
+} drop_reason;
+
+#define FLOW_NONE UINT32_MAX
+#define SP_NONE UINT32_MAX
+#define WSCALE_NONE 0xff
+#define EV_MAX_SACK 4
+
+/* TCP flag bits as on the wire (low byte of the flags field). */
+enum {
+    TCPF_FIN = 0x01,
+    TCPF_SYN = 0x02,
+    TCPF_RST = 0x04,
+    TCPF_PSH = 0x08,
+    TCPF_ACK = 0x10,
+    TCPF_URG = 0x20,
+    TCPF_ECE = 0x40,
+    TCPF_CWR = 0x80
+};
+
+/* The event descriptor. Plain data: copied by value between units. */
+typedef struct event {
+    uint8_t type;  /* ev_type */
+    uint8_t cls;   /* ev_class */
+    uint8_t chan;  /* ev_chan */
+    uint8_t proto; /* ev_proto */
+    uint32_t flow; /* local flow-ID proxy (claim 7); FLOW_NONE until the dispatcher assigns it */
+    uint64_t pkt;  /* index (0-based) of the trace record that caused it */
+    simtime_ps t_arrival; /* when that packet's last bit reached the ingress port */
+    flow_key key;
+    /* the frame in the scratchpad (claim 29): handle, and offsets within the stored frame */
+    uint32_t sp_handle;
+    uint32_t frame_len;
+    uint16_t l3_off;
+    uint16_t l4_off;
+    uint32_t pay_off;
+    uint32_t pay_len;
+    /* parsed TCP header fields (host byte order) */
+    uint32_t seq;
+    uint32_t ack;
+    uint16_t win; /* raw, unscaled */
+    uint8_t tcp_flags;
+    uint8_t wscale; /* WSCALE_NONE when the option is absent */
+    uint16_t mss;   /* 0 when absent */
+    uint8_t sack_ok;
+    uint8_t has_ts;
+    uint32_t ts_val;
+    uint32_t ts_ecr;
+    uint8_t nsack;
+    uint8_t pad[3];
+    uint32_t sack[EV_MAX_SACK][2]; /* left, right edges */
+} event;
+
+/* Link-layer framing of a trace record. */
+typedef enum link_type {
+    LINK_ETHERNET,
+    LINK_SLL,
+    LINK_SLL2,
+    LINK_RAW,
+    LINK_NULL,
+    LINK_COUNT
+} link_type;
+
+/* One trace record as the trace source hands it to the IPU. data is borrowed for the call. */
+typedef struct pkt {
+    const uint8_t *data;
+    uint32_t caplen; /* bytes present in data */
+    uint32_t len;    /* bytes that were on the wire */
+    uint8_t link;    /* link_type */
+    uint64_t index;  /* position in the trace, 0-based */
+    simtime_ps t_arrival;
+} pkt;
+
+/* Stable lower-case names used in reports, JSON and configs ("tcp_syn", "ingress_overflow"). */
+const char *ev_type_name(unsigned t);
+const char *ev_class_name(unsigned c);
+const char *ev_chan_name(unsigned c);
+const char *ev_proto_name(unsigned p);
+const char *drop_reason_name(unsigned r);
+const char *link_type_name(unsigned l);
+
+/* A zeroed event with every "none" field set (flow, handle, wscale). */
+void event_clear(event *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

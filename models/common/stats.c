@@ -1,0 +1,92 @@
+#include "stats.h"
+
+#include <float.h>
+#include <string.h>
+
+void hist_clear(hist *h)
+{
+    memset(h, 0, sizeof *h);
+    h->min = UINT64_MAX;
+}
+
+unsigned hist_bucket(uint64_t v)
+{
+    if (v < (uint64_t)HIST_LINEAR)
+        return (unsigned)v;
+    unsigned msb = 63u - (unsigned)__builtin_clzll(v); /* >= 8 */
+    unsigned shift = msb - HIST_SUB_BITS;              /* v >> shift in [128, 256) */
+    return HIST_LINEAR + (shift - 1u) * HIST_SUB + (unsigned)((v >> shift) - HIST_SUB);
+}
+
+void hist_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
+{
+    if (b < HIST_LINEAR) {
+        *lo = *hi = b;
+        return;
+    }
+    unsigned shift = (b - HIST_LINEAR) / HIST_SUB + 1u;
+    uint64_t top = (b - HIST_LINEAR) % HIST_SUB + HIST_SUB;
+    *lo = top << shift;
+    *hi = *lo + ((uint64_t)1 << shift) - 1u;
+}
+
+void hist_add(hist *h, uint64_t v)
+{
+    h->count++;
+    h->sum += v;
+    if (v < h->min)
+        h->min = v;
+    if (v > h->max)
+        h->max = v;
+    h->b[hist_bucket(v)]++;
+}
+
+uint64_t hist_quantile(const hist *h, double q)
+{
+    if (h->count == 0)
+        return 0;
+    if (q <= 0.0)
+        return h->min;
+    if (q >= 1.0)
+        return h->max;
+    /* rank of the sample wanted, 1-based: the smallest r with r >= q * count. The product is
+     * rounded (0.07 * 100000 gives 7000.000000000001, which means rank 7000, not 7001), so an
+     * excess of a few ulps over a whole number is rounding error, not a fraction. */
+    double want = q * (double)h->count;
+    uint64_t rank = (uint64_t)want;
+    if (want - (double)rank > want * 4 * DBL_EPSILON)
+        rank++;
+    if (rank == 0)
+        rank = 1;
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen >= rank) {
+            uint64_t lo, hi;
+            hist_bucket_range(i, &lo, &hi);
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (mid < h->min)
+                mid = h->min;
+            if (mid > h->max)
+                mid = h->max;
+            return mid;
+        }
+    }
+    return h->max;
+}
+
+double hist_mean(const hist *h) { return h->count ? (double)h->sum / (double)h->count : 0.0; }
+
+void hist_merge(hist *dst, const hist *src)
+{
+    if (!src->count)
+        return;
+    dst->count += src->count;
+    dst->sum += src->sum;
+    if (src->min < dst->min)
+        dst->min = src->min;
+    if (src->max > dst->max)
+        dst->max = src->max;
+    for (unsigned i = 0; i < HIST_BUCKETS; i++)
+        dst->b[i] += src->b[i];
+}

@@ -1,0 +1,56 @@
+/* stats: named counters and log-linear histograms. A unit keeps its counters as plain uint64_t
+ * fields of a stats struct and declares them once in a stat_def table (name, description,
+ * offset), from which the text report and the JSON are written. */
+#ifndef SPPSIM_STATS_H
+#define SPPSIM_STATS_H
+
+#include "sim_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct stat_def {
+    const char *name;
+    const char *desc;
+    size_t off; /* offsetof(stats struct, uint64_t field) */
+} stat_def;
+
+static inline uint64_t stat_read(const stat_def *d, const void *stats)
+{
+    return *(const uint64_t *)((const uint8_t *)stats + d->off);
+}
+
+/* Log-linear histogram of non-negative integers (HDR style): values below 256 are exact; above,
+ * each power of two is split into 128 equal buckets, so a bucket is at most 1/128 of its values
+ * wide and a reported percentile (the bucket's midpoint, clamped to [min, max]) is within 0.4 %
+ * of the exact one. Fixed size, no allocation after init. */
+#define HIST_SUB_BITS 7
+#define HIST_SUB (1u << HIST_SUB_BITS) /* 128 buckets per power of two */
+#define HIST_LINEAR (2u * HIST_SUB)    /* values below 256 are exact */
+#define HIST_BUCKETS (HIST_LINEAR + (64u - HIST_SUB_BITS - 1u) * HIST_SUB) /* 7424 */
+
+typedef struct hist {
+    uint64_t count;
+    uint64_t sum; /* wraps only past 1.8e19 */
+    uint64_t min; /* UINT64_MAX while empty */
+    uint64_t max;
+    uint64_t b[HIST_BUCKETS];
+} hist;
+
+void hist_clear(hist *h);
+void hist_add(hist *h, uint64_t v);
+/* The value at quantile q in [0, 1] (0 -> min, 1 -> max); 0 when empty. */
+uint64_t hist_quantile(const hist *h, double q);
+double hist_mean(const hist *h);
+/* Adds every sample of src into dst. */
+void hist_merge(hist *dst, const hist *src);
+
+/* Bucket index of v and the inclusive range of values that bucket holds (exposed for tests). */
+unsigned hist_bucket(uint64_t v);
+void hist_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

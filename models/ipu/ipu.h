@@ -1,0 +1,155 @@
+/* ipu: the input processing unit (claims 1, 18, 29). It takes trace records from the ingress
+ * FIFO, parses the link, network and transport headers, verifies checksums, extracts the flow
+ * identification key, stores the frame in the scratchpad and derives one or more typed events
+ * per message. A frame that cannot be processed is dropped with a reason and counted.
+ *
+ * Timing: one parse engine; a frame occupies it for
+ *     cycles_per_msg + ceil(frame_bytes * millicycles_per_byte / 1000)
+ * cycles from the cycle it starts. The frame's events enter the out-queue at the end of that
+ * time. A frame starts only when the scratchpad has cells for it (otherwise the IPU stalls and
+ * back-pressures the ingress FIFO) and finishes only when the out-queue has room for all its
+ * events. */
+#ifndef SPPSIM_IPU_H
+#define SPPSIM_IPU_H
+
+#include "event.h"
+#include "params.h"
+#include "ring.h"
+#include "scratchpad.h"
+#include "sim_types.h"
+#include "stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IPU_MAX_EVENTS 3 /* per frame: e.g. SYN, DATA, FIN */
+
+/* Which check decided a frame's fate: a finer cause than drop_reason, counted per check.
+ * IPU_CK_OK for processed frames, except IPU_CK_NULL_FAMILY, which marks a processed frame (one
+ * EV_OTHER event) whose BSD null header names an unknown address family. */
+typedef enum ipu_check {
+    IPU_CK_OK,
+    IPU_CK_CAPLEN,       /* caplen < wire length */
+    IPU_CK_L2_SHORT,     /* link header (Ethernet, SLL, SLL2, null) truncated */
+    IPU_CK_VLAN_SHORT,   /* VLAN tag truncated */
+    IPU_CK_VLAN_DEPTH,   /* more than two VLAN tags */
+    IPU_CK_NULL_FAMILY,  /* BSD null header with an unknown address family (frame is OTHER) */
+    IPU_CK_IPV4_SHORT,   /* fewer than 20 bytes */
+    IPU_CK_IPV4_VERSION, /* version field is not 4 */
+    IPU_CK_IPV4_IHL,     /* IHL < 5 or header past total length */
+    IPU_CK_IPV4_TOTLEN,  /* total length past the frame */
+    IPU_CK_IPV4_CSUM,    /* header checksum wrong */
+    IPU_CK_IPV4_FRAG,    /* MF set or fragment offset != 0 */
+    IPU_CK_IPV6_SHORT,   /* fewer than 40 bytes */
+    IPU_CK_IPV6_VERSION,
+    IPU_CK_IPV6_PLEN, /* payload length past the frame (or a bad jumbo option) */
+    IPU_CK_IPV6_EXT,  /* an extension header overruns the packet */
+    IPU_CK_IPV6_FRAG, /* fragment header present */
+    IPU_CK_TCP_SHORT, /* fewer than 20 bytes of TCP header */
+    IPU_CK_TCP_DOFF,  /* data offset < 5 or past the segment */
+    IPU_CK_TCP_OPT,   /* an option overruns the option area or has length < 2 */
+    IPU_CK_TCP_CSUM,
+    IPU_CK_UDP_SHORT,
+    IPU_CK_UDP_LEN, /* UDP length < 8 or past the datagram */
+    IPU_CK_UDP_CSUM,
+    IPU_CK_OVERSIZE, /* parsed fine, but larger than the whole scratchpad (DROP_OVERSIZE) */
+    IPU_CK_COUNT
+} ipu_check;
+
+/* The outcome of parsing one frame (pure function of the bytes; no timing). */
+typedef struct ipu_parse_out {
+    int drop;       /* -1 when processed, else the drop_reason */
+    unsigned check; /* ipu_check that decided it */
+    unsigned nev;   /* events derived, 0..IPU_MAX_EVENTS (0 when dropped) */
+    uint8_t types[IPU_MAX_EVENTS];
+    event ev; /* fields common to all derived events; type unset, sp_handle SP_NONE */
+} ipu_parse_out;
+
+/* Parses p->data (p->caplen bytes; p->len on the wire) framed as p->link. Fills every field of
+ * out (on a drop, ev holds what was parsed before the failing check). Never reads outside
+ * [data, data + caplen); data may be NULL when caplen is 0. */
+void ipu_parse(const pkt *p, bool verify_checksums, ipu_parse_out *out);
+
+/* Internet checksum (RFC 1071) of n bytes, folded, not complemented, added to sum. The result
+ * is at most 0xffff, so sums chain: ipu_csum_add(ipu_csum_add(0, a, na), b, nb); every chunk but
+ * the last must have an even length. A correct checksummed region folds to 0xffff. */
+uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n);
+uint16_t ipu_csum_fold(uint32_t sum);
+
+typedef struct ipu_cfg {
+    uint32_t clock_mhz;
+    uint32_t in_depth;  /* frames waiting inside the IPU */
+    uint32_t out_depth; /* events in the out-queue */
+    uint32_t cycles_per_msg;
+    uint32_t millicycles_per_byte;
+    uint32_t verify_checksums; /* bool */
+} ipu_cfg;
+
+typedef struct ipu_stats {
+    uint64_t frames;                /* frames accepted from the ingress FIFO */
+    uint64_t processed;             /* frames that derived events */
+    uint64_t bytes;                 /* wire bytes of accepted frames */
+    uint64_t events;                /* events emitted */
+    uint64_t busy_cycles;           /* cycles the parse engine was occupied */
+    uint64_t stall_scratchpad_full; /* times a frame had to wait for scratchpad cells */
+    uint64_t stall_out_full;        /* times finished events had to wait for out-queue room */
+    uint64_t drops[DROP_REASON_COUNT];
+    uint64_t checks[IPU_CK_COUNT]; /* frames by deciding check; sums to frames, and
+                                      processed = checks[IPU_CK_OK] + checks[IPU_CK_NULL_FAMILY] */
+    uint64_t ev_types[EV_TYPE_COUNT];
+} ipu_stats;
+
+typedef struct ipu_slot { /* one frame waiting in the input queue: owned copy of its bytes */
+    pkt p;
+    uint8_t *buf;
+    uint32_t bufcap;
+} ipu_slot;
+
+typedef struct ipu {
+    ipu_cfg cfg;
+    scratchpad *sp; /* not owned: the memory the IPU writes frames into */
+    ring in;        /* ipu_slot */
+    ring out;       /* event */
+    bool busy;      /* a frame is in the engine */
+    cycle_t done;   /* when the frame in the engine finishes */
+    ipu_parse_out cur;
+    bool blocked_sp;  /* front frame waits for scratchpad cells */
+    bool blocked_out; /* finished frame waits for out-queue room */
+    cycle_t now;      /* latest cycle seen by push or advance */
+    ipu_stats st;
+} ipu;
+
+extern const param_table ipu_params;
+extern const stat_def ipu_stat_defs[]; /* the scalar counters of ipu_stats */
+extern const size_t ipu_stat_count;
+const char *ipu_check_name(unsigned c);
+
+void ipu_cfg_default(ipu_cfg *c);
+/* sp must outlive the IPU. Returns 0, or -1 with err filled (out-of-range cfg, no sp, no
+ * memory). ipu_fini is safe after a failed init. */
+int ipu_init(ipu *u, const ipu_cfg *c, scratchpad *sp, sim_err *err);
+void ipu_fini(ipu *u);
+
+bool ipu_can_accept(const ipu *u);
+/* Copies the frame into the input queue (p->data is only borrowed for the call; each slot
+ * owns a buffer that grows to the largest frame it has held, so memory stays bounded by
+ * in_depth times the largest frame). Counts frames and wire bytes. pre: ipu_can_accept. */
+void ipu_push(ipu *u, const pkt *p, cycle_t now);
+/* The next cycle at which the IPU has work it can do by itself, or CYCLE_NEVER (idle, or
+ * waiting for scratchpad cells or out-queue room: the caller calls ipu_advance again when
+ * those free up). */
+cycle_t ipu_next_cycle(const ipu *u);
+/* Does everything due at or before now; returns the number of frames started plus finished
+ * (dropped frames included). A frame starts at the now of the call that starts it, so the
+ * caller calls this at next_cycle() and after each push, pop_out and scratchpad release. */
+unsigned ipu_advance(ipu *u, cycle_t now);
+bool ipu_peek_out(const ipu *u, event *e);
+void ipu_pop_out(ipu *u);
+/* True when no frame is queued or in the engine and the out-queue is empty. */
+bool ipu_idle(const ipu *u);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,166 @@
+#include "scratchpad.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const param_def defs[] = {
+    {"capacity", PARAM_U32, offsetof(sp_cfg, capacity), 1u << 20, 4096, 1u << 28, "bytes",
+     "on-chip memory for frames in flight", NULL},
+    {"cell", PARAM_U32, offsetof(sp_cfg, cell), 64, 16, 16384, "bytes",
+     "allocation granule: a frame takes whole cells", NULL},
+};
+const param_table sp_params = {"scratchpad", defs, sizeof defs / sizeof defs[0]};
+
+/* clang-format 14 takes a macro body that opens with a brace for a block and breaks it up */
+// clang-format off
+#define S(name, desc) {#name, desc, offsetof(sp_stats, name)}
+// clang-format on
+const stat_def sp_stat_defs[] = {
+    S(allocs, "frames stored"),
+    S(frees, "frames freed"),
+    S(alloc_fail, "allocations refused because too few cells were free (back-pressure)"),
+    S(bytes_in, "frame bytes written"),
+    S(cells_used, "cells held at the end of the run"),
+    S(cells_peak, "most cells held at once"),
+    S(bytes_used, "frame bytes held at the end of the run"),
+    S(bytes_peak, "most frame bytes held at once"),
+};
+const size_t sp_stat_count = sizeof sp_stat_defs / sizeof sp_stat_defs[0];
+
+void sp_cfg_default(sp_cfg *c) { param_defaults(&sp_params, c); }
+
+int sp_init(scratchpad *s, const sp_cfg *c, sim_err *err)
+{
+    memset(s, 0, sizeof *s);
+    if (param_validate(&sp_params, c, err))
+        return -1;
+    if (c->cell > c->capacity)
+        return sim_err_set(err, "scratchpad.cell: %u is larger than the capacity %u", c->cell,
+                           c->capacity);
+    s->cfg = *c;
+    s->ncells = c->capacity / c->cell;
+    s->mem = malloc((size_t)s->ncells * c->cell);
+    s->next = malloc(sizeof *s->next * s->ncells);
+    s->len = calloc(s->ncells, sizeof *s->len);
+    s->refs = calloc(s->ncells, sizeof *s->refs);
+    if (!s->mem || !s->next || !s->len || !s->refs) {
+        sp_fini(s);
+        return sim_err_set(err, "scratchpad: out of memory for %u bytes", c->capacity);
+    }
+    for (uint32_t i = 0; i < s->ncells; i++)
+        s->next[i] = i + 1 < s->ncells ? i + 1 : SP_NONE;
+    s->free_head = 0;
+    s->free_count = s->ncells;
+    return 0;
+}
+
+void sp_fini(scratchpad *s)
+{
+    free(s->mem);
+    free(s->next);
+    free(s->len);
+    free(s->refs);
+    s->mem = NULL;
+    s->next = s->len = NULL;
+    s->refs = NULL;
+}
+
+/* Walks the chain of frame h to the cell holding byte off; *in is set to the offset in it. */
+static uint32_t seek(const scratchpad *s, uint32_t h, uint32_t off, uint32_t *in)
+{
+    uint32_t c = h;
+    while (off >= s->cfg.cell) {
+        c = s->next[c];
+        off -= s->cfg.cell;
+    }
+    *in = off;
+    return c;
+}
+
+/* Copies between a frame and a flat buffer; to_frame chooses the direction. */
+static void copy(const scratchpad *s, uint32_t h, uint32_t off, uint8_t *buf, uint32_t n,
+                 bool to_frame)
+{
+    uint32_t in;
+    uint32_t c = seek(s, h, off, &in);
+    while (n) {
+        uint32_t k = s->cfg.cell - in;
+        if (k > n)
+            k = n;
+        uint8_t *cell = s->mem + (size_t)c * s->cfg.cell + in;
+        if (to_frame)
+            memcpy(cell, buf, k);
+        else
+            memcpy(buf, cell, k);
+        buf += k;
+        n -= k;
+        in = 0;
+        c = s->next[c];
+    }
+}
+
+uint32_t sp_alloc(scratchpad *s, const uint8_t *data, uint32_t len, uint16_t refs)
+{
+    uint32_t need = sp_cells_for(s, len);
+    if (need > s->free_count) {
+        s->st.alloc_fail++;
+        return SP_NONE;
+    }
+    uint32_t h = s->free_head, last = h;
+    for (uint32_t i = 1; i < need; i++)
+        last = s->next[last];
+    s->free_head = s->next[last];
+    s->next[last] = SP_NONE;
+    s->free_count -= need;
+    s->len[h] = len;
+    s->refs[h] = refs ? refs : 1;
+    if (data)
+        copy(s, h, 0, (uint8_t *)data, len, true);
+    s->st.allocs++;
+    s->st.bytes_in += len;
+    s->st.cells_used += need;
+    s->st.bytes_used += len;
+    if (s->st.cells_used > s->st.cells_peak)
+        s->st.cells_peak = s->st.cells_used;
+    if (s->st.bytes_used > s->st.bytes_peak)
+        s->st.bytes_peak = s->st.bytes_used;
+    return h;
+}
+
+void sp_ref(scratchpad *s, uint32_t h, uint16_t n) { s->refs[h] = (uint16_t)(s->refs[h] + n); }
+
+bool sp_release(scratchpad *s, uint32_t h)
+{
+    if (--s->refs[h])
+        return false;
+    uint32_t need = sp_cells_for(s, s->len[h]);
+    uint32_t last = h;
+    for (uint32_t i = 1; i < need; i++)
+        last = s->next[last];
+    s->next[last] = s->free_head;
+    s->free_head = h;
+    s->free_count += need;
+    s->st.frees++;
+    s->st.cells_used -= need;
+    s->st.bytes_used -= s->len[h];
+    s->len[h] = 0;
+    return true;
+}
+
+uint32_t sp_len(const scratchpad *s, uint32_t h) { return s->len[h]; }
+
+int sp_read(const scratchpad *s, uint32_t h, uint32_t off, void *dst, uint32_t n)
+{
+    if (off > s->len[h] || n > s->len[h] - off)
+        return -1;
+    copy(s, h, off, dst, n, false);
+    return 0;
+}
+
+int sp_write(scratchpad *s, uint32_t h, uint32_t off, const void *src, uint32_t n)
+{
+    if (off > s->len[h] || n > s->len[h] - off)
+        return -1;
+    copy(s, h, off, (uint8_t *)src, n, true);
+    return 0;
+}

@@ -1,0 +1,66 @@
+// TimedChannel: the SystemC face of the C timed channel (models/common/chan.h). Bounded, with a
+// fixed latency in picoseconds; the consumer is told by data_event() when the front element
+// becomes ready, the producer by space_event() when an element leaves. Holds no policy.
+#pragma once
+
+#include <string>
+#include <systemc>
+
+#include "chan.h"
+#include "simtime.h"
+
+template <class T> class TimedChannel {
+public:
+    TimedChannel(const std::string &name, uint32_t capacity, uint64_t latency_ps)
+        : name_(name), data_ev_((name + "_data").c_str()), space_ev_((name + "_space").c_str())
+    {
+        sim_err err;
+        if (chan_init(&c_, sizeof(T), capacity, latency_ps, &err))
+            throw std::runtime_error(name + ": " + err.msg);
+    }
+    ~TimedChannel() { chan_fini(&c_); }
+    TimedChannel(const TimedChannel &) = delete;
+    TimedChannel &operator=(const TimedChannel &) = delete;
+
+    bool can_push() const { return chan_can_push(&c_); }
+    void refuse() { chan_refuse(&c_); }
+    // Appends an element at the current simulated time; returns its storage to fill.
+    T *push()
+    {
+        uint64_t now = now_ps();
+        bool was_empty = chan_depth(&c_) == 0;
+        T *slot = static_cast<T *>(chan_push(&c_, now));
+        if (was_empty)
+            data_ev_.notify(sc_core::sc_time::from_value(c_.latency));
+        return slot;
+    }
+    // The front element if it is ready now, else nullptr.
+    T *peek() const { return static_cast<T *>(chan_peek(&c_, now_ps())); }
+    void pop()
+    {
+        uint64_t now = now_ps();
+        chan_pop(&c_, now);
+        uint64_t next = chan_next_ready(&c_);
+        if (next != CYCLE_NEVER)
+            data_ev_.notify(sc_core::sc_time::from_value(next > now ? next - now : 0));
+        space_ev_.notify(sc_core::SC_ZERO_TIME);
+    }
+    // Ready time of the front element in ps, or CYCLE_NEVER.
+    uint64_t next_ready() const { return chan_next_ready(&c_); }
+    uint32_t depth() const { return chan_depth(&c_); }
+    uint32_t capacity() const { return chan_capacity(&c_); }
+    const chan_stats &stats()
+    {
+        chan_settle(&c_, now_ps());
+        return c_.st;
+    }
+    const std::string &name() const { return name_; }
+    sc_core::sc_event &data_event() { return data_ev_; }
+    sc_core::sc_event &space_event() { return space_ev_; }
+
+private:
+    std::string name_;
+    chan c_;
+    sc_core::sc_event data_ev_;
+    sc_core::sc_event space_ev_;
+};

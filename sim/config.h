@@ -1,0 +1,62 @@
+// ChipConfig: every unit's cfg struct plus the glue's own tables (source, chip), each declared
+// once as a param_table. Loaded from defaults, then a JSON config file, then --set overrides.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ipu.h"
+#include "params.h"
+#include "scratchpad.h"
+
+enum ReplayMode : uint32_t { REPLAY_TIMESTAMPS, REPLAY_RATE, REPLAY_SATURATE };
+
+struct SourceCfg {
+    uint32_t mode;      // ReplayMode
+    uint64_t rate_mbps; // line rate for REPLAY_RATE
+    uint32_t gap_bytes; // preamble + inter-frame gap per frame on the wire
+};
+
+struct TopCfg {
+    uint32_t ingress_depth; // ingress FIFO (source -> IPU channel) capacity, frames
+    uint64_t ingress_latency_ps;
+    uint32_t event_depth; // IPU -> next stage channel capacity, events
+    uint64_t event_latency_ps;
+    uint64_t seed;
+};
+
+struct ChipConfig {
+    SourceCfg source;
+    TopCfg chip;
+    ipu_cfg ipu;
+    sp_cfg scratchpad;
+
+    struct Entry {
+        const param_table *table;
+        void *cfg;
+    };
+    ChipConfig();
+    // The tables in report order, bound to this object's structs.
+    std::vector<Entry> entries();
+    std::vector<Entry> entries() const { return const_cast<ChipConfig *>(this)->entries(); }
+
+    // "unit.key=value". Throws ConfigError naming the unit and key.
+    void set(const std::string &assignment);
+    void set(const std::string &unit, const std::string &key, const std::string &value);
+    // A JSON object of objects: {"ipu": {"cycles_per_msg": 30}, ...}. Throws ConfigError
+    // naming the file.
+    void load_json(const std::string &path);
+    // Cross-unit checks (after all sets). Throws ConfigError.
+    void validate() const;
+};
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+extern const param_table source_params;
+extern const param_table top_params;
+
+// docs/config.md body: one table per unit, from the param tables.
+std::string params_markdown();

@@ -1,0 +1,36 @@
+// EventSink: the stage after the IPU until the dispatcher exists. It takes every event as soon
+// as it is ready, counts it by type, records its latency from the packet's arrival, and
+// releases the event's reference to its frame in the scratchpad.
+#pragma once
+
+#include <systemc>
+
+#include <array>
+
+#include "channel.h"
+#include "event.h"
+#include "scratchpad.h"
+#include "stats.h"
+
+class EventSink : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(EventSink);
+    EventSink(sc_core::sc_module_name name, TimedChannel<event> &in, scratchpad *sp,
+              sc_core::sc_event &sp_freed);
+
+    uint64_t count(unsigned type) const { return counts_[type]; }
+    uint64_t total() const { return total_; }
+    const hist &latency(unsigned type) const { return lat_[type]; }
+    uint64_t last_ps() const { return last_ps_; }
+
+private:
+    void run();
+
+    TimedChannel<event> &in_;
+    scratchpad *sp_;
+    sc_core::sc_event &sp_freed_;
+    std::array<uint64_t, EV_TYPE_COUNT> counts_{};
+    std::array<hist, EV_TYPE_COUNT> lat_;
+    uint64_t total_ = 0;
+    uint64_t last_ps_ = 0;
+};

@@ -1,0 +1,58 @@
+#include "ipu_unit.h"
+
+#include <stdexcept>
+
+IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, scratchpad *sp,
+                 TimedChannel<pkt> &in, TimedChannel<event> &out, sc_core::sc_event &sp_freed)
+    : sc_module(name), clk_(cfg.clock_mhz), in_(in), out_(out)
+{
+    sim_err err;
+    if (ipu_init(&u_, &cfg, sp, &err))
+        throw std::runtime_error(err.msg);
+    SC_METHOD(run);
+    sensitive << in_.data_event() << wake_ << out_.space_event() << sp_freed;
+    dont_initialize();
+}
+
+void IpuUnit::run()
+{
+    uint64_t now = now_ps();
+    if (!clk_.on_edge(now)) { // work happens on the unit's clock edges
+        wake_.notify(ps(clk_.time_of(clk_.cycle_at(now)) - now));
+        return;
+    }
+    cycle_t cyc = now / clk_.period_ps;
+    for (;;) {
+        unsigned progress = 0;
+        while (ipu_can_accept(&u_)) {
+            pkt *p = in_.peek();
+            if (!p)
+                break;
+            ipu_push(&u_, p, cyc);
+            in_.pop();
+            progress++;
+        }
+        progress += ipu_advance(&u_, cyc);
+        event e;
+        while (ipu_peek_out(&u_, &e)) {
+            if (!out_.can_push()) {
+                out_.refuse();
+                break;
+            }
+            *out_.push() = e;
+            ipu_pop_out(&u_);
+            progress++;
+        }
+        if (!progress)
+            break;
+    }
+    cycle_t next = ipu_next_cycle(&u_);
+    uint64_t t = next == CYCLE_NEVER ? CYCLE_NEVER : clk_.time_of(next);
+    if (ipu_can_accept(&u_)) {
+        uint64_t r = in_.next_ready();
+        if (r > now && r < t)
+            t = r;
+    }
+    if (t != CYCLE_NEVER)
+        wake_.notify(ps(t > now ? t - now : 0));
+}

@@ -1,0 +1,31 @@
+// IpuUnit: wraps the C IPU model (models/ipu). Moves frames from the ingress FIFO into the
+// model when it accepts them, advances it at the cycles it asks for, and drains its out-queue
+// into the event channel. Woken by: a frame becoming ready, its own next_cycle, room in the
+// event channel, and scratchpad cells being freed.
+#pragma once
+
+#include <systemc>
+
+#include "channel.h"
+#include "ipu.h"
+#include "simtime.h"
+
+class IpuUnit : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(IpuUnit);
+    IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, scratchpad *sp, TimedChannel<pkt> &in,
+            TimedChannel<event> &out, sc_core::sc_event &sp_freed);
+    ~IpuUnit() override { ipu_fini(&u_); }
+
+    const ipu &model() const { return u_; }
+    const UnitClock &clock() const { return clk_; }
+
+private:
+    void run();
+
+    ipu u_;
+    UnitClock clk_;
+    TimedChannel<pkt> &in_;
+    TimedChannel<event> &out_;
+    sc_core::sc_event wake_;
+};

@@ -1,0 +1,81 @@
+#include "json_writer.h"
+
+#include <cmath>
+#include <cstdio>
+
+std::string fmt_num(double v)
+{
+    if (!std::isfinite(v))
+        return "0";
+    char b[32];
+    std::snprintf(b, sizeof b, "%.6g", v);
+    return b;
+}
+
+void JsonWriter::item(const char *key)
+{
+    if (!first_.empty()) {
+        o_ << (first_.back() ? "\n" : ",\n");
+        first_.back() = false;
+    }
+    o_ << std::string(2 * first_.size(), ' ');
+    if (key) {
+        str(key);
+        o_ << ": ";
+    }
+}
+
+void JsonWriter::open(const char *key, char c)
+{
+    item(key);
+    o_ << c;
+    first_.push_back(true);
+}
+
+void JsonWriter::close(char c)
+{
+    bool empty = first_.back();
+    first_.pop_back();
+    if (!empty)
+        o_ << "\n" << std::string(2 * first_.size(), ' ');
+    o_ << c;
+}
+
+void JsonWriter::kv(const char *key, double v)
+{
+    item(key);
+    o_ << fmt_num(v);
+}
+
+void JsonWriter::str(const std::string &s)
+{
+    o_ << '"';
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"':
+            o_ << "\\\"";
+            break;
+        case '\\':
+            o_ << "\\\\";
+            break;
+        case '\n':
+            o_ << "\\n";
+            break;
+        case '\t':
+            o_ << "\\t";
+            break;
+        case '\r':
+            o_ << "\\r";
+            break;
+        default:
+            if (c < 0x20) {
+                char b[8];
+                std::snprintf(b, sizeof b, "\\u%04x", c);
+                o_ << b;
+            } else {
+                o_ << c;
+            }
+        }
+    }
+    o_ << '"';
+}

@@ -1,0 +1,104 @@
+#include "pcap_reader.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace {
+
+bool map_dlt(int dlt, link_type *out)
+{
+    switch (dlt) {
+    case DLT_EN10MB:
+        *out = LINK_ETHERNET;
+        return true;
+    case DLT_LINUX_SLL:
+        *out = LINK_SLL;
+        return true;
+#ifdef DLT_LINUX_SLL2
+    case DLT_LINUX_SLL2:
+        *out = LINK_SLL2;
+        return true;
+#endif
+    case DLT_RAW:
+#ifdef DLT_IPV4
+    case DLT_IPV4:
+    case DLT_IPV6:
+#endif
+        *out = LINK_RAW;
+        return true;
+    case DLT_NULL:
+    case DLT_LOOP:
+        *out = LINK_NULL;
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+PcapReader::PcapReader(const std::string &path) : path_(path)
+{
+    struct stat sb;
+    if (stat(path.c_str(), &sb) != 0)
+        throw InputError(path + ": " + std::strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        throw InputError(path + ": is a directory, not a capture file");
+    if (sb.st_size == 0)
+        throw InputError(path + ": empty file (no pcap or pcapng header)");
+    char errbuf[PCAP_ERRBUF_SIZE] = {0};
+    p_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (!p_) {
+        std::string why = errbuf;
+        if (why.find("unknown file format") != std::string::npos)
+            why = "not a pcap or pcapng file (unknown file format)";
+        else if (why.find("truncated") != std::string::npos)
+            why = "truncated file header (" + why + ")";
+        throw InputError(path + ": " + why);
+    }
+    nano_ = true;
+    int dlt = pcap_datalink(p_);
+    const char *dn = pcap_datalink_val_to_name(dlt);
+    dlt_name_ = dn ? dn : std::to_string(dlt);
+    if (!map_dlt(dlt, &link_)) {
+        std::string desc;
+        const char *d = pcap_datalink_val_to_description(dlt);
+        if (d)
+            desc = std::string(" (") + d + ")";
+        pcap_close(p_);
+        p_ = nullptr;
+        throw InputError(path + ": unsupported link type " + dlt_name_ + desc +
+                         "; sppsim reads Ethernet, Linux cooked (SLL, SLL2), raw IP and BSD "
+                         "loopback captures");
+    }
+}
+
+PcapReader::~PcapReader()
+{
+    if (p_)
+        pcap_close(p_);
+}
+
+bool PcapReader::next(const uint8_t **data, uint32_t *caplen, uint32_t *len, uint64_t *ts_ns)
+{
+    if (!p_)
+        return false;
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    int r = pcap_next_ex(p_, &h, &d);
+    if (r == 1) {
+        *data = d;
+        *caplen = h->caplen;
+        *len = h->len;
+        *ts_ns = static_cast<uint64_t>(h->ts.tv_sec) * 1000000000ull +
+                 static_cast<uint64_t>(h->ts.tv_usec);
+        return true;
+    }
+    if (r == PCAP_ERROR) {
+        truncated_ = true;
+        error_ = pcap_geterr(p_);
+    }
+    return false;
+}

@@ -1,0 +1,219 @@
+#include "report.h"
+
+#include <cstdio>
+
+#include "json_writer.h"
+
+namespace {
+
+double per_s(uint64_t n, uint64_t ps) { return ps ? static_cast<double>(n) * 1e12 / ps : 0.0; }
+double share(uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / b : 0.0; }
+
+std::string line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string line(const char *fmt, ...)
+{
+    char b[512];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    return std::string(b) + "\n";
+}
+
+unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
+
+void chan_json(JsonWriter &j, const char *name, TimedChannel<pkt> *pc, TimedChannel<event> *ec,
+               uint64_t sim_ps)
+{
+    const chan_stats &st = pc ? pc->stats() : ec->stats();
+    uint32_t cap = pc ? pc->capacity() : ec->capacity();
+    j.begin(name);
+    j.kv("capacity", cap);
+    j.kv("pushes", st.pushes);
+    j.kv("stall_full", st.stall_full);
+    j.kv("max_depth", st.max_depth);
+    j.kv("mean_depth", sim_ps ? static_cast<double>(st.depth_time) / sim_ps : 0.0);
+    j.end();
+}
+
+} // namespace
+
+void write_config_json(JsonWriter &j, const ChipConfig &cfg, const char *key)
+{
+    j.begin(key);
+    for (auto &e : cfg.entries()) {
+        j.begin(e.table->unit);
+        for (size_t i = 0; i < e.table->n; i++) {
+            const param_def &d = e.table->defs[i];
+            if (d.kind == PARAM_ENUM)
+                j.kv(d.name, d.names[param_get(&d, e.cfg)]);
+            else if (d.kind == PARAM_BOOL)
+                j.kv(d.name, param_get(&d, e.cfg) != 0);
+            else
+                j.kv(d.name, param_get(&d, e.cfg));
+        }
+        j.end();
+    }
+    j.end();
+}
+
+Summary summarize(Chip &chip, uint64_t sim_ps)
+{
+    Summary s;
+    const SourceStats &src = chip.source->stats();
+    const ipu_stats &ip = chip.ipu->model().st;
+    s.sim_ps = sim_ps;
+    s.packets_in = src.packets;
+    s.bytes_in = src.bytes;
+    s.processed = ip.processed;
+    for (unsigned r = 0; r < DROP_REASON_COUNT; r++)
+        s.dropped[r] = ip.drops[r];
+    s.dropped[DROP_INGRESS_OVERFLOW] += src.drops_ingress;
+    for (uint64_t d : s.dropped)
+        s.dropped_total += d;
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
+        s.events[t] = chip.sink->count(t);
+        s.events_total += s.events[t];
+    }
+    s.ipu_cycles = sim_ps / chip.ipu->clock().period_ps;
+    return s;
+}
+
+void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunInfo &info)
+{
+    const ipu_stats &ip = chip.ipu->model().st;
+    const sp_stats &sp = chip.sp.st;
+    o << "sppsim report\n";
+    o << line("  trace            %s (%s)%s", info.trace.c_str(), info.link.c_str(),
+              info.truncated ? "  [TRUNCATED: ends in a partial record]" : "");
+    o << line("  simulated time   %.3f us", s.sim_ps / 1e6);
+    o << "packets\n";
+    o << line("  in               %llu (%llu bytes)", ull(s.packets_in), ull(s.bytes_in));
+    o << line("  processed        %llu", ull(s.processed));
+    o << line("  dropped          %llu", ull(s.dropped_total));
+    for (unsigned r = 0; r < DROP_REASON_COUNT; r++)
+        if (s.dropped[r])
+            o << line("    %-22s %llu", drop_reason_name(r), ull(s.dropped[r]));
+    o << line("  offered          %s Gb/s, %s Mpps",
+              fmt_num(per_s(s.bytes_in * 8, s.sim_ps) / 1e9).c_str(),
+              fmt_num(per_s(s.packets_in, s.sim_ps) / 1e6).c_str());
+    o << "events\n";
+    o << line("  %-16s %10s %12s %12s %12s %12s", "type", "count", "lat p50 ns", "p99 ns",
+              "p99.9 ns", "max ns");
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
+        if (!s.events[t])
+            continue;
+        const hist &h = chip.sink->latency(t);
+        o << line("  %-16s %10llu %12s %12s %12s %12s", ev_type_name(t), ull(s.events[t]),
+                  fmt_num(hist_quantile(&h, 0.5) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.99) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.999) / 1e3).c_str(), fmt_num(h.max / 1e3).c_str());
+    }
+    o << line("  %-16s %10llu", "total", ull(s.events_total));
+    o << "ipu\n";
+    o << line("  utilisation      %s %%",
+              fmt_num(100.0 * share(ip.busy_cycles, s.ipu_cycles)).c_str());
+    o << line("  checksum errors  ipv4 %llu, tcp %llu, udp %llu", ull(ip.checks[IPU_CK_IPV4_CSUM]),
+              ull(ip.checks[IPU_CK_TCP_CSUM]), ull(ip.checks[IPU_CK_UDP_CSUM]));
+    o << line("  stalls           scratchpad full %llu, out-queue full %llu",
+              ull(ip.stall_scratchpad_full), ull(ip.stall_out_full));
+    for (unsigned c = 1; c < IPU_CK_COUNT; c++)
+        if (ip.checks[c])
+            o << line("    %-22s %llu", ipu_check_name(c), ull(ip.checks[c]));
+    o << "scratchpad\n";
+    o << line("  peak             %llu bytes in %llu of %u cells; allocation refusals %llu",
+              ull(sp.bytes_peak), ull(sp.cells_peak), chip.sp.ncells, ull(sp.alloc_fail));
+    o << "ingress FIFO\n";
+    const chan_stats &in = chip.ingress.stats();
+    o << line("  max depth        %llu of %u; refusals %llu", ull(in.max_depth),
+              chip.ingress.capacity(), ull(in.stall_full));
+    o << "host\n";
+    o << line("  wall time        %.3f s", info.wall_s);
+    o << line("  speed            %s packets/s simulated per wall second",
+              fmt_num(info.wall_s > 0 ? s.packets_in / info.wall_s : 0).c_str());
+}
+
+void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunInfo &info)
+{
+    JsonWriter j(o);
+    const ipu_stats &ip = chip.ipu->model().st;
+    const SourceStats &src = chip.source->stats();
+    j.begin();
+    j.kv("schema", 1);
+    j.begin("tool");
+    j.kv("name", "sppsim");
+    j.kv("version", SPPSIM_VERSION);
+    j.end();
+    j.begin("input");
+    j.kv("trace", info.trace);
+    j.kv("link_type", info.link);
+    j.kv("truncated", info.truncated);
+    j.kv("timestamps_backwards", src.ts_backwards);
+    j.end();
+    write_config_json(j, chip.cfg, "config");
+    j.kv("sim_time_ps", s.sim_ps);
+    j.begin("packets");
+    j.kv("in", s.packets_in);
+    j.kv("processed", s.processed);
+    j.begin("dropped");
+    for (unsigned r = 0; r < DROP_REASON_COUNT; r++)
+        j.kv(drop_reason_name(r), s.dropped[r]);
+    j.end();
+    j.end();
+    j.begin("bytes");
+    j.kv("in", s.bytes_in);
+    j.kv("accepted", src.pushed_bytes);
+    j.end();
+    j.begin("throughput");
+    j.kv("offered_gbps", per_s(s.bytes_in * 8, s.sim_ps) / 1e9);
+    j.kv("offered_mpps", per_s(s.packets_in, s.sim_ps) / 1e6);
+    j.kv("processed_mpps", per_s(s.processed, s.sim_ps) / 1e6);
+    j.end();
+    j.begin("events");
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
+        j.kv(ev_type_name(t), s.events[t]);
+    j.end();
+    j.begin("latency_ps");
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
+        const hist &h = chip.sink->latency(t);
+        if (!h.count)
+            continue;
+        j.begin(ev_type_name(t));
+        j.kv("count", h.count);
+        j.kv("min", h.min);
+        j.kv("mean", hist_mean(&h));
+        j.kv("p50", hist_quantile(&h, 0.5));
+        j.kv("p90", hist_quantile(&h, 0.9));
+        j.kv("p99", hist_quantile(&h, 0.99));
+        j.kv("p999", hist_quantile(&h, 0.999));
+        j.kv("max", h.max);
+        j.end();
+    }
+    j.end();
+    j.begin("units");
+    j.begin("source");
+    j.kv("packets", src.packets);
+    j.kv("pushed", src.pushed);
+    j.kv("last_arrival_ps", src.last_arrival_ps);
+    j.end();
+    chan_json(j, "ingress_fifo", &chip.ingress, nullptr, s.sim_ps);
+    j.begin("ipu");
+    for (size_t i = 0; i < ipu_stat_count; i++)
+        j.kv(ipu_stat_defs[i].name, stat_read(&ipu_stat_defs[i], &ip));
+    j.kv("cycles", s.ipu_cycles);
+    j.kv("utilisation", share(ip.busy_cycles, s.ipu_cycles));
+    j.begin("checks");
+    for (unsigned c = 0; c < IPU_CK_COUNT; c++)
+        j.kv(ipu_check_name(c), ip.checks[c]);
+    j.end();
+    j.end();
+    chan_json(j, "event_channel", nullptr, &chip.events, s.sim_ps);
+    j.begin("scratchpad");
+    for (size_t i = 0; i < sp_stat_count; i++)
+        j.kv(sp_stat_defs[i].name, stat_read(&sp_stat_defs[i], &chip.sp.st));
+    j.kv("cells", chip.sp.ncells);
+    j.end();
+    j.end();
+    j.end();
+    j.finish();
+}

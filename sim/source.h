@@ -1,0 +1,59 @@
+// TraceSource: the ingress port. Replays trace records into the ingress FIFO (a TimedChannel)
+// at the capture's timestamps, at a fixed line rate, or as fast as the FIFO accepts. A frame
+// that arrives while the FIFO is full is dropped as ingress_overflow (not in saturate mode,
+// where the source waits). One kernel activation per distinct arrival time.
+#pragma once
+
+#include <systemc>
+
+#include <chrono>
+#include <vector>
+
+#include "channel.h"
+#include "config.h"
+#include "event.h"
+#include "pcap_reader.h"
+
+struct SourceStats {
+    uint64_t packets = 0; // records read from the trace
+    uint64_t bytes = 0;   // their wire bytes
+    uint64_t pushed = 0;  // frames that entered the ingress FIFO
+    uint64_t pushed_bytes = 0;
+    uint64_t drops_ingress = 0; // ingress_overflow
+    uint64_t drop_bytes = 0;
+    uint64_t ts_backwards = 0; // records whose timestamp was earlier than the previous one
+    uint64_t first_arrival_ps = 0;
+    uint64_t last_arrival_ps = 0;
+};
+
+class TraceSource : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(TraceSource);
+    TraceSource(sc_core::sc_module_name name, PcapReader &reader, const SourceCfg &cfg,
+                TimedChannel<pkt> &out, bool progress);
+
+    const SourceStats &stats() const { return st_; }
+    bool finished() const { return eof_ && !have_; }
+
+private:
+    void run();
+    bool read_next();
+    void progress_line(bool final);
+
+    PcapReader &rd_;
+    SourceCfg cfg_;
+    TimedChannel<pkt> &out_;
+    sc_core::sc_event wake_;
+    std::vector<std::vector<uint8_t>> bufs_; // out capacity + 1 frame buffers (see read_next)
+    uint64_t slot_ = 0;
+    pkt pend_{};
+    bool have_ = false;
+    bool eof_ = false;
+    uint64_t first_ts_ns_ = 0;
+    uint64_t prev_ps_ = 0;
+    unsigned __int128 bits_ = 0;
+    SourceStats st_;
+    bool progress_;
+    bool progress_shown_ = false;
+    std::chrono::steady_clock::time_point wall0_, last_print_;
+};

@@ -1,0 +1,56 @@
+"""Helpers shared by the whole-run tests: run build/sppsim, read its JSON, report failures."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class Failure(Exception):
+    pass
+
+
+def run(sppsim, args, expect_rc=0, cwd=ROOT):
+    """Runs sppsim with args from the repo root; returns (rc, stdout, stderr, stats or None)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stats = os.path.join(tmp, "stats.json")
+        cmd = [sppsim, "--no-progress", "--stats", stats] + list(args)
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+        data = None
+        if os.path.exists(stats) and os.path.getsize(stats):
+            with open(stats) as f:
+                raw = f.read()
+            data = json.loads(raw)
+            data["_raw"] = raw
+        if expect_rc is not None and p.returncode != expect_rc:
+            raise Failure(f"{' '.join(cmd)}: exit {p.returncode}, expected {expect_rc}\n"
+                          f"stderr: {p.stderr}")
+        return p.returncode, p.stdout, p.stderr, data
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def conservation(stats, name):
+    pk = stats["packets"]
+    dropped = sum(pk["dropped"].values())
+    check(pk["in"] == pk["processed"] + dropped,
+          f"{name}: packets in {pk['in']} != processed {pk['processed']} + dropped {dropped}")
+    sp = stats["units"]["scratchpad"]
+    check(sp["cells_used"] == 0 and sp["bytes_used"] == 0,
+          f"{name}: scratchpad not empty after the drain: {sp['cells_used']} cells")
+    check(sp["allocs"] == sp["frees"], f"{name}: {sp['allocs']} allocs but {sp['frees']} frees")
+
+
+def main(fn):
+    """Runs fn(); prints 'ok' or the failure and exits 0/1."""
+    try:
+        fn()
+    except Failure as e:
+        print(f"FAIL: {e}")
+        sys.exit(1)
+    print("ok")
