@@ -94,6 +94,15 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     for (unsigned r = 0; r < DROP_REASON_COUNT; r++)
         if (s.dropped[r])
             o << line("    %-22s %llu", drop_reason_name(r), ull(s.dropped[r]));
+    if (s.packets_in && s.dropped[DROP_BAD_CHECKSUM] * 10 >= s.packets_in)
+        o << line("  note: %llu of %llu frames failed checksum verification. A capture taken on "
+                  "the sending host holds checksums left to the NIC (offload); to replay it, "
+                  "use --set ipu.verify_checksums=false",
+                  ull(s.dropped[DROP_BAD_CHECKSUM]), ull(s.packets_in));
+    if (s.packets_in && s.dropped[DROP_CAPTURE_TRUNCATED] * 10 >= s.packets_in)
+        o << line("  note: %llu of %llu frames were cut by the capture's snaplen and dropped; "
+                  "capture with a larger snaplen (tcpdump -s 0) to simulate them",
+                  ull(s.dropped[DROP_CAPTURE_TRUNCATED]), ull(s.packets_in));
     o << line("  offered          %s Gb/s, %s Mpps",
               fmt_num(per_s(s.bytes_in * 8, s.sim_ps) / 1e9).c_str(),
               fmt_num(per_s(s.packets_in, s.sim_ps) / 1e6).c_str());
@@ -113,6 +122,10 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     o << "ipu\n";
     o << line("  utilisation      %s %%",
               fmt_num(100.0 * share(ip.busy_cycles, s.ipu_cycles)).c_str());
+    if (ip.tso_frames)
+        o << line("  TSO frames       %llu (IPv4 length 0: length from the frame, checksums not "
+                  "verified)",
+                  ull(ip.tso_frames));
     o << line("  checksum errors  ipv4 %llu, tcp %llu, udp %llu", ull(ip.checks[IPU_CK_IPV4_CSUM]),
               ull(ip.checks[IPU_CK_TCP_CSUM]), ull(ip.checks[IPU_CK_UDP_CSUM]));
     o << line("  stalls           scratchpad full %llu, out-queue full %llu",

@@ -976,24 +976,25 @@ TEST(Hist, QuantileRanksOfAnOddCount)
     EXPECT_EQ(hist_mean(h.get()), 30.0);
 }
 
-TEST(Hist, ClampedToMinAndMax)
+TEST(Hist, ReportsTheMeanOfTheBucket)
 {
-    // One sample in a wide bucket: the midpoint is clamped to the sample itself.
+    // One sample in a wide bucket [999424, 1003519]: reported exactly, not as the midpoint.
     hist_ptr h = new_hist();
-    hist_add(h.get(), 1000001); // bucket [999424, 1003519], midpoint 1001471
+    hist_add(h.get(), 1000001);
     for (double q : {0.01, 0.5, 0.99})
         EXPECT_EQ(hist_quantile(h.get(), q), 1000001u);
-    // With a larger sample beside it the midpoint is inside [min, max] and is reported as is.
-    hist_add(h.get(), UINT64_MAX); // bucket [0xff00000000000000, 2^64 - 1]
-    EXPECT_EQ(hist_quantile(h.get(), 0.5), 1001471u);
-    EXPECT_EQ(hist_quantile(h.get(), 0.99), 0xff7fffffffffffffull);
+    // The top bucket [0xff00000000000000, 2^64 - 1] holding UINT64_MAX alone reports it.
+    hist_add(h.get(), UINT64_MAX);
+    EXPECT_EQ(hist_quantile(h.get(), 0.5), 1000001u);
+    EXPECT_EQ(hist_quantile(h.get(), 0.99), UINT64_MAX);
     EXPECT_EQ(hist_quantile(h.get(), 1.0), UINT64_MAX);
     EXPECT_EQ(hist_quantile(h.get(), 0.0), 1000001u);
-    // A sample below the midpoint of the top bucket's range clamps the answer from above.
+    // Two values sharing a bucket: their mean, rounded to nearest.
     hist_ptr g = new_hist();
     hist_add(g.get(), 999425);
     hist_add(g.get(), 999430);
-    EXPECT_EQ(hist_quantile(g.get(), 0.5), 999430u); // midpoint 1001471 > max
+    EXPECT_EQ(hist_quantile(g.get(), 0.5), 999428u);
+    EXPECT_EQ(hist_quantile(g.get(), 1.0), 999430u);
 }
 
 TEST(Hist, MergeEqualsAddingAllSamples)
@@ -1242,3 +1243,26 @@ TEST_F(Chan, DepthTimeIntegral)
 }
 
 } // namespace
+
+// A percentile reports the mean of its bucket's values: exact when the bucket holds one value,
+// as latencies that are whole clock cycles usually do.
+TEST(Hist, PercentileExactWhenBucketHoldsOneValue)
+{
+    hist h;
+    hist_clear(&h);
+    for (int i = 0; i < 900; i++)
+        hist_add(&h, 22000);
+    for (int i = 0; i < 100; i++)
+        hist_add(&h, 109000);
+    EXPECT_EQ(hist_quantile(&h, 0.5), 22000u);
+    EXPECT_EQ(hist_quantile(&h, 0.9), 22000u);
+    EXPECT_EQ(hist_quantile(&h, 0.95), 109000u);
+    EXPECT_EQ(hist_quantile(&h, 0.99), 109000u);
+    // two values in one bucket [22912, 23039]: their mean
+    hist g;
+    hist_clear(&g);
+    hist_add(&g, 22950);
+    hist_add(&g, 23000);
+    EXPECT_EQ(hist_bucket(22950), hist_bucket(23000));
+    EXPECT_EQ(hist_quantile(&g, 0.5), 22975u);
+}

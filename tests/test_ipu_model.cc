@@ -210,15 +210,15 @@ TEST(IpuModel, InitRejectsBadCfg)
 
 TEST(IpuModel, StatTable)
 {
-    const char *names[] = {"frames",        "processed",   "bytes",
-                           "events",        "busy_cycles", "stall_scratchpad_full",
-                           "stall_out_full"};
-    ASSERT_EQ(ipu_stat_count, 7u);
+    const char *names[] = {"frames",         "processed",   "bytes",
+                           "events",         "busy_cycles", "stall_scratchpad_full",
+                           "stall_out_full", "tso_frames"};
+    ASSERT_EQ(ipu_stat_count, 8u);
     ipu_stats st;
     memset(&st, 0, sizeof st);
     st.frames = 1, st.processed = 2, st.bytes = 3, st.events = 4, st.busy_cycles = 5;
-    st.stall_scratchpad_full = 6, st.stall_out_full = 7;
-    for (size_t i = 0; i < 7; i++) {
+    st.stall_scratchpad_full = 6, st.stall_out_full = 7, st.tso_frames = 8;
+    for (size_t i = 0; i < 8; i++) {
         EXPECT_STREQ(ipu_stat_defs[i].name, names[i]);
         EXPECT_GT(strlen(ipu_stat_defs[i].desc), 10u);
         EXPECT_EQ(stat_read(&ipu_stat_defs[i], &st), i + 1);

@@ -1206,3 +1206,38 @@ TEST(IpuParse, CheckNames)
         for (unsigned d = c + 1; d < IPU_CK_COUNT; d++)
             EXPECT_STRNE(ipu_check_name(c), ipu_check_name(d));
 }
+
+// ---------------------------------------------------------------- segmentation offload
+
+// A frame captured before TCP segmentation offload has IPv4 total length 0 and checksums the
+// NIC was to fill: its length comes from the frame and its checksums are not verified.
+TEST(IpuTso, LengthFromFrameChecksumsUnverified)
+{
+    Spec s = fb::tcp4(TCPF_ACK | TCPF_PSH, 3000);
+    s.totlen = 0;
+    s.bad_ip_csum = true;
+    s.bad_l4_csum = true;
+    fb::Frame f = fb::build(s);
+    ipu_parse_out o = parse_frame(f);
+    ASSERT_TRUE(Processed(o, {EV_TCP_DATA}));
+    EXPECT_TRUE(o.tso);
+    EXPECT_EQ(o.ev.pay_len, 3000u);
+    EXPECT_EQ(o.ev.pay_off, 54u);
+}
+
+TEST(IpuTso, OrdinaryFramesAreNotTso)
+{
+    ipu_parse_out o = parse_frame(fb::build(fb::tcp4(TCPF_ACK, 10)));
+    ASSERT_TRUE(Processed(o, {EV_TCP_DATA}));
+    EXPECT_FALSE(o.tso);
+}
+
+TEST(IpuTso, HeaderLongerThanFrameIsStillMalformed)
+{
+    Spec s = fb::tcp4(TCPF_ACK, 0);
+    s.totlen = 0;
+    s.ihl = 15; // 60-byte header in a frame with 40 bytes of IP
+    ipu_parse_out o = parse_frame(fb::build(s));
+    EXPECT_EQ(o.drop, DROP_MALFORMED);
+    EXPECT_FALSE(o.tso);
+}

@@ -38,7 +38,9 @@ void hist_add(hist *h, uint64_t v)
         h->min = v;
     if (v > h->max)
         h->max = v;
-    h->b[hist_bucket(v)]++;
+    unsigned k = hist_bucket(v);
+    h->b[k]++;
+    h->bsum[k] += (double)v;
 }
 
 uint64_t hist_quantile(const hist *h, double q)
@@ -64,7 +66,9 @@ uint64_t hist_quantile(const hist *h, double q)
         if (seen >= rank) {
             uint64_t lo, hi;
             hist_bucket_range(i, &lo, &hi);
-            uint64_t mid = lo + (hi - lo) / 2;
+            /* the mean of the bucket's values: within [lo, hi], and exact when they are equal */
+            double m = h->bsum[i] / (double)h->b[i] + 0.5;
+            uint64_t mid = m <= (double)lo ? lo : m >= (double)hi ? hi : (uint64_t)m;
             if (mid < h->min)
                 mid = h->min;
             if (mid > h->max)
@@ -87,6 +91,8 @@ void hist_merge(hist *dst, const hist *src)
         dst->min = src->min;
     if (src->max > dst->max)
         dst->max = src->max;
-    for (unsigned i = 0; i < HIST_BUCKETS; i++)
+    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
         dst->b[i] += src->b[i];
+        dst->bsum[i] += src->bsum[i];
+    }
 }

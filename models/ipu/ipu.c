@@ -34,6 +34,8 @@ const stat_def ipu_stat_defs[] = {
     S(busy_cycles, "cycles the parse engine was occupied (dropped frames included)"),
     S(stall_scratchpad_full, "frames that had to wait for scratchpad cells (back-pressure)"),
     S(stall_out_full, "finished frames that had to wait for out-queue room"),
+    S(tso_frames,
+      "frames captured before segmentation offload (IPv4 length 0; checksums not verified)"),
 };
 #undef S
 const size_t ipu_stat_count = sizeof ipu_stat_defs / sizeof ipu_stat_defs[0];
@@ -138,6 +140,7 @@ static bool finish(ipu *u)
         }
         u->st.events += c->nev;
         u->st.processed++;
+        u->st.tso_frames += c->tso;
     }
     u->st.checks[c->check]++;
     u->blocked_out = false;

@@ -62,6 +62,9 @@ typedef struct ipu_parse_out {
     int drop;       /* -1 when processed, else the drop_reason */
     unsigned check; /* ipu_check that decided it */
     unsigned nev;   /* events derived, 0..IPU_MAX_EVENTS (0 when dropped) */
+    bool tso;       /* IPv4 total length 0: captured before TCP segmentation offload, so the
+                       lengths come from the frame and its checksums (left to the NIC) are not
+                       verified (as Wireshark reads such frames) */
     uint8_t types[IPU_MAX_EVENTS];
     event ev; /* fields common to all derived events; type unset, sp_handle SP_NONE */
 } ipu_parse_out;
@@ -94,6 +97,7 @@ typedef struct ipu_stats {
     uint64_t busy_cycles;           /* cycles the parse engine was occupied */
     uint64_t stall_scratchpad_full; /* times a frame had to wait for scratchpad cells */
     uint64_t stall_out_full;        /* times finished events had to wait for out-queue room */
+    uint64_t tso_frames;            /* frames captured before segmentation offload */
     uint64_t drops[DROP_REASON_COUNT];
     uint64_t checks[IPU_CK_COUNT]; /* frames by deciding check; sums to frames, and
                                       processed = checks[IPU_CK_OK] + checks[IPU_CK_NULL_FAMILY] */
