@@ -1,6 +1,7 @@
 // TimedChannel: the SystemC face of the C timed channel (models/common/chan.h). Bounded, with a
 // fixed latency in picoseconds; the consumer is told by data_event() when the front element
-// becomes ready, the producer by space_event() when an element leaves. Holds no policy.
+// becomes ready, the producer by space_event() when an element leaves while it waits for room
+// (see refuse). Holds no policy.
 #pragma once
 
 #include <string>
@@ -23,7 +24,13 @@ public:
     TimedChannel &operator=(const TimedChannel &) = delete;
 
     bool can_push() const { return chan_can_push(&c_); }
-    void refuse() { chan_refuse(&c_); }
+    // Counts a push the producer could not make. With wait, the next pop notifies
+    // space_event(); without, the producer is not told (it dropped the item instead).
+    void refuse(bool wait)
+    {
+        chan_refuse(&c_);
+        producer_waiting_ = producer_waiting_ || wait;
+    }
     // Appends an element at the current simulated time; returns its storage to fill.
     T *push()
     {
@@ -43,7 +50,10 @@ public:
         uint64_t next = chan_next_ready(&c_);
         if (next != CYCLE_NEVER)
             data_ev_.notify(sc_core::sc_time::from_value(next > now ? next - now : 0));
-        space_ev_.notify(sc_core::SC_ZERO_TIME);
+        if (producer_waiting_) {
+            producer_waiting_ = false;
+            space_ev_.notify(sc_core::SC_ZERO_TIME);
+        }
     }
     // Ready time of the front element in ps, or CYCLE_NEVER.
     uint64_t next_ready() const { return chan_next_ready(&c_); }
@@ -63,4 +73,5 @@ private:
     chan c_;
     sc_core::sc_event data_ev_;
     sc_core::sc_event space_ev_;
+    bool producer_waiting_ = false;
 };

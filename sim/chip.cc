@@ -3,25 +3,13 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace {
-scratchpad make_sp(const sp_cfg &c)
-{
-    scratchpad s;
-    sim_err err;
-    if (sp_init(&s, &c, &err))
-        throw std::runtime_error(err.msg);
-    return s;
-}
-} // namespace
-
 Chip::Chip(const ChipConfig &c, PcapReader &reader, bool progress)
-    : cfg(c), sp(make_sp(c.scratchpad)), sp_freed("sp_freed"),
-      ingress("ingress", c.chip.ingress_depth, c.chip.ingress_latency_ps),
+    : cfg(c), sp(c.scratchpad), ingress("ingress", c.chip.ingress_depth, c.chip.ingress_latency_ps),
       events("events", c.chip.event_depth, c.chip.event_latency_ps)
 {
     source = std::make_unique<TraceSource>("source", reader, cfg.source, ingress, progress);
-    ipu = std::make_unique<IpuUnit>("ipu", cfg.ipu, &sp, ingress, events, sp_freed);
-    sink = std::make_unique<EventSink>("sink", events, &sp, sp_freed);
+    ipu = std::make_unique<IpuUnit>("ipu", cfg.ipu, sp, ingress, events);
+    sink = std::make_unique<EventSink>("sink", events, sp);
 }
 
 Chip::~Chip()
@@ -29,7 +17,6 @@ Chip::~Chip()
     sink.reset();
     ipu.reset();
     source.reset();
-    sp_fini(&sp);
 }
 
 uint64_t Chip::run()
@@ -42,8 +29,8 @@ std::string Chip::undrained()
 {
     std::ostringstream o;
     const struct ipu &u = ipu->model();
-    bool stuck =
-        !source->finished() || ingress.depth() || events.depth() || !ipu_idle(&u) || !sp_empty(&sp);
+    bool stuck = !source->finished() || ingress.depth() || events.depth() || !ipu_idle(&u) ||
+                 !sp_empty(sp.model());
     if (!stuck)
         return "";
     o << "source " << (source->finished() ? "done" : "waiting") << "; ingress FIFO "
@@ -52,6 +39,6 @@ std::string Chip::undrained()
       << (u.blocked_sp ? " (waiting for scratchpad)" : "")
       << (u.blocked_out ? " (waiting for out-queue)" : "") << " out " << ring_count(&u.out) << "/"
       << u.out.cap << "; events " << events.depth() << "/" << events.capacity() << "; scratchpad "
-      << sp.st.cells_used << "/" << sp.ncells << " cells";
+      << sp.model()->st.cells_used << "/" << sp.model()->ncells << " cells";
     return o.str();
 }

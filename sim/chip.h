@@ -17,7 +17,7 @@
 #include "event_sink.h"
 #include "ipu_unit.h"
 #include "pcap_reader.h"
-#include "scratchpad.h"
+#include "scratchpad_port.h"
 #include "source.h"
 
 class Chip {
@@ -35,8 +35,7 @@ public:
     std::string undrained();
 
     const ChipConfig cfg;
-    scratchpad sp;
-    sc_core::sc_event sp_freed;
+    ScratchpadPort sp;
     TimedChannel<pkt> ingress;
     TimedChannel<event> events;
     std::unique_ptr<TraceSource> source;

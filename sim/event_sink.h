@@ -9,14 +9,13 @@
 
 #include "channel.h"
 #include "event.h"
-#include "scratchpad.h"
+#include "scratchpad_port.h"
 #include "stats.h"
 
 class EventSink : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(EventSink);
-    EventSink(sc_core::sc_module_name name, TimedChannel<event> &in, scratchpad *sp,
-              sc_core::sc_event &sp_freed);
+    EventSink(sc_core::sc_module_name name, TimedChannel<event> &in, ScratchpadPort &sp);
 
     uint64_t count(unsigned type) const { return counts_[type]; }
     uint64_t total() const { return total_; }
@@ -27,8 +26,7 @@ private:
     void run();
 
     TimedChannel<event> &in_;
-    scratchpad *sp_;
-    sc_core::sc_event &sp_freed_;
+    ScratchpadPort &sp_;
     std::array<uint64_t, EV_TYPE_COUNT> counts_{};
     std::array<hist, EV_TYPE_COUNT> lat_;
     uint64_t total_ = 0;

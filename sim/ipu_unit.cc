@@ -2,15 +2,15 @@
 
 #include <stdexcept>
 
-IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, scratchpad *sp,
-                 TimedChannel<pkt> &in, TimedChannel<event> &out, sc_core::sc_event &sp_freed)
-    : sc_module(name), clk_(cfg.clock_mhz), in_(in), out_(out)
+IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPort &sp,
+                 TimedChannel<pkt> &in, TimedChannel<event> &out)
+    : sc_module(name), clk_(cfg.clock_mhz), sp_(sp), in_(in), out_(out)
 {
     sim_err err;
-    if (ipu_init(&u_, &cfg, sp, &err))
+    if (ipu_init(&u_, &cfg, sp.model(), &err))
         throw std::runtime_error(err.msg);
     SC_METHOD(run);
-    sensitive << in_.data_event() << wake_ << out_.space_event() << sp_freed;
+    sensitive << in_.data_event() << wake_ << out_.space_event() << sp.freed();
     dont_initialize();
 }
 
@@ -36,7 +36,7 @@ void IpuUnit::run()
         event e;
         while (ipu_peek_out(&u_, &e)) {
             if (!out_.can_push()) {
-                out_.refuse();
+                out_.refuse(true);
                 break;
             }
             *out_.push() = e;
@@ -46,6 +46,8 @@ void IpuUnit::run()
         if (!progress)
             break;
     }
+    if (u_.blocked_sp)
+        sp_.wait_for_cells();
     cycle_t next = ipu_next_cycle(&u_);
     uint64_t t = next == CYCLE_NEVER ? CYCLE_NEVER : clk_.time_of(next);
     if (ipu_can_accept(&u_)) {

@@ -8,13 +8,14 @@
 
 #include "channel.h"
 #include "ipu.h"
+#include "scratchpad_port.h"
 #include "simtime.h"
 
 class IpuUnit : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(IpuUnit);
-    IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, scratchpad *sp, TimedChannel<pkt> &in,
-            TimedChannel<event> &out, sc_core::sc_event &sp_freed);
+    IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPort &sp,
+            TimedChannel<pkt> &in, TimedChannel<event> &out);
     ~IpuUnit() override { ipu_fini(&u_); }
 
     const ipu &model() const { return u_; }
@@ -25,6 +26,7 @@ private:
 
     ipu u_;
     UnitClock clk_;
+    ScratchpadPort &sp_;
     TimedChannel<pkt> &in_;
     TimedChannel<event> &out_;
     sc_core::sc_event wake_;

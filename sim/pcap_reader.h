@@ -32,6 +32,8 @@ public:
     const std::string &error() const { return error_; }
     const std::string &path() const { return path_; }
     bool nanosecond() const { return nano_; }
+    // Fraction of the file read so far, 0..1 (for progress lines).
+    double fraction_read() const;
 
 private:
     std::string path_;
@@ -40,5 +42,6 @@ private:
     std::string dlt_name_;
     bool truncated_ = false;
     bool nano_ = false;
+    uint64_t size_ = 0;
     std::string error_;
 };

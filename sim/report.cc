@@ -82,7 +82,7 @@ Summary summarize(Chip &chip, uint64_t sim_ps)
 void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunInfo &info)
 {
     const ipu_stats &ip = chip.ipu->model().st;
-    const sp_stats &sp = chip.sp.st;
+    const sp_stats &sp = chip.sp.model()->st;
     o << "sppsim report\n";
     o << line("  trace            %s (%s)%s", info.trace.c_str(), info.link.c_str(),
               info.truncated ? "  [TRUNCATED: ends in a partial record]" : "");
@@ -135,15 +135,15 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
             o << line("    %-22s %llu", ipu_check_name(c), ull(ip.checks[c]));
     o << "scratchpad\n";
     o << line("  peak             %llu bytes in %llu of %u cells; allocation refusals %llu",
-              ull(sp.bytes_peak), ull(sp.cells_peak), chip.sp.ncells, ull(sp.alloc_fail));
+              ull(sp.bytes_peak), ull(sp.cells_peak), chip.sp.model()->ncells, ull(sp.alloc_fail));
     o << "ingress FIFO\n";
     const chan_stats &in = chip.ingress.stats();
     o << line("  max depth        %llu of %u; refusals %llu", ull(in.max_depth),
               chip.ingress.capacity(), ull(in.stall_full));
     o << "host\n";
     o << line("  wall time        %.3f s", info.wall_s);
-    o << line("  speed            %s packets/s simulated per wall second",
-              fmt_num(info.wall_s > 0 ? s.packets_in / info.wall_s : 0).c_str());
+    o << line("  speed            %.3f M packets simulated per wall second",
+              info.wall_s > 0 ? s.packets_in / info.wall_s / 1e6 : 0.0);
 }
 
 void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunInfo &info)
@@ -223,8 +223,8 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     chan_json(j, "event_channel", nullptr, &chip.events, s.sim_ps);
     j.begin("scratchpad");
     for (size_t i = 0; i < sp_stat_count; i++)
-        j.kv(sp_stat_defs[i].name, stat_read(&sp_stat_defs[i], &chip.sp.st));
-    j.kv("cells", chip.sp.ncells);
+        j.kv(sp_stat_defs[i].name, stat_read(&sp_stat_defs[i], &chip.sp.model()->st));
+    j.kv("cells", chip.sp.model()->ncells);
     j.end();
     j.end();
     j.end();

@@ -78,10 +78,10 @@ void TraceSource::run()
         }
         if (!out_.can_push()) {
             if (cfg_.mode == REPLAY_SATURATE) {
-                out_.refuse();
+                out_.refuse(true);
                 return; // space_event wakes us
             }
-            out_.refuse();
+            out_.refuse(false);
             st_.drops_ingress++;
             st_.drop_bytes += pend_.len;
             have_ = false;
@@ -110,10 +110,12 @@ void TraceSource::progress_line(bool final)
     }
     last_print_ = t;
     bool tty = isatty(STDERR_FILENO);
-    std::fprintf(
-        stderr, "%ssppsim: %llu packets read, %.3f ms simulated, %.1f s wall, %.2f M packets/s%s",
-        tty ? "\r" : "", static_cast<unsigned long long>(st_.packets),
-        static_cast<double>(now_ps()) / 1e9, wall,
-        wall > 0 ? static_cast<double>(st_.packets) / wall / 1e6 : 0.0, tty && !final ? "" : "\n");
+    std::fprintf(stderr,
+                 "%ssppsim: %3.0f%% of the trace, %llu packets, %.3f ms simulated, %.1f s wall, "
+                 "%.2f M packets/s%s",
+                 tty ? "\r" : "", final ? 100.0 : 100.0 * rd_.fraction_read(),
+                 static_cast<unsigned long long>(st_.packets), static_cast<double>(now_ps()) / 1e9,
+                 wall, wall > 0 ? static_cast<double>(st_.packets) / wall / 1e6 : 0.0,
+                 tty && !final ? "" : "\n");
     progress_shown_ = true;
 }

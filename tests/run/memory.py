@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Memory does not grow with trace length: the peak RSS of a run over a 15x longer trace (same
+flows, same frame sizes) stays within a small margin of the short one's."""
+import argparse
+import os
+import subprocess
+import tempfile
+
+from common import ROOT, check, main
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--sppsim", required=True)
+args = ap.parse_args()
+
+
+def peak_rss_kib(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    check(os.waitstatus_to_exitcode(status) == 0, f"{' '.join(cmd)} failed: {err}")
+    return usage.ru_maxrss
+
+
+def body():
+    gen = os.path.join(ROOT, "scripts", "gen-traces")
+    with tempfile.TemporaryDirectory() as tmp:
+        rss = {}
+        for n in (20000, 300000):
+            trace = os.path.join(tmp, f"bulk{n}.pcap")
+            subprocess.run([gen, "--bulk", trace, "--packets", str(n), "--flows", "1000"],
+                           check=True, capture_output=True)
+            rss[n] = peak_rss_kib([args.sppsim, "--trace", trace, "--quiet", "--no-progress",
+                                   "--saturate"])
+            os.unlink(trace)
+        print(f"peak RSS: {rss[20000]} KiB for 20k packets, {rss[300000]} KiB for 300k packets")
+        check(rss[300000] <= rss[20000] + 3072,
+              f"peak RSS grew from {rss[20000]} KiB to {rss[300000]} KiB with a 15x longer trace")
+
+
+main(body)
