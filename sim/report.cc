@@ -130,6 +130,8 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
               ull(ip.checks[IPU_CK_TCP_CSUM]), ull(ip.checks[IPU_CK_UDP_CSUM]));
     o << line("  stalls           scratchpad full %llu, out-queue full %llu",
               ull(ip.stall_scratchpad_full), ull(ip.stall_out_full));
+    if (ip.processed != ip.frames)
+        o << "  frames by the check that decided them (all but ok)\n";
     for (unsigned c = 1; c < IPU_CK_COUNT; c++)
         if (ip.checks[c])
             o << line("    %-22s %llu", ipu_check_name(c), ull(ip.checks[c]));
