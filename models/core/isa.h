@@ -1,0 +1,162 @@
+/* isa: the protocol cores' instruction set (docs/isa.md is its manual). Shared by the
+ * assembler (asm.h), the core engine (core.h) and the tests.
+ *
+ * Every instruction is one 64-bit word, eBPF-like:
+ *
+ *     bits 63..56  op    base opcode (bits 5..0) | UC_K (bit 7) | UC_ABS (bit 6)
+ *     bits 55..52  dst   register r0..r15
+ *     bits 51..48  src   register r0..r15
+ *     bits 47..32  off   16-bit field: branch/call target (instruction index), or a memory
+ *                        offset (signed with a base register, unsigned with UC_ABS)
+ *     bits 31..0   imm   32-bit immediate
+ *
+ * Registers are 32 bits; arithmetic wraps modulo 2^32. */
+#ifndef SPPSIM_ISA_H
+#define SPPSIM_ISA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UC_NREGS 16
+#define UC_K 0x80u   /* the source operand is imm, not register src */
+#define UC_ABS 0x40u /* memory operand: address = off (no base register) */
+#define UC_OPMASK 0x3fu
+
+/* Base opcodes (op & UC_OPMASK). "src" below means reg[src], or imm with UC_K. */
+typedef enum uc_op {
+    UC_NOP = 0,
+    /* ALU: dst = dst OP src */
+    UC_MOV, /* dst = src */
+    UC_ADD,
+    UC_SUB,
+    UC_MUL,
+    UC_AND,
+    UC_OR,
+    UC_XOR,
+    UC_SHL,    /* shift counts use src & 31 */
+    UC_SHR,    /* logical */
+    UC_SAR,    /* arithmetic */
+    UC_MIN,    /* unsigned */
+    UC_MAX,    /* unsigned */
+    UC_SEQMIN, /* the earlier of two sequence numbers (modulo 2^32) */
+    UC_SEQMAX, /* the later of two sequence numbers */
+    UC_NEG,    /* dst = -dst (src unused) */
+    UC_NOT,    /* dst = ~dst (src unused) */
+    /* compare and branch to off when the condition holds: dst COND src */
+    UC_JA, /* always */
+    UC_JEQ,
+    UC_JNE,
+    UC_JLT, /* unsigned */
+    UC_JLE,
+    UC_JGT,
+    UC_JGE,
+    UC_JSLT, /* signed */
+    UC_JSLE,
+    UC_JSGT,
+    UC_JSGE,
+    UC_JSEQLT, /* sequence numbers, RFC 1982 / RFC 793: (int32_t)(dst - src) < 0 */
+    UC_JSEQLE,
+    UC_JSEQGT,
+    UC_JSEQGE,
+    UC_JSET, /* (dst & src) != 0 */
+    UC_CALL, /* push the return address, jump to off (return stack of UC_CALL_DEPTH) */
+    UC_RET,
+    /* workspace (core-local memory), little-endian; address = reg[src] + (int16)off, or off
+     * with UC_ABS */
+    UC_LDW, /* dst = 32 bits */
+    UC_LDH, /* dst = 16 bits, zero-extended */
+    UC_LDB, /* dst = 8 bits, zero-extended */
+    /* stores: address = reg[dst] + (int16)off, or off with UC_ABS; value = reg[src] or imm */
+    UC_STW,
+    UC_STH,
+    UC_STB,
+    /* the event's frame in the scratchpad, network byte order; address as for loads */
+    UC_LDPW,
+    UC_LDPH,
+    UC_LDPB,
+    /* a field of the event descriptor: dst = field imm (uc_evf) */
+    UC_LDEV,
+    /* a command to another unit (uc_cmd in imm); arguments r1..r5, result in r0 */
+    UC_CMD,
+    UC_FIN,  /* the event is handled */
+    UC_TRAP, /* deliberate fault with code imm (assertions in microcode) */
+    UC_OP_COUNT
+} uc_op;
+
+#define UC_CALL_DEPTH 8
+
+/* Event descriptor fields readable by UC_LDEV. */
+typedef enum uc_evf {
+    UC_EVF_TYPE,
+    UC_EVF_CLASS,
+    UC_EVF_CHAN,
+    UC_EVF_PROTO,
+    UC_EVF_FLOW,
+    UC_EVF_SEQ,
+    UC_EVF_ACK,
+    UC_EVF_WIN,
+    UC_EVF_FLAGS,
+    UC_EVF_MSS,
+    UC_EVF_WSCALE,
+    UC_EVF_SACK_OK,
+    UC_EVF_HAS_TS,
+    UC_EVF_TS_VAL,
+    UC_EVF_TS_ECR,
+    UC_EVF_NSACK,
+    UC_EVF_SACK0_L,
+    UC_EVF_SACK0_R,
+    UC_EVF_SACK1_L,
+    UC_EVF_SACK1_R,
+    UC_EVF_SACK2_L,
+    UC_EVF_SACK2_R,
+    UC_EVF_SACK3_L,
+    UC_EVF_SACK3_R,
+    UC_EVF_FRAME_LEN,
+    UC_EVF_L3_OFF,
+    UC_EVF_L4_OFF,
+    UC_EVF_PAY_OFF,
+    UC_EVF_PAY_LEN,
+    UC_EVF_SPORT,
+    UC_EVF_DPORT,
+    UC_EVF_AF,
+    UC_EVF_COUNT
+} uc_evf;
+
+/* Commands to the other units (UC_CMD imm). The core records each with its arguments and the
+ * cycle it was issued; the caller carries it out. r0 receives 0. */
+typedef enum uc_cmd {
+    UC_CMD_SOCK_APPEND, /* r1 frame offset, r2 length, r3 stream offset: payload -> socket buffer */
+    UC_CMD_TX_EMIT,     /* r1 header template, r2 seq, r3 ack, r4 window, r5 flags: send a packet */
+    UC_CMD_TIMER_SET,   /* r1 timer id, r2 delay in microseconds */
+    UC_CMD_TIMER_CANCEL, /* r1 timer id */
+    UC_CMD_EV_EMIT,      /* r1 event type, r2 argument: a new event for this flow (claim 15) */
+    UC_CMD_LOG,          /* r1..r5 into the instruction trace (firmware debugging) */
+    UC_CMD_COUNT
+} uc_cmd;
+
+/* Encoding helpers. */
+static inline uint64_t uc_encode(unsigned op, unsigned dst, unsigned src, uint16_t off,
+                                 uint32_t imm)
+{
+    return (uint64_t)(op & 0xffu) << 56 | (uint64_t)(dst & 15u) << 52 |
+           (uint64_t)(src & 15u) << 48 | (uint64_t)off << 32 | imm;
+}
+static inline unsigned uc_op_of(uint64_t w) { return (unsigned)(w >> 56); }
+static inline unsigned uc_dst_of(uint64_t w) { return (unsigned)(w >> 52) & 15u; }
+static inline unsigned uc_src_of(uint64_t w) { return (unsigned)(w >> 48) & 15u; }
+static inline uint16_t uc_off_of(uint64_t w) { return (uint16_t)(w >> 32); }
+static inline uint32_t uc_imm_of(uint64_t w) { return (uint32_t)w; }
+
+/* Mnemonics ("add", "jseqlt", "ldpw" ...), field and command names ("seq", "sock_append"),
+ * as the assembler and disassembler spell them; NULL out of range. */
+const char *uc_op_name(unsigned base_op);
+const char *uc_evf_name(unsigned f);
+const char *uc_cmd_name(unsigned c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
