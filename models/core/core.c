@@ -233,75 +233,85 @@ void core_set_trace(core *c, core_trace_fn fn, void *ctx)
 
 /* ---- the run loop ---- */
 
+/* Where each uc_evf lives in the event descriptor: one table serves ldev and the harness. */
+// clang-format off
+#define EVF(f, member) [f] = {offsetof(event, member), sizeof(((event *)0)->member)}
+// clang-format on
+static const struct {
+    uint16_t off;
+    uint8_t size;
+} evf_loc[UC_EVF_COUNT] = {
+    EVF(UC_EVF_TYPE, type),
+    EVF(UC_EVF_CLASS, cls),
+    EVF(UC_EVF_CHAN, chan),
+    EVF(UC_EVF_PROTO, proto),
+    EVF(UC_EVF_FLOW, flow),
+    EVF(UC_EVF_SEQ, seq),
+    EVF(UC_EVF_ACK, ack),
+    EVF(UC_EVF_WIN, win),
+    EVF(UC_EVF_FLAGS, tcp_flags),
+    EVF(UC_EVF_MSS, mss),
+    EVF(UC_EVF_WSCALE, wscale),
+    EVF(UC_EVF_SACK_OK, sack_ok),
+    EVF(UC_EVF_HAS_TS, has_ts),
+    EVF(UC_EVF_TS_VAL, ts_val),
+    EVF(UC_EVF_TS_ECR, ts_ecr),
+    EVF(UC_EVF_NSACK, nsack),
+    EVF(UC_EVF_SACK0_L, sack[0][0]),
+    EVF(UC_EVF_SACK0_R, sack[0][1]),
+    EVF(UC_EVF_SACK1_L, sack[1][0]),
+    EVF(UC_EVF_SACK1_R, sack[1][1]),
+    EVF(UC_EVF_SACK2_L, sack[2][0]),
+    EVF(UC_EVF_SACK2_R, sack[2][1]),
+    EVF(UC_EVF_SACK3_L, sack[3][0]),
+    EVF(UC_EVF_SACK3_R, sack[3][1]),
+    EVF(UC_EVF_FRAME_LEN, frame_len),
+    EVF(UC_EVF_L3_OFF, l3_off),
+    EVF(UC_EVF_L4_OFF, l4_off),
+    EVF(UC_EVF_PAY_OFF, pay_off),
+    EVF(UC_EVF_PAY_LEN, pay_len),
+    EVF(UC_EVF_SPORT, key.sport),
+    EVF(UC_EVF_DPORT, key.dport),
+    EVF(UC_EVF_AF, key.af),
+};
+#undef EVF
+
 static inline uint32_t ev_field(const event *e, uint32_t f)
 {
-    switch (f) {
-    case UC_EVF_TYPE:
-        return e->type;
-    case UC_EVF_CLASS:
-        return e->cls;
-    case UC_EVF_CHAN:
-        return e->chan;
-    case UC_EVF_PROTO:
-        return e->proto;
-    case UC_EVF_FLOW:
-        return e->flow;
-    case UC_EVF_SEQ:
-        return e->seq;
-    case UC_EVF_ACK:
-        return e->ack;
-    case UC_EVF_WIN:
-        return e->win;
-    case UC_EVF_FLAGS:
-        return e->tcp_flags;
-    case UC_EVF_MSS:
-        return e->mss;
-    case UC_EVF_WSCALE:
-        return e->wscale;
-    case UC_EVF_SACK_OK:
-        return e->sack_ok;
-    case UC_EVF_HAS_TS:
-        return e->has_ts;
-    case UC_EVF_TS_VAL:
-        return e->ts_val;
-    case UC_EVF_TS_ECR:
-        return e->ts_ecr;
-    case UC_EVF_NSACK:
-        return e->nsack;
-    case UC_EVF_SACK0_L:
-        return e->sack[0][0];
-    case UC_EVF_SACK0_R:
-        return e->sack[0][1];
-    case UC_EVF_SACK1_L:
-        return e->sack[1][0];
-    case UC_EVF_SACK1_R:
-        return e->sack[1][1];
-    case UC_EVF_SACK2_L:
-        return e->sack[2][0];
-    case UC_EVF_SACK2_R:
-        return e->sack[2][1];
-    case UC_EVF_SACK3_L:
-        return e->sack[3][0];
-    case UC_EVF_SACK3_R:
-        return e->sack[3][1];
-    case UC_EVF_FRAME_LEN:
-        return e->frame_len;
-    case UC_EVF_L3_OFF:
-        return e->l3_off;
-    case UC_EVF_L4_OFF:
-        return e->l4_off;
-    case UC_EVF_PAY_OFF:
-        return e->pay_off;
-    case UC_EVF_PAY_LEN:
-        return e->pay_len;
-    case UC_EVF_SPORT:
-        return e->key.sport;
-    case UC_EVF_DPORT:
-        return e->key.dport;
-    case UC_EVF_AF:
-        return e->key.af;
-    default:
-        return 0; /* core_init rejected it */
+    const uint8_t *p = (const uint8_t *)e + evf_loc[f].off;
+    switch (evf_loc[f].size) {
+    case 1:
+        return *p;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    default: {
+        uint32_t v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    }
+}
+
+uint32_t core_event_field(const event *e, unsigned f)
+{
+    return f < UC_EVF_COUNT ? ev_field(e, f) : 0;
+}
+
+void core_event_field_set(event *e, unsigned f, uint32_t v)
+{
+    if (f >= UC_EVF_COUNT)
+        return;
+    uint8_t *p = (uint8_t *)e + evf_loc[f].off;
+    if (evf_loc[f].size == 1) {
+        *p = (uint8_t)v;
+    } else if (evf_loc[f].size == 2) {
+        uint16_t w = (uint16_t)v;
+        memcpy(p, &w, sizeof w);
+    } else {
+        memcpy(p, &v, sizeof v);
     }
 }
 

@@ -145,6 +145,11 @@ void core_set_trace(core *c, core_trace_fn fn, void *ctx);
  * what the instructions before it did; with no handler (CORE_FAULT_NO_ENTRY) res->pc is
  * UC_NO_ENTRY and nothing ran. Entries of res->cmds past res->ncmds are left as they were.
  * Adds the event to c->st. */
+/* The event-descriptor field that `ldev` reads for f (uc_evf), and its setter (the value is
+ * truncated to the field's width). Out-of-range f reads 0 and sets nothing. */
+uint32_t core_event_field(const event *e, unsigned f);
+void core_event_field_set(event *e, unsigned f, uint32_t v);
+
 int core_run(core *c, const event *ev, uint8_t *ws, uint32_t ws_len, const scratchpad *sp,
              cycle_t start, core_result *res);
 
