@@ -1,0 +1,332 @@
+/* cluster: N microcoded cores behind per-core input queues and one out-queue (claims 5, 6,
+ * 29). See cluster.h for the timing contract. A job's handler runs (core_run) when the job
+ * starts, so its end cycle is known at once; the result is held in the core until then. */
+#include "cluster.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const param_def defs[] = {
+    {"cores", PARAM_U32, offsetof(cluster_cfg, cores), 8, 1, 256, "cores",
+     "protocol cores in the cluster, all running the same image", NULL},
+    {"in_depth", PARAM_U32, offsetof(cluster_cfg, in_depth), 4, 1, 4096, "events",
+     "jobs each core's input queue holds besides the one it runs", NULL},
+    {"out_depth", PARAM_U32, offsetof(cluster_cfg, out_depth), 64, 1, 65536, "events",
+     "results the out-queue holds before a finished core must wait", NULL},
+};
+const param_table cluster_params = {"cluster", defs, sizeof defs / sizeof defs[0]};
+
+#define S(name, desc)                                                                              \
+    {                                                                                              \
+#name, desc, offsetof(cluster_core_stats, name)                                            \
+    }
+const stat_def cluster_stat_defs[] = {
+    S(events, "events the core ran (faulted ones included)"),
+    S(busy_cycles, "cycles spent running handlers"),
+    S(insns, "instructions retired"),
+    S(stall_ws, "cycles spent on workspace accesses beyond the first of each"),
+    S(stall_sp, "cycles spent on scratchpad frame loads beyond the first of each"),
+    S(faults, "events that ended in a fault"),
+    S(stall_in_full, "pushes refused because the core's input queue was full"),
+    S(stall_out_full, "results that had to wait for out-queue room"),
+    S(max_queue, "most jobs waiting in the core's input queue at once"),
+};
+#undef S
+const size_t cluster_stat_count = sizeof cluster_stat_defs / sizeof cluster_stat_defs[0];
+
+void cluster_cfg_default(cluster_cfg *c) { param_defaults(&cluster_params, c); }
+
+int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const uc_image *img,
+                 const scratchpad *sp, sim_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->flow = FLOW_NONE;
+    if (param_validate(&cluster_params, cfg, err))
+        return -1;
+    if (!ccfg || !img)
+        return sim_err_set(err, "cluster: no core configuration or no image");
+    c->slots = calloc(cfg->cores, sizeof *c->slots);
+    if (!c->slots)
+        return sim_err_set(err, "cluster: out of memory for %u cores", cfg->cores);
+    c->cfg = *cfg;
+    c->sp = sp;
+    for (uint32_t i = 0; i < cfg->cores; i++) {
+        cluster_slot *s = &c->slots[i];
+        if (core_init(&s->core, ccfg, img, err) ||
+            ring_init(&s->in, sizeof(cluster_qjob), cfg->in_depth, err)) {
+            cluster_fini(c);
+            return -1;
+        }
+    }
+    if (ring_init(&c->out, sizeof(cluster_done), cfg->out_depth, err)) {
+        cluster_fini(c);
+        return -1;
+    }
+    return 0;
+}
+
+void cluster_fini(cluster *c)
+{
+    if (c->slots)
+        for (uint32_t i = 0; i < c->cfg.cores; i++) {
+            core_fini(&c->slots[i].core);
+            ring_fini(&c->slots[i].in);
+        }
+    free(c->slots);
+    c->slots = NULL;
+    ring_fini(&c->out);
+}
+
+bool cluster_can_accept(const cluster *c, unsigned core) { return !ring_full(&c->slots[core].in); }
+
+void cluster_push(cluster *c, unsigned core, const cluster_job *j, cycle_t now)
+{
+    cluster_slot *s = &c->slots[core];
+    cluster_qjob *q = ring_push_slot(&s->in);
+    q->j = *j;
+    q->at = now;
+    if (ring_count(&s->in) > s->st.max_queue)
+        s->st.max_queue = ring_count(&s->in);
+    if (now > c->now)
+        c->now = now;
+}
+
+void cluster_refuse(cluster *c, unsigned core) { c->slots[core].st.stall_in_full++; }
+
+/* When the front job of an idle core with a non-empty queue starts. */
+static cycle_t start_cycle(const cluster_slot *s)
+{
+    const cluster_qjob *q = ring_front(&s->in);
+    return q->at > s->free ? q->at : s->free;
+}
+
+cycle_t cluster_next_cycle(const cluster *c)
+{
+    cycle_t next = CYCLE_NEVER;
+    for (uint32_t i = 0; i < c->cfg.cores; i++) {
+        const cluster_slot *s = &c->slots[i];
+        cycle_t t = CYCLE_NEVER;
+        if (s->busy) {
+            if (!s->blocked)
+                t = s->done.res.end;
+            else if (!ring_full(&c->out))
+                t = c->now;
+        } else if (!ring_empty(&s->in)) {
+            t = start_cycle(s);
+        }
+        if (t < next)
+            next = t;
+    }
+    return next;
+}
+
+/* What the instruction trace's trampoline needs while one event runs. */
+typedef struct trace_hop {
+    const cluster *c;
+    const cluster_slot *s;
+    unsigned core;
+    uint32_t flow;
+} trace_hop;
+
+static void trace_hop_fn(void *ctx, const core_trace_rec *r)
+{
+    const trace_hop *h = ctx;
+    cluster_trace_rec tr = {*r, h->core, h->flow};
+    if (h->s->trace_fn)
+        h->s->trace_fn(h->s->trace_ctx, &tr.rec);
+    if (h->c->flow_fn && h->flow == h->c->flow)
+        h->c->flow_fn(h->c->flow_ctx, &tr.rec);
+}
+
+/* Starts core i's front job: runs its handler now, holds the result until its end cycle. */
+static void start(cluster *c, unsigned i)
+{
+    cluster_slot *s = &c->slots[i];
+    const cluster_qjob *q = ring_front(&s->in);
+    cycle_t t = start_cycle(s);
+    s->done.ev = q->j.ev;
+    s->done.core = i;
+    trace_hop hop = {c, s, i, q->j.ev.flow};
+    bool traced = s->trace_fn || (c->flow_fn && q->j.ev.flow == c->flow);
+    if (traced)
+        core_set_trace(&s->core, trace_hop_fn, &hop);
+    core_stats before = s->core.st;
+    core_run(&s->core, &q->j.ev, q->j.ws, q->j.ws_len, c->sp, t, &s->done.res);
+    if (traced)
+        core_set_trace(&s->core, NULL, NULL);
+    const core_stats *after = &s->core.st;
+    s->st.events += after->events - before.events;
+    s->st.busy_cycles += after->busy_cycles - before.busy_cycles;
+    s->st.insns += after->insns - before.insns;
+    s->st.stall_ws += after->stall_ws - before.stall_ws;
+    s->st.stall_sp += after->stall_sp - before.stall_sp;
+    s->st.faults += after->faults - before.faults;
+    ring_pop(&s->in);
+    s->busy = true;
+}
+
+/* Moves core i's result to the out-queue (at now when it had been blocked). Returns false, and
+ * blocks the core, when the out-queue is full. */
+static bool finish(cluster *c, unsigned i, cycle_t now)
+{
+    cluster_slot *s = &c->slots[i];
+    if (ring_full(&c->out)) {
+        if (!s->blocked) {
+            s->blocked = true;
+            s->st.stall_out_full++;
+        }
+        return false;
+    }
+    *(cluster_done *)ring_push_slot(&c->out) = s->done;
+    s->free = s->blocked ? now : s->done.res.end;
+    s->busy = false;
+    s->blocked = false;
+    return true;
+}
+
+unsigned cluster_advance(cluster *c, cycle_t now)
+{
+    unsigned work = 0;
+    if (now > c->now)
+        c->now = now;
+    for (;;) {
+        /* The earliest action due; at one cycle, starts before completions (so that a result
+         * finishing at its start cycle still meets the others of that cycle), and completions
+         * by core index. A blocked result is keyed by its end cycle, so it leaves first. */
+        unsigned best = UINT32_MAX;
+        bool best_start = false;
+        cycle_t best_t = CYCLE_NEVER;
+        bool room = !ring_full(&c->out);
+        for (uint32_t i = 0; i < c->cfg.cores; i++) {
+            const cluster_slot *s = &c->slots[i];
+            cycle_t t;
+            bool is_start;
+            if (s->busy) {
+                if (s->blocked && !room)
+                    continue;
+                t = s->done.res.end;
+                is_start = false;
+            } else if (!ring_empty(&s->in)) {
+                t = start_cycle(s);
+                is_start = true;
+            } else {
+                continue;
+            }
+            if (t > now)
+                continue;
+            if (best == UINT32_MAX || t < best_t || (t == best_t && is_start && !best_start)) {
+                best = i;
+                best_t = t;
+                best_start = is_start;
+            }
+        }
+        if (best == UINT32_MAX)
+            break;
+        if (best_start)
+            start(c, best);
+        else if (!finish(c, best, now))
+            continue; /* now blocked: no longer a candidate while the out-queue is full */
+        work++;
+    }
+    return work;
+}
+
+bool cluster_peek_out(const cluster *c, cluster_done *d)
+{
+    if (ring_empty(&c->out))
+        return false;
+    *d = *(const cluster_done *)ring_front(&c->out);
+    return true;
+}
+
+void cluster_pop_out(cluster *c) { ring_pop(&c->out); }
+
+bool cluster_idle(const cluster *c)
+{
+    if (!ring_empty(&c->out))
+        return false;
+    for (uint32_t i = 0; i < c->cfg.cores; i++)
+        if (c->slots[i].busy || !ring_empty(&c->slots[i].in))
+            return false;
+    return true;
+}
+
+const cluster_core_stats *cluster_stats(const cluster *c, unsigned core)
+{
+    return &c->slots[core].st;
+}
+
+double cluster_ipc(const cluster *c, unsigned core)
+{
+    const cluster_core_stats *st = &c->slots[core].st;
+    return st->busy_cycles ? (double)st->insns / (double)st->busy_cycles : 0.0;
+}
+
+double cluster_busy_share(const cluster *c, unsigned core, cycle_t elapsed)
+{
+    return elapsed ? (double)c->slots[core].st.busy_cycles / (double)elapsed : 0.0;
+}
+
+/* Appends to buf (size bytes, pos used) like snprintf; pos stays within size. */
+static size_t put(char *buf, size_t size, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t put(char *buf, size_t size, size_t pos, const char *fmt, ...)
+{
+    if (pos + 1 >= size)
+        return pos;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + pos, size - pos, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return pos;
+    return pos + (size_t)n < size ? pos + (size_t)n : size - 1;
+}
+
+void cluster_fault_report(const cluster *c, const cluster_done *d, char *buf, size_t size)
+{
+    if (!size)
+        return;
+    buf[0] = '\0';
+    const core_result *r = &d->res;
+    const uc_image *img = c->cfg.cores ? c->slots[0].core.img : NULL;
+    const char *fname = core_fault_name((unsigned)r->fault);
+    size_t pos = put(buf, size, 0, "core %u: ", d->core);
+    if (r->fault == CORE_OK)
+        pos = put(buf, size, pos, "ok");
+    else if (r->fault == CORE_FAULT_TRAP)
+        pos = put(buf, size, pos, "fault trap %u", r->trap_code);
+    else
+        pos = put(buf, size, pos, "fault %s", fname ? fname : "unknown");
+    if (r->fault != CORE_FAULT_NO_ENTRY) {
+        pos = put(buf, size, pos, " at pc %u", r->pc);
+        if (img && r->pc < img->ncode && img->line && img->file && img->files) {
+            const char *text = img->text ? img->text[r->pc] : "";
+            while (*text == ' ' || *text == '\t')
+                text++;
+            pos = put(buf, size, pos, " (%s:%u: %s)", img->files[img->file[r->pc]],
+                      img->line[r->pc], text);
+        }
+    }
+    if (d->ev.flow == FLOW_NONE)
+        pos = put(buf, size, pos, ", flow none");
+    else
+        pos = put(buf, size, pos, ", flow %u", d->ev.flow);
+    const char *ev = ev_type_name(d->ev.type);
+    put(buf, size, pos, ", event %s", ev ? ev : "unknown");
+}
+
+void cluster_trace_core(cluster *c, unsigned core, core_trace_fn fn, void *ctx)
+{
+    c->slots[core].trace_fn = fn;
+    c->slots[core].trace_ctx = fn ? ctx : NULL;
+}
+
+void cluster_trace_flow(cluster *c, uint32_t flow, core_trace_fn fn, void *ctx)
+{
+    c->flow_fn = fn;
+    c->flow_ctx = fn ? ctx : NULL;
+    c->flow = fn ? flow : FLOW_NONE;
+}

@@ -1,0 +1,401 @@
+// Tests of the cluster of cores (models/cluster/cluster.c) with a program assembled from a
+// string: exact start and end cycles, serialisation on one core, parallel cores and the
+// out-queue's end-cycle order, back-pressure of the input queues and of the out-queue, the
+// workspace written in place, per-core statistics, fault reports and instruction traces.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "asm.h"
+#include "cluster.h"
+
+namespace {
+
+// Default core costs: the data handler takes ldev 1 + ldw 2 + add 1 + stw 2 + fin 1 = 7 cycles
+// and 5 instructions; trap costs alu_cycles = 1; ja costs taken_cycles = 2.
+const char *const kSource = ".portion s 4\n"         // 1
+                            ".field n 4\n"           // 2
+                            ".entry tcp_data data\n" // 3
+                            ".entry tcp_fin boom\n"  // 4
+                            ".entry tcp_ack loop\n"  // 5
+                            "data:\n"                // 6
+                            "    ldev r1, pay_len\n" // 7   pc 0
+                            "    ldw r2, [s.n]\n"    // 8   pc 1
+                            "    add r2, r1\n"       // 9   pc 2
+                            "    stw [s.n], r2\n"    // 10  pc 3
+                            "    fin\n"              // 11  pc 4
+                            "boom:\n"                // 12
+                            "    trap 7\n"           // 13  pc 5
+                            "loop:\n"                // 14
+                            "    ja loop\n";         // 15  pc 6
+const cycle_t kData = 7;
+
+struct Ws {
+    uint8_t b[4] = {0, 0, 0, 0};
+    uint32_t n() const
+    {
+        uint32_t v;
+        std::memcpy(&v, b, 4);
+        return v;
+    }
+    void set(uint32_t v) { std::memcpy(b, &v, 4); }
+};
+
+class Cluster : public ::testing::Test {
+protected:
+    uc_image img{};
+    cluster cl{};
+    cluster_cfg cfg{};
+    core_cfg ccfg{};
+    bool up = false;
+
+    void SetUp() override
+    {
+        sim_err err{};
+        ASSERT_EQ(uc_assemble_string("t.uc", kSource, &img, &err), 0) << err.msg;
+        cluster_cfg_default(&cfg);
+        core_cfg_default(&ccfg);
+    }
+    void TearDown() override
+    {
+        if (up)
+            cluster_fini(&cl);
+        uc_image_free(&img);
+    }
+    void Start(unsigned cores, unsigned in_depth = 4, unsigned out_depth = 64)
+    {
+        cfg.cores = cores;
+        cfg.in_depth = in_depth;
+        cfg.out_depth = out_depth;
+        sim_err err{};
+        ASSERT_EQ(cluster_init(&cl, &cfg, &ccfg, &img, nullptr, &err), 0) << err.msg;
+        up = true;
+    }
+    static cluster_job Job(Ws *ws, uint8_t type = EV_TCP_DATA, uint32_t pay = 10, uint32_t flow = 1)
+    {
+        cluster_job j{};
+        event_clear(&j.ev);
+        j.ev.type = type;
+        j.ev.pay_len = pay;
+        j.ev.flow = flow;
+        j.ws = ws->b;
+        j.ws_len = 4;
+        return j;
+    }
+    void Push(unsigned core, const cluster_job &j, cycle_t now)
+    {
+        ASSERT_TRUE(cluster_can_accept(&cl, core));
+        cluster_push(&cl, core, &j, now);
+    }
+    // Pops every result, in order.
+    std::vector<cluster_done> Drain()
+    {
+        std::vector<cluster_done> v;
+        cluster_done d;
+        while (cluster_peek_out(&cl, &d)) {
+            v.push_back(d);
+            cluster_pop_out(&cl);
+        }
+        return v;
+    }
+};
+
+TEST_F(Cluster, ResultAtPushPlusHandlerCycles)
+{
+    Start(2);
+    Ws ws;
+    ws.set(5);
+    EXPECT_TRUE(cluster_idle(&cl));
+    EXPECT_EQ(cluster_next_cycle(&cl), CYCLE_NEVER);
+    Push(1, Job(&ws, EV_TCP_DATA, 10), 100);
+    EXPECT_FALSE(cluster_idle(&cl));
+    EXPECT_EQ(cluster_next_cycle(&cl), 100u);
+    EXPECT_EQ(cluster_advance(&cl, 99), 0u);
+    EXPECT_EQ(cluster_advance(&cl, 100), 1u); // the start
+    EXPECT_EQ(cluster_next_cycle(&cl), 100u + kData);
+    EXPECT_EQ(ws.n(), 15u); // the handler ran at its start, in place
+    EXPECT_EQ(cluster_advance(&cl, 106), 0u);
+    cluster_done d;
+    EXPECT_FALSE(cluster_peek_out(&cl, &d));
+    EXPECT_EQ(cluster_advance(&cl, 107), 1u);
+    ASSERT_TRUE(cluster_peek_out(&cl, &d));
+    EXPECT_EQ(d.core, 1u);
+    EXPECT_EQ(d.res.fault, CORE_OK);
+    EXPECT_EQ(d.res.start, 100u);
+    EXPECT_EQ(d.res.end, 107u);
+    EXPECT_EQ(d.res.pc, 4u);
+    EXPECT_EQ(d.ev.pay_len, 10u);
+    EXPECT_EQ(cluster_next_cycle(&cl), CYCLE_NEVER);
+    EXPECT_FALSE(cluster_idle(&cl)); // the result is still in the out-queue
+    cluster_pop_out(&cl);
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+TEST_F(Cluster, JobsOnOneCoreSerialise)
+{
+    Start(2);
+    Ws ws;
+    Push(0, Job(&ws, EV_TCP_DATA, 10), 0);
+    Push(0, Job(&ws, EV_TCP_DATA, 20), 1);
+    EXPECT_EQ(cluster_next_cycle(&cl), 0u);
+    EXPECT_EQ(cluster_advance(&cl, 0), 1u);
+    EXPECT_EQ(cluster_next_cycle(&cl), 7u);
+    EXPECT_EQ(cluster_advance(&cl, 7), 2u); // first finishes, second starts at its end
+    EXPECT_EQ(cluster_next_cycle(&cl), 14u);
+    EXPECT_EQ(cluster_advance(&cl, 14), 1u);
+    auto v = Drain();
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[0].res.start, 0u);
+    EXPECT_EQ(v[0].res.end, 7u);
+    EXPECT_EQ(v[1].res.start, 7u);
+    EXPECT_EQ(v[1].res.end, 14u);
+    EXPECT_EQ(ws.n(), 30u);
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+TEST_F(Cluster, CoresRunInParallelAndResultsLeaveInEndOrder)
+{
+    Start(4);
+    Ws w0, w1, w2, w3;
+    Push(1, Job(&w1, EV_TCP_DATA, 1), 3); // 3..10
+    Push(0, Job(&w0, EV_TCP_DATA, 2), 0); // 0..7
+    Push(2, Job(&w2, EV_TCP_FIN, 0), 5);  // trap: 5..6
+    Push(3, Job(&w3, EV_TCP_DATA, 3), 0); // 0..7, ties with core 0
+    EXPECT_EQ(cluster_next_cycle(&cl), 0u);
+    EXPECT_EQ(cluster_advance(&cl, 20), 8u); // all in one late call, still in cycle order
+    auto v = Drain();
+    ASSERT_EQ(v.size(), 4u);
+    EXPECT_EQ(v[0].core, 2u);
+    EXPECT_EQ(v[0].res.end, 6u);
+    EXPECT_EQ(v[1].core, 0u);
+    EXPECT_EQ(v[1].res.end, 7u);
+    EXPECT_EQ(v[2].core, 3u);
+    EXPECT_EQ(v[2].res.end, 7u);
+    EXPECT_EQ(v[3].core, 1u);
+    EXPECT_EQ(v[3].res.start, 3u);
+    EXPECT_EQ(v[3].res.end, 10u);
+    EXPECT_EQ(w0.n(), 2u);
+    EXPECT_EQ(w1.n(), 1u);
+    EXPECT_EQ(w3.n(), 3u);
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+TEST_F(Cluster, InputQueueBackPressure)
+{
+    Start(2, 2);
+    Ws ws;
+    Push(0, Job(&ws), 0);
+    Push(0, Job(&ws), 0);
+    EXPECT_FALSE(cluster_can_accept(&cl, 0));
+    EXPECT_TRUE(cluster_can_accept(&cl, 1));
+    cluster_refuse(&cl, 0);
+    cluster_refuse(&cl, 0);
+    EXPECT_EQ(cluster_stats(&cl, 0)->stall_in_full, 2u);
+    EXPECT_EQ(cluster_stats(&cl, 0)->max_queue, 2u);
+    EXPECT_EQ(cluster_stats(&cl, 1)->stall_in_full, 0u);
+    EXPECT_EQ(cluster_advance(&cl, 0), 1u); // the first starts and leaves the queue
+    EXPECT_TRUE(cluster_can_accept(&cl, 0));
+    Push(0, Job(&ws), 1);
+    EXPECT_FALSE(cluster_can_accept(&cl, 0));
+    EXPECT_EQ(cluster_advance(&cl, 100), 5u);
+    EXPECT_EQ(Drain().size(), 3u);
+    EXPECT_EQ(cluster_stats(&cl, 0)->max_queue, 2u);
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+TEST_F(Cluster, FullOutQueueBlocksTheCoreUntilPopped)
+{
+    Start(2, 4, 1);
+    Ws w0, w1;
+    Push(0, Job(&w0), 0);
+    Push(1, Job(&w1), 0);
+    Push(1, Job(&w1), 1);
+    EXPECT_EQ(cluster_advance(&cl, 7), 3u); // two starts, core 0 finishes; core 1 blocks (no work)
+    EXPECT_EQ(cluster_stats(&cl, 1)->stall_out_full, 1u);
+    EXPECT_EQ(cluster_stats(&cl, 0)->stall_out_full, 0u);
+    EXPECT_EQ(cluster_next_cycle(&cl), CYCLE_NEVER); // only blocked on out-queue room
+    EXPECT_EQ(cluster_advance(&cl, 50), 0u);
+    EXPECT_EQ(cluster_stats(&cl, 1)->stall_out_full, 1u); // counted once per result
+    cluster_done d;
+    ASSERT_TRUE(cluster_peek_out(&cl, &d));
+    EXPECT_EQ(d.core, 0u);
+    cluster_pop_out(&cl);
+    EXPECT_EQ(cluster_next_cycle(&cl), 50u); // room now: the latest cycle seen
+    EXPECT_EQ(cluster_advance(&cl, 60), 2u); // core 1's result goes; its next job starts at 60
+    ASSERT_TRUE(cluster_peek_out(&cl, &d));
+    EXPECT_EQ(d.core, 1u);
+    EXPECT_EQ(d.res.end, 7u);
+    cluster_pop_out(&cl);
+    EXPECT_EQ(cluster_next_cycle(&cl), 67u);
+    EXPECT_EQ(cluster_advance(&cl, 67), 1u);
+    ASSERT_TRUE(cluster_peek_out(&cl, &d));
+    EXPECT_EQ(d.res.start, 60u);
+    EXPECT_EQ(d.res.end, 67u);
+    cluster_pop_out(&cl);
+    EXPECT_EQ(w1.n(), 20u);
+    EXPECT_TRUE(cluster_idle(&cl));
+    EXPECT_EQ(cluster_stats(&cl, 1)->busy_cycles, 14u); // blocked time is not busy
+}
+
+TEST_F(Cluster, PerCoreStats)
+{
+    Start(2);
+    Ws w0, w1;
+    for (int i = 0; i < 3; i++)
+        Push(0, Job(&w0), 0);
+    Push(1, Job(&w1, EV_TCP_FIN), 0);
+    cluster_advance(&cl, 1000);
+    Drain();
+    const cluster_core_stats *s0 = cluster_stats(&cl, 0);
+    EXPECT_EQ(s0->events, 3u);
+    EXPECT_EQ(s0->busy_cycles, 21u);
+    EXPECT_EQ(s0->insns, 15u);
+    EXPECT_EQ(s0->stall_ws, 6u); // two 2-cycle workspace accesses per event
+    EXPECT_EQ(s0->stall_sp, 0u);
+    EXPECT_EQ(s0->faults, 0u);
+    EXPECT_EQ(s0->max_queue, 3u);
+    EXPECT_DOUBLE_EQ(cluster_ipc(&cl, 0), 15.0 / 21.0);
+    EXPECT_DOUBLE_EQ(cluster_busy_share(&cl, 0, 42), 0.5);
+    EXPECT_DOUBLE_EQ(cluster_busy_share(&cl, 0, 0), 0.0);
+    const cluster_core_stats *s1 = cluster_stats(&cl, 1);
+    EXPECT_EQ(s1->events, 1u);
+    EXPECT_EQ(s1->faults, 1u);
+    EXPECT_EQ(s1->busy_cycles, 1u);
+    EXPECT_EQ(s1->insns, 0u);
+    EXPECT_DOUBLE_EQ(cluster_ipc(&cl, 1), 0.0);
+    EXPECT_EQ(cluster_stat_count, 9u);
+    EXPECT_STREQ(cluster_stat_defs[8].name, "max_queue");
+    EXPECT_EQ(stat_read(&cluster_stat_defs[1], s0), 21u);
+}
+
+TEST_F(Cluster, FaultsComeOutWithAReportLine)
+{
+    ccfg.max_cycles = 20;
+    Start(4);
+    Ws ws;
+    Push(3, Job(&ws, EV_TCP_FIN, 0, 12), 0);
+    Push(1, Job(&ws, EV_TCP_ACK, 0, 12), 0);
+    Push(0, Job(&ws, EV_TCP_RST, 0, FLOW_NONE), 30);
+    Push(2, Job(&ws, EV_TCP_DATA, 0, 5), 40);
+    cluster_advance(&cl, 100);
+    auto v = Drain();
+    ASSERT_EQ(v.size(), 4u);
+    char buf[256];
+
+    EXPECT_EQ(v[0].core, 3u);
+    EXPECT_EQ(v[0].res.fault, CORE_FAULT_TRAP);
+    EXPECT_EQ(v[0].res.end, 1u);
+    cluster_fault_report(&cl, &v[0], buf, sizeof buf);
+    EXPECT_STREQ(buf, "core 3: fault trap 7 at pc 5 (t.uc:13: trap 7), flow 12, event tcp_fin");
+
+    EXPECT_EQ(v[1].core, 1u);
+    EXPECT_EQ(v[1].res.fault, CORE_FAULT_BUDGET);
+    EXPECT_EQ(v[1].res.end, 20u); // ten 2-cycle jumps; the eleventh would pass the budget
+    EXPECT_EQ(v[1].res.insns, 10u);
+    cluster_fault_report(&cl, &v[1], buf, sizeof buf);
+    EXPECT_STREQ(buf, "core 1: fault budget at pc 6 (t.uc:15: ja loop), flow 12, event tcp_ack");
+
+    EXPECT_EQ(v[2].core, 0u);
+    EXPECT_EQ(v[2].res.fault, CORE_FAULT_NO_ENTRY);
+    EXPECT_EQ(v[2].res.start, 30u);
+    EXPECT_EQ(v[2].res.end, 30u);
+    cluster_fault_report(&cl, &v[2], buf, sizeof buf);
+    EXPECT_STREQ(buf, "core 0: fault no_entry, flow none, event tcp_rst");
+
+    cluster_fault_report(&cl, &v[3], buf, sizeof buf);
+    EXPECT_STREQ(buf, "core 2: ok at pc 4 (t.uc:11: fin), flow 5, event tcp_data");
+    cluster_fault_report(&cl, &v[3], buf, 12); // cut to size, terminated
+    EXPECT_STREQ(buf, "core 2: ok ");
+
+    EXPECT_EQ(cluster_stats(&cl, 3)->faults, 1u);
+    EXPECT_EQ(cluster_stats(&cl, 1)->faults, 1u);
+    EXPECT_EQ(cluster_stats(&cl, 0)->faults, 1u);
+    EXPECT_EQ(cluster_stats(&cl, 2)->faults, 0u);
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+struct Rec {
+    unsigned core;
+    uint32_t flow;
+    cycle_t cycle;
+    uint32_t pc;
+};
+void Collect(void *ctx, const core_trace_rec *r)
+{
+    const cluster_trace_rec *t = cluster_trace_of(r);
+    static_cast<std::vector<Rec> *>(ctx)->push_back({t->core, t->flow, r->cycle, r->pc});
+}
+
+TEST_F(Cluster, TracePerCore)
+{
+    Start(2);
+    Ws w0, w1;
+    std::vector<Rec> recs;
+    cluster_trace_core(&cl, 1, Collect, &recs);
+    Push(0, Job(&w0, EV_TCP_DATA, 1, 7), 0);
+    Push(1, Job(&w1, EV_TCP_DATA, 1, 8), 10);
+    cluster_advance(&cl, 100);
+    ASSERT_EQ(recs.size(), 5u);
+    for (size_t i = 0; i < recs.size(); i++) {
+        EXPECT_EQ(recs[i].core, 1u);
+        EXPECT_EQ(recs[i].flow, 8u);
+        EXPECT_EQ(recs[i].pc, i);
+    }
+    EXPECT_EQ(recs[0].cycle, 10u);
+    EXPECT_EQ(recs[4].cycle, 16u); // fin issues at 10 + 6
+    cluster_trace_core(&cl, 1, nullptr, nullptr);
+    Push(1, Job(&w1), 200);
+    cluster_advance(&cl, 300);
+    EXPECT_EQ(recs.size(), 5u);
+    EXPECT_EQ(cl.slots[1].core.trace, nullptr); // installed only while a traced event runs
+    Drain();
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+TEST_F(Cluster, TracePerFlow)
+{
+    Start(3);
+    Ws w0, w1, w2;
+    std::vector<Rec> recs;
+    cluster_trace_flow(&cl, 7, Collect, &recs);
+    Push(0, Job(&w0, EV_TCP_DATA, 1, 7), 0);
+    Push(1, Job(&w1, EV_TCP_DATA, 1, 8), 0);
+    Push(1, Job(&w1, EV_TCP_DATA, 1, 7), 0); // on core 1 after the flow-8 event: 7..14
+    Push(2, Job(&w2, EV_TCP_FIN, 0, 7), 0);  // faults before retiring anything
+    cluster_advance(&cl, 100);
+    ASSERT_EQ(recs.size(), 10u);
+    for (size_t i = 0; i < 5; i++) {
+        EXPECT_EQ(recs[i].core, 0u);
+        EXPECT_EQ(recs[i].flow, 7u);
+        EXPECT_EQ(recs[i + 5].core, 1u);
+        EXPECT_EQ(recs[i + 5].flow, 7u);
+    }
+    EXPECT_EQ(recs[5].cycle, 7u);
+    cluster_trace_flow(&cl, 7, nullptr, nullptr);
+    Push(0, Job(&w0, EV_TCP_DATA, 1, 7), 200);
+    cluster_advance(&cl, 300);
+    EXPECT_EQ(recs.size(), 10u);
+    Drain();
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+TEST_F(Cluster, InitChecksItsConfig)
+{
+    sim_err err{};
+    cfg.cores = 0;
+    EXPECT_EQ(cluster_init(&cl, &cfg, &ccfg, &img, nullptr, &err), -1);
+    EXPECT_STREQ(err.msg, "cluster.cores: 0 is out of range [1, 256]");
+    cluster_fini(&cl);
+    cluster_cfg_default(&cfg);
+    EXPECT_EQ(cfg.cores, 8u);
+    EXPECT_EQ(cfg.in_depth, 4u);
+    EXPECT_EQ(cfg.out_depth, 64u);
+    ccfg.taken_cycles = 0;
+    EXPECT_EQ(cluster_init(&cl, &cfg, &ccfg, &img, nullptr, &err), -1);
+    EXPECT_NE(std::string(err.msg).find("core.taken_cycles"), std::string::npos) << err.msg;
+    cluster_fini(&cl);
+}
+
+} // namespace
