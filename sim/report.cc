@@ -209,6 +209,9 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.begin("source");
     j.kv("packets", src.packets);
     j.kv("pushed", src.pushed);
+    j.kv("dropped_ingress", src.drops_ingress);
+    j.kv("dropped_bytes", src.drop_bytes);
+    j.kv("first_arrival_ps", src.first_arrival_ps);
     j.kv("last_arrival_ps", src.last_arrival_ps);
     j.end();
     chan_json(j, "ingress_fifo", &chip.ingress, nullptr, s.sim_ps);
