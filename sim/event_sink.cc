@@ -18,11 +18,9 @@ void EventSink::run()
     while (event *e = in_.peek()) {
         unsigned t = e->type < EV_TYPE_COUNT ? e->type : unsigned{EV_OTHER};
         counts_[t]++;
-        total_++;
         hist_add(&lat_[t], now - e->t_arrival);
         if (e->sp_handle != SP_NONE)
             sp_.release(e->sp_handle);
-        last_ps_ = now;
         in_.pop();
     }
 }

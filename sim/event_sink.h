@@ -18,9 +18,7 @@ public:
     EventSink(sc_core::sc_module_name name, TimedChannel<event> &in, ScratchpadPort &sp);
 
     uint64_t count(unsigned type) const { return counts_[type]; }
-    uint64_t total() const { return total_; }
     const hist &latency(unsigned type) const { return lat_[type]; }
-    uint64_t last_ps() const { return last_ps_; }
 
 private:
     void run();
@@ -29,6 +27,4 @@ private:
     ScratchpadPort &sp_;
     std::array<uint64_t, EV_TYPE_COUNT> counts_{};
     std::array<hist, EV_TYPE_COUNT> lat_;
-    uint64_t total_ = 0;
-    uint64_t last_ps_ = 0;
 };

@@ -67,7 +67,6 @@ PcapReader::PcapReader(const std::string &path) : path_(path)
             why = "truncated file header (" + why + ")";
         throw InputError(path + ": " + why);
     }
-    nano_ = true;
     int dlt = pcap_datalink(p_);
     const char *dn = pcap_datalink_val_to_name(dlt);
     dlt_name_ = dn ? dn : std::to_string(dlt);

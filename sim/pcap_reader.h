@@ -31,7 +31,6 @@ public:
     bool truncated() const { return truncated_; }
     const std::string &error() const { return error_; }
     const std::string &path() const { return path_; }
-    bool nanosecond() const { return nano_; }
     // Fraction of the file read so far, 0..1 (for progress lines).
     double fraction_read() const;
 
@@ -41,7 +40,6 @@ private:
     link_type link_ = LINK_ETHERNET;
     std::string dlt_name_;
     bool truncated_ = false;
-    bool nano_ = false;
     uint64_t size_ = 0;
     std::string error_;
 };

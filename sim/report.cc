@@ -22,13 +22,12 @@ std::string line(const char *fmt, ...)
 
 unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
 
-void chan_json(JsonWriter &j, const char *name, TimedChannel<pkt> *pc, TimedChannel<event> *ec,
-               uint64_t sim_ps)
+template <class T>
+void chan_json(JsonWriter &j, const char *name, TimedChannel<T> &c, uint64_t sim_ps)
 {
-    const chan_stats &st = pc ? pc->stats() : ec->stats();
-    uint32_t cap = pc ? pc->capacity() : ec->capacity();
+    const chan_stats &st = c.stats();
     j.begin(name);
-    j.kv("capacity", cap);
+    j.kv("capacity", c.capacity());
     j.kv("pushes", st.pushes);
     j.kv("stall_full", st.stall_full);
     j.kv("max_depth", st.max_depth);
@@ -214,7 +213,7 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.kv("first_arrival_ps", src.first_arrival_ps);
     j.kv("last_arrival_ps", src.last_arrival_ps);
     j.end();
-    chan_json(j, "ingress_fifo", &chip.ingress, nullptr, s.sim_ps);
+    chan_json(j, "ingress_fifo", chip.ingress, s.sim_ps);
     j.begin("ipu");
     for (size_t i = 0; i < ipu_stat_count; i++)
         j.kv(ipu_stat_defs[i].name, stat_read(&ipu_stat_defs[i], &ip));
@@ -225,7 +224,7 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         j.kv(ipu_check_name(c), ip.checks[c]);
     j.end();
     j.end();
-    chan_json(j, "event_channel", nullptr, &chip.events, s.sim_ps);
+    chan_json(j, "event_channel", chip.events, s.sim_ps);
     j.begin("scratchpad");
     for (size_t i = 0; i < sp_stat_count; i++)
         j.kv(sp_stat_defs[i].name, stat_read(&sp_stat_defs[i], &chip.sp.model()->st));

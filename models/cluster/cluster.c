@@ -302,12 +302,11 @@ void cluster_fault_report(const cluster *c, const cluster_done *d, char *buf, si
         pos = put(buf, size, pos, "fault %s", fname ? fname : "unknown");
     if (r->fault != CORE_FAULT_NO_ENTRY) {
         pos = put(buf, size, pos, " at pc %u", r->pc);
-        if (img && r->pc < img->ncode && img->line && img->file && img->files) {
-            const char *text = img->text ? img->text[r->pc] : "";
-            while (*text == ' ' || *text == '\t')
-                text++;
-            pos = put(buf, size, pos, " (%s:%u: %s)", img->files[img->file[r->pc]],
-                      img->line[r->pc], text);
+        char loc[512];
+        if (img) {
+            uc_image_where(img, r->pc, true, loc, sizeof loc);
+            if (strncmp(loc, "pc ", 3) != 0) /* no source map: the pc alone says it */
+                pos = put(buf, size, pos, " (%s)", loc);
         }
     }
     if (d->ev.flow == FLOW_NONE)

@@ -117,14 +117,6 @@ static unsigned op_flags(unsigned op)
 }
 
 /* The source location of pc: "file:line" from the source map, or "pc N" without one. */
-static void where(const uc_image *img, uint32_t pc, char *buf, size_t size)
-{
-    if (img->line && img->file && img->files && img->file[pc] < img->nfiles &&
-        img->files[img->file[pc]])
-        snprintf(buf, size, "%s:%u", img->files[img->file[pc]], img->line[pc]);
-    else
-        snprintf(buf, size, "pc %u", pc);
-}
 
 /* The image's name for errors that concern no one instruction. */
 static const char *image_name(const uc_image *img)
@@ -142,33 +134,33 @@ static int check(const uc_image *img, core_insn *out, sim_err *err)
         unsigned byte = uc_op_of(w), op = byte & UC_OPMASK;
         const char *name = uc_op_name(op);
         if (op >= UC_OP_COUNT) {
-            where(img, pc, loc, sizeof loc);
+            uc_image_where(img, pc, false, loc, sizeof loc);
             return sim_err_set(err, "%s: invalid opcode 0x%02x", loc, op);
         }
         unsigned fl = op_flags(op);
         if ((byte & UC_K) && !(fl & F_K)) {
-            where(img, pc, loc, sizeof loc);
+            uc_image_where(img, pc, false, loc, sizeof loc);
             return sim_err_set(err, "%s: %s takes no immediate source operand", loc, name);
         }
         if ((byte & UC_ABS) && !(fl & F_ABS)) {
-            where(img, pc, loc, sizeof loc);
+            uc_image_where(img, pc, false, loc, sizeof loc);
             return sim_err_set(err, "%s: %s takes no absolute address", loc, name);
         }
         if ((fl & F_TARGET) && uc_off_of(w) >= img->ncode) {
-            where(img, pc, loc, sizeof loc);
+            uc_image_where(img, pc, false, loc, sizeof loc);
             return sim_err_set(err, "%s: %s target %u is outside the code (%u instructions)", loc,
                                name, uc_off_of(w), img->ncode);
         }
         if (op == UC_LDEV && uc_imm_of(w) >= UC_EVF_COUNT) {
-            where(img, pc, loc, sizeof loc);
+            uc_image_where(img, pc, false, loc, sizeof loc);
             return sim_err_set(err, "%s: ldev: no event field %u", loc, uc_imm_of(w));
         }
         if (op == UC_CMD && uc_imm_of(w) >= UC_CMD_COUNT) {
-            where(img, pc, loc, sizeof loc);
+            uc_image_where(img, pc, false, loc, sizeof loc);
             return sim_err_set(err, "%s: cmd: no command %u", loc, uc_imm_of(w));
         }
         if (pc + 1 == img->ncode && !(fl & F_NOFALL)) {
-            where(img, pc, loc, sizeof loc);
+            uc_image_where(img, pc, false, loc, sizeof loc);
             return sim_err_set(err,
                                "%s: %s can run past the end of the code (end with ja, ret, "
                                "fin or trap)",

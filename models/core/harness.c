@@ -60,7 +60,7 @@ void uch_reset(uch *h)
     memset(&h->res, 0, sizeof h->res);
 }
 
-static int parse_u32(const char *s, uint32_t *v)
+int uch_parse_u32(const char *s, uint32_t *v)
 {
     char *end;
     if (!*s)
@@ -89,7 +89,7 @@ int uch_event_set(uch *h, const char *field, const char *value, sim_err *err)
     if (f == UC_EVF_COUNT)
         return sim_err_set(err, "unknown event field '%s'", field);
     uint32_t v;
-    if (parse_u32(value, &v))
+    if (uch_parse_u32(value, &v))
         return sim_err_set(err, "event field %s: '%s' is not a 32-bit number", field, value);
     core_event_field_set(e, f, v);
     return 0;
@@ -113,7 +113,7 @@ static int locate(const uch *h, const char *where, uint32_t *addr, uint32_t *siz
     if (s && s->kind == UC_SYM_FIELD) {
         *addr = s->value;
         *size = s->size > 4 ? 4 : s->size;
-    } else if (!parse_u32(where, addr)) {
+    } else if (!uch_parse_u32(where, addr)) {
         *size = 4;
     } else {
         return sim_err_set(err, "'%s' is not a workspace field or address", where);
@@ -148,14 +148,5 @@ int uch_run(uch *h) { return core_run(&h->core, &h->ev, h->ws, h->ws_len, &h->sp
 
 void uch_where(const uch *h, char *buf, size_t size)
 {
-    uint32_t pc = h->res.pc;
-    if (pc >= h->img.ncode || !h->img.line) {
-        snprintf(buf, size, "pc %u", pc);
-        return;
-    }
-    const char *file = h->img.files ? h->img.files[h->img.file[pc]] : "?";
-    const char *text = h->img.text ? h->img.text[pc] : "";
-    while (*text == ' ' || *text == '\t')
-        text++;
-    snprintf(buf, size, "%s:%u: %s", file, h->img.line[pc], text);
+    uc_image_where(&h->img, h->res.pc, true, buf, size);
 }

@@ -43,6 +43,10 @@ int uch_set_frame(uch *h, const uint8_t *bytes, uint32_t n, sim_err *err);
 int uch_ws_set(uch *h, const char *where, uint32_t value, sim_err *err);
 int uch_ws_get(const uch *h, const char *where, uint32_t *value, sim_err *err);
 
+/* Parses a 32-bit value as test files write it: decimal (negative allowed, two's complement)
+ * or 0x hex. Returns 0, or -1 when s is not such a number. */
+int uch_parse_u32(const char *s, uint32_t *v);
+
 /* Runs the handler from cycle 0; returns res.fault. */
 int uch_run(uch *h);
 /* "file:line: source text" of the instruction the run ended at (fin, or the fault). */

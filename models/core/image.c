@@ -370,3 +370,21 @@ int uc_image_read(uc_image *img, FILE *f, const char *name, sim_err *err)
     }
     return 0;
 }
+
+void uc_image_where(const uc_image *img, uint32_t pc, bool with_text, char *buf, size_t size)
+{
+    if (pc >= img->ncode || !img->line || !img->file || !img->files ||
+        img->file[pc] >= img->nfiles || !img->files[img->file[pc]]) {
+        snprintf(buf, size, "pc %u", pc);
+        return;
+    }
+    const char *file = img->files[img->file[pc]];
+    const char *text = with_text && img->text && img->text[pc] ? img->text[pc] : NULL;
+    if (!text) {
+        snprintf(buf, size, "%s:%u", file, img->line[pc]);
+        return;
+    }
+    while (*text == ' ' || *text == '\t')
+        text++;
+    snprintf(buf, size, "%s:%u: %s", file, img->line[pc], text);
+}

@@ -56,12 +56,7 @@ static void fail(runner *r, const char *fmt, unsigned long long want, unsigned l
 
 static int num(runner *r, const char *s, uint32_t *v)
 {
-    char *end;
-    long long x = strtoll(s, &end, 0);
-    if (!*s || *end || x < -2147483648LL || x > 4294967295LL)
-        return bad(r, "not a 32-bit number", s);
-    *v = (uint32_t)x;
-    return 0;
+    return uch_parse_u32(s, v) ? bad(r, "not a 32-bit number", s) : 0;
 }
 
 static void end_test(runner *r)
