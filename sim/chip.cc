@@ -3,20 +3,77 @@
 #include <sstream>
 #include <stdexcept>
 
-Chip::Chip(const ChipConfig &c, PcapReader &reader, bool progress)
-    : cfg(c), sp(c.scratchpad), ingress("ingress", c.chip.ingress_depth, c.chip.ingress_latency_ps),
-      events("events", c.chip.event_depth, c.chip.event_latency_ps)
+namespace {
+template <class T> void depth(std::ostringstream &o, const char *name, const TimedChannel<T> &c)
 {
+    o << "; " << name << " " << c.depth() << "/" << c.capacity();
+}
+} // namespace
+
+Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const RunFiles &files,
+           bool progress)
+    : cfg(c), img(image), sp(c.scratchpad),
+      ingress("ingress", c.chip.ingress_depth, c.chip.ingress_latency_ps),
+      events("events", c.chip.event_depth, c.chip.event_latency_ps),
+      timer_events("timer_events", c.chip.ctl_depth, c.chip.ctl_latency_ps),
+      internal_events("internal_events", c.chip.ctl_depth, c.chip.ctl_latency_ps),
+      disp_ctl("disp_ctl", c.chip.ctl_depth, c.chip.ctl_latency_ps),
+      requests("requests", c.chip.ctl_depth, c.chip.ctl_latency_ps),
+      luc_ctl("luc_ctl", c.chip.ctl_depth, c.chip.ctl_latency_ps),
+      txq("tx", c.chip.ctl_depth, c.chip.ctl_latency_ps)
+{
+    auto open_log = [](const std::string &path, const char *what) -> FILE * {
+        if (path.empty())
+            return nullptr;
+        FILE *f = std::fopen(path.c_str(), "w");
+        if (!f)
+            throw std::runtime_error(path + ": cannot write the " + what);
+        return f;
+    };
+    event_log_ = open_log(files.event_log, "event log");
+    ev_stats.log = event_log_;
+    flow_log_ = open_log(files.flow_log, "flow log");
+    const uint32_t flows = cfg.dispatcher.flows;
+    const unsigned n = cfg.chip.clusters;
+    std::vector<unsigned> cores(n, cfg.cluster.cores);
+    std::vector<TimedChannel<luc_job> *> job_ptrs;
+    for (unsigned i = 0; i < n; i++) {
+        jobs.push_back(std::make_unique<TimedChannel<luc_job>>(
+            "jobs" + std::to_string(i), cfg.chip.ctl_depth, cfg.chip.ctl_latency_ps));
+        job_ptrs.push_back(jobs.back().get());
+    }
     source = std::make_unique<TraceSource>("source", reader, cfg.source, ingress, progress);
     ipu = std::make_unique<IpuUnit>("ipu", cfg.ipu, sp, ingress, events);
-    sink = std::make_unique<EventSink>("sink", events, sp);
+    dispatcher = std::make_unique<DispatcherUnit>(
+        "dispatcher", cfg.dispatcher, n, cores.data(), img.class_portions, cfg.route.mask, sp,
+        events, timer_events, internal_events, disp_ctl, requests);
+    host = std::make_unique<Host>(cfg.smc, flows, dispatcher->model(), files.deliver_dir);
+    host->set_flow_log(flow_log_);
+    lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, &img, requests, luc_ctl,
+                                          job_ptrs, timer_events, disp_ctl);
+    TraceSource *src = source.get();
+    tx = std::make_unique<TxUnit>("tx", cfg.tx, flows, txq, files.tx_pcap,
+                                  [src] { return src->epoch_ns(); });
+    for (unsigned i = 0; i < n; i++)
+        clusters.push_back(
+            std::make_unique<ClusterUnit>(("cluster" + std::to_string(i)).c_str(), i, cfg.cluster,
+                                          cfg.core, &img, cfg.chip.on_fault, sp, *host, tx->model(),
+                                          *jobs[i], luc_ctl, internal_events, txq, ev_stats));
 }
 
 Chip::~Chip()
 {
-    sink.reset();
+    clusters.clear();
+    tx.reset();
+    lookup.reset();
+    host.reset();
+    dispatcher.reset();
     ipu.reset();
     source.reset();
+    if (event_log_)
+        std::fclose(event_log_);
+    if (flow_log_)
+        std::fclose(flow_log_);
 }
 
 uint64_t Chip::run()
@@ -29,8 +86,19 @@ std::string Chip::undrained()
 {
     std::ostringstream o;
     const struct ipu &u = ipu->model();
-    bool stuck = !source->finished() || ingress.depth() || events.depth() || !ipu_idle(&u) ||
-                 !sp_empty(sp.model());
+    bool clusters_idle = true;
+    for (auto &c : clusters)
+        clusters_idle = clusters_idle && cluster_idle(&c->model());
+    bool chans_empty = ingress.depth() == 0 && events.depth() == 0 && timer_events.depth() == 0 &&
+                       internal_events.depth() == 0 && disp_ctl.depth() == 0 &&
+                       requests.depth() == 0 && luc_ctl.depth() == 0 && txq.depth() == 0;
+    for (auto &j : jobs)
+        chans_empty = chans_empty && j->depth() == 0;
+    const smc *m = host->model();
+    bool pages_ok = smc_pages_in_use(m) == smc_pages_held_total(m);
+    bool stuck = !source->finished() || !chans_empty || !ipu_idle(&u) ||
+                 !disp_idle(dispatcher->model()) || !luc_idle(lookup->model()) || !clusters_idle ||
+                 !tx_idle(tx->model()) || !sp_empty(sp.model()) || !pages_ok;
     if (!stuck)
         return "";
     o << "source " << (source->finished() ? "done" : "waiting") << "; ingress FIFO "
@@ -38,7 +106,25 @@ std::string Chip::undrained()
       << u.in.cap << " engine " << (u.busy ? "busy" : "idle")
       << (u.blocked_sp ? " (waiting for scratchpad)" : "")
       << (u.blocked_out ? " (waiting for out-queue)" : "") << " out " << ring_count(&u.out) << "/"
-      << u.out.cap << "; events " << events.depth() << "/" << events.capacity() << "; scratchpad "
-      << sp.model()->st.cells_used << "/" << sp.model()->ncells << " cells";
+      << u.out.cap;
+    depth(o, "events", events);
+    char buf[256];
+    disp_describe(dispatcher->model(), buf, sizeof buf);
+    o << "; dispatcher " << buf;
+    depth(o, "requests", requests);
+    luc_describe(lookup->model(), buf, sizeof buf);
+    o << "; lookup " << buf;
+    for (size_t i = 0; i < clusters.size(); i++) {
+        depth(o, ("jobs" + std::to_string(i)).c_str(), *jobs[i]);
+        o << "; cluster" << i << (cluster_idle(&clusters[i]->model()) ? " idle" : " busy");
+    }
+    depth(o, "luc_ctl", luc_ctl);
+    depth(o, "disp_ctl", disp_ctl);
+    depth(o, "timer_events", timer_events);
+    depth(o, "internal_events", internal_events);
+    depth(o, "tx", txq);
+    o << "; tx queue " << tx_queued(tx->model()) << "; scratchpad " << sp.model()->st.cells_used
+      << "/" << sp.model()->ncells << " cells; pages " << smc_pages_in_use(m) << " in use, "
+      << smc_pages_held_total(m) << " in open flows' buffers";
     return o.str();
 }

@@ -1,44 +1,82 @@
-// Chip: the top level. Builds the units from a ChipConfig, connects them with timed channels,
-// and after the run checks that everything drained (SPEC §7) or reports a deadlock with every
-// queue's depth.
+// Chip: the top level. Builds the units from a ChipConfig and the microcode image, connects them
+// with timed channels, and after the run checks that everything drained (SPEC §7) or reports a
+// deadlock with every queue's depth.
 //
-//   TraceSource --ingress FIFO--> IpuUnit --events--> EventSink
-//                                    |                   |
-//                                    +--- scratchpad ----+  (frames in flight)
+//   TraceSource -ingress-> IpuUnit -events-> DispatcherUnit -requests-> LookupUnit -jobs[c]->
+//   ClusterUnit c (cores) -tx-> TxUnit -> tx pcap
+//        |  answering commands: Host (socket memory controller, host application)
+//        +--luc_ctl (write-backs, timers, closes)-> LookupUnit -disp_ctl-> DispatcherUnit
+//        +--internal events-> DispatcherUnit          LookupUnit -timer events-> DispatcherUnit
+//   Frames stay in the scratchpad from the IPU until the event that carries them ends.
 #pragma once
-
-#include <systemc>
 
 #include <memory>
 #include <string>
+#include <systemc>
+#include <vector>
 
 #include "channel.h"
+#include "cluster_unit.h"
 #include "config.h"
-#include "event_sink.h"
+#include "dispatcher_unit.h"
+#include "host.h"
+#include "image.h"
 #include "ipu_unit.h"
+#include "lookup_unit.h"
+#include "messages.h"
 #include "pcap_reader.h"
 #include "scratchpad_port.h"
 #include "source.h"
+#include "tx_unit.h"
+
+// Where a run writes its per-packet outputs ("" for none).
+struct RunFiles {
+    std::string tx_pcap;
+    std::string deliver_dir;
+    std::string event_log;
+    std::string flow_log;
+};
 
 class Chip {
 public:
-    // Elaborates the model. Throws ConfigError / std::runtime_error on a bad config.
-    Chip(const ChipConfig &cfg, PcapReader &reader, bool progress);
+    // Elaborates the model. img must outlive the chip. Throws ConfigError / std::runtime_error
+    // on a bad config or an image the cores reject.
+    Chip(const ChipConfig &cfg, const uc_image &img, PcapReader &reader, const RunFiles &files,
+         bool progress);
     ~Chip();
     Chip(const Chip &) = delete;
     Chip &operator=(const Chip &) = delete;
 
-    // Runs until no unit has work left. Returns the simulated time of the last activity (ps).
+    // Runs until no unit has work left (or a fault stops it). Returns the simulated time of the
+    // last activity (ps).
     uint64_t run();
-    // Empty when every queue drained and every scratchpad byte was freed; else a one-line
-    // account of what is still held, unit by unit.
+    // Empty when every queue drained, every scratchpad byte was freed and the pages held equal
+    // the pages in open flows' buffers; else a one-line account of what is still held, unit by
+    // unit.
     std::string undrained();
 
     const ChipConfig cfg;
+    const uc_image &img;
     ScratchpadPort sp;
     TimedChannel<pkt> ingress;
     TimedChannel<event> events;
+    TimedChannel<event> timer_events;
+    TimedChannel<event> internal_events;
+    TimedChannel<DispMsg> disp_ctl;
+    TimedChannel<luc_req> requests;
+    TimedChannel<LucMsg> luc_ctl;
+    std::vector<std::unique_ptr<TimedChannel<luc_job>>> jobs;
+    TimedChannel<TxMsg> txq;
+    EventStats ev_stats;
     std::unique_ptr<TraceSource> source;
     std::unique_ptr<IpuUnit> ipu;
-    std::unique_ptr<EventSink> sink;
+    std::unique_ptr<DispatcherUnit> dispatcher;
+    std::unique_ptr<Host> host;
+    std::unique_ptr<LookupUnit> lookup;
+    std::unique_ptr<TxUnit> tx;
+    std::vector<std::unique_ptr<ClusterUnit>> clusters;
+
+private:
+    FILE *event_log_ = nullptr;
+    FILE *flow_log_ = nullptr;
 };

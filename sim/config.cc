@@ -11,6 +11,7 @@
 namespace {
 
 const char *const mode_names[] = {"timestamps", "rate", "saturate", nullptr};
+const char *const fault_names[] = {"stop", "reset_flow", nullptr};
 
 const param_def source_defs[] = {
     {"mode", PARAM_ENUM, offsetof(SourceCfg, mode), REPLAY_TIMESTAMPS, 0, 0, "",
@@ -34,13 +35,48 @@ const param_def top_defs[] = {
      "latency of the channel from the IPU to the next stage", nullptr},
     {"seed", PARAM_U64, offsetof(TopCfg, seed), 1, 0, UINT64_MAX, "",
      "seed of every pseudo-random choice in the run", nullptr},
+    {"clusters", PARAM_U32, offsetof(TopCfg, clusters), 2, 1, DISP_MAX_CLUSTERS, "clusters",
+     "clusters of protocol cores, each of cluster.cores cores; route.* says which runs what",
+     nullptr},
+    {"ctl_depth", PARAM_U32, offsetof(TopCfg, ctl_depth), 64, 1, 1u << 20, "messages",
+     "capacity of each channel of the stateful path (dispatcher, lookup, cores, transmit)",
+     nullptr},
+    {"ctl_latency_ps", PARAM_U64, offsetof(TopCfg, ctl_latency_ps), 1000, 0, 1000000000, "ps",
+     "latency of each channel of the stateful path", nullptr},
+    {"on_fault", PARAM_ENUM, offsetof(TopCfg, on_fault), FAULT_STOP, 0, 0, "",
+     "on a core fault: stop the run (exit 3) or reset the flow and go on", fault_names},
 };
+
+// One entry per event type, named after it; built once from ev_type_name.
+struct RouteTable {
+    param_def defs[EV_TYPE_COUNT];
+    RouteTable()
+    {
+        for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
+            // network TCP types and TCP timers: cluster 0 (receive); host and core-generated
+            // types: cluster 1 (send); UDP and other frames: no cluster (dropped as no_route)
+            uint64_t def = t <= EV_TCP_KEEPALIVE ? 1 : t <= EV_TCP_INTERNAL ? 2 : 0;
+            defs[t] = {ev_type_name(t),
+                       PARAM_U32,
+                       offsetof(RouteCfg, mask) + t * sizeof(uint32_t),
+                       def,
+                       0,
+                       (1u << DISP_MAX_CLUSTERS) - 1,
+                       "clusters",
+                       "bit mask of the clusters whose cores run this event type (bit i = "
+                       "cluster i); 0: dropped as no_route",
+                       nullptr};
+        }
+    }
+};
+const RouteTable route_table;
 
 } // namespace
 
 const param_table source_params = {"source", source_defs,
                                    sizeof source_defs / sizeof source_defs[0]};
 const param_table top_params = {"chip", top_defs, sizeof top_defs / sizeof top_defs[0]};
+const param_table route_params = {"route", route_table.defs, EV_TYPE_COUNT};
 
 ChipConfig::ChipConfig()
 {
@@ -50,10 +86,10 @@ ChipConfig::ChipConfig()
 
 std::vector<ChipConfig::Entry> ChipConfig::entries()
 {
-    return {{&source_params, &source},
-            {&top_params, &chip},
-            {&ipu_params, &ipu},
-            {&sp_params, &scratchpad}};
+    return {{&source_params, &source},   {&top_params, &chip},        {&ipu_params, &ipu},
+            {&sp_params, &scratchpad},   {&disp_params, &dispatcher}, {&luc_params, &lookup},
+            {&cluster_params, &cluster}, {&core_params, &core},       {&smc_params, &smc},
+            {&tx_params, &tx},           {&route_params, &route}};
 }
 
 void ChipConfig::set(const std::string &unit, const std::string &key, const std::string &value)
@@ -118,6 +154,14 @@ void ChipConfig::validate() const
         if (param_validate(e.table, e.cfg, &err))
             throw ConfigError(err.msg);
     }
+    if (smc.buf_min > smc.buf_max)
+        throw ConfigError("smc.buf_min: " + std::to_string(smc.buf_min) +
+                          " is larger than smc.buf_max " + std::to_string(smc.buf_max));
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
+        if (route.mask[t] >> chip.clusters)
+            throw ConfigError(std::string("route.") + ev_type_name(t) +
+                              ": names a cluster beyond " + std::to_string(chip.clusters - 1) +
+                              " (chip.clusters = " + std::to_string(chip.clusters) + ")");
     if (scratchpad.cell > scratchpad.capacity)
         throw ConfigError("scratchpad.cell: " + std::to_string(scratchpad.cell) +
                           " is larger than scratchpad.capacity " +

@@ -6,11 +6,18 @@
 #include <string>
 #include <vector>
 
+#include "cluster.h"
+#include "core.h"
+#include "dispatcher.h"
 #include "ipu.h"
+#include "lookup.h"
 #include "params.h"
 #include "scratchpad.h"
+#include "smc.h"
+#include "tx.h"
 
 enum ReplayMode : uint32_t { REPLAY_TIMESTAMPS, REPLAY_RATE, REPLAY_SATURATE };
+enum FaultPolicy : uint32_t { FAULT_STOP, FAULT_RESET_FLOW };
 
 struct SourceCfg {
     uint32_t mode;      // ReplayMode
@@ -24,6 +31,15 @@ struct TopCfg {
     uint32_t event_depth; // IPU -> next stage channel capacity, events
     uint64_t event_latency_ps;
     uint64_t seed;
+    uint32_t clusters;       // clusters of protocol cores (each of cluster.cores cores)
+    uint32_t ctl_depth;      // capacity of the stateful path's internal channels
+    uint64_t ctl_latency_ps; // their latency
+    uint32_t on_fault;       // FaultPolicy
+};
+
+// Which clusters run each event type (claims 1, 5, 6): a bit mask per type, bit i = cluster i.
+struct RouteCfg {
+    uint32_t mask[EV_TYPE_COUNT];
 };
 
 struct ChipConfig {
@@ -31,6 +47,13 @@ struct ChipConfig {
     TopCfg chip;
     ipu_cfg ipu;
     sp_cfg scratchpad;
+    disp_cfg dispatcher;
+    luc_cfg lookup;
+    cluster_cfg cluster;
+    core_cfg core;
+    smc_cfg smc;
+    tx_cfg tx;
+    RouteCfg route;
 
     struct Entry {
         const param_table *table;
@@ -57,6 +80,7 @@ struct ConfigError : std::runtime_error {
 
 extern const param_table source_params;
 extern const param_table top_params;
+extern const param_table route_params;
 
 // docs/config.md body: one table per unit, from the param tables.
 std::string params_markdown();

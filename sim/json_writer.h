@@ -45,6 +45,12 @@ public:
         item(key);
         str(v);
     }
+    // An array element.
+    void value(const std::string &v)
+    {
+        item(nullptr);
+        str(v);
+    }
     void finish() { o_ << "\n"; }
 
 private:

@@ -6,16 +6,21 @@
 
 #include <boost/program_options.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "asm.h"
 #include "chip.h"
 #include "config.h"
+#include "image.h"
 #include "pcap_reader.h"
 #include "report.h"
 
@@ -55,6 +60,46 @@ uint64_t parse_rate(const std::string &s)
     return static_cast<uint64_t>(std::llround(mbps));
 }
 
+// Assembles a .uc source, or reads an image file (magic "SPPUCIMG"). Exits on an error.
+void load_microcode(const std::string &path, uc_image &img)
+{
+    sim_err err;
+    FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        fail(path + ": cannot open the microcode: " + std::strerror(errno));
+    char magic[8] = {};
+    size_t n = std::fread(magic, 1, sizeof magic, f);
+    int rc;
+    if (n == sizeof magic && std::memcmp(magic, "SPPUCIMG", 8) == 0) {
+        std::rewind(f);
+        rc = uc_image_read(&img, f, path.c_str(), &err);
+        std::fclose(f);
+    } else {
+        std::fclose(f);
+        rc = uc_assemble_file(path.c_str(), &img, &err);
+    }
+    if (rc)
+        fail(err.msg);
+}
+
+// What identifies an image's behaviour: its code and entry table (not its source map).
+std::string image_hash(const uc_image &img)
+{
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const void *p, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+            h ^= static_cast<const uint8_t *>(p)[i];
+            h *= 1099511628211ull;
+        }
+    };
+    mix(img.code, img.ncode * sizeof img.code[0]);
+    mix(img.entry, sizeof img.entry);
+    mix(img.class_portions, sizeof img.class_portions);
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
 void quiet_systemc()
 {
     using namespace sc_core;
@@ -76,6 +121,16 @@ int sc_main(int argc, char *argv[])
         "rate,r", po::value<std::string>(), "replay at a fixed line rate, e.g. 100G")(
         "saturate", "replay as fast as the chip accepts")("stats", po::value<std::string>(),
                                                           "write the stats as JSON to this file")(
+        "microcode,m", po::value<std::string>(),
+        "the cores' microcode: a source file (.uc, assembled at start) or an image from sppasm "
+        "(default: the bundled microcode/tcp.uc)")(
+        "tx-pcap", po::value<std::string>(), "write the chip's transmitted frames to this pcap")(
+        "deliver-dir", po::value<std::string>(),
+        "write each connection's delivered byte stream to a file in this directory")(
+        "event-log", po::value<std::string>(),
+        "write one JSON line per event handled (where, when, what it did)")(
+        "flow-log", po::value<std::string>(),
+        "write one JSON line per connection opened and closed")(
         "quiet,q", "no text report on stdout")("no-progress", "no progress line on stderr")(
         "print-config", "print the resolved config (defaults, --config, --set) as JSON and exit")(
         "list-params", "print every config parameter as a Markdown table and exit");
@@ -146,11 +201,27 @@ int sc_main(int argc, char *argv[])
             fail(vm["stats"].as<std::string>() + ": cannot write the stats file");
     }
 
+    struct Image { // declared before the chip, so that it outlives it
+        uc_image img{};
+        ~Image() { uc_image_free(&img); }
+    } image;
+    uc_image &img = image.img;
+    load_microcode(vm.count("microcode") ? vm["microcode"].as<std::string>() : SPPSIM_MICROCODE,
+                   img);
+    RunFiles files;
+    if (vm.count("tx-pcap"))
+        files.tx_pcap = vm["tx-pcap"].as<std::string>();
+    if (vm.count("deliver-dir"))
+        files.deliver_dir = vm["deliver-dir"].as<std::string>();
+    if (vm.count("event-log"))
+        files.event_log = vm["event-log"].as<std::string>();
+    if (vm.count("flow-log"))
+        files.flow_log = vm["flow-log"].as<std::string>();
     sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
     auto wall0 = std::chrono::steady_clock::now();
     std::unique_ptr<Chip> chip;
     try {
-        chip = std::make_unique<Chip>(cfg, *reader, !vm.count("no-progress"));
+        chip = std::make_unique<Chip>(cfg, img, *reader, files, !vm.count("no-progress"));
     } catch (const std::exception &e) {
         fail(e.what());
     }
@@ -161,6 +232,8 @@ int sc_main(int argc, char *argv[])
     info.link = reader->link_name();
     info.truncated = reader->truncated();
     info.input_error = reader->error();
+    info.microcode = vm.count("microcode") ? vm["microcode"].as<std::string>() : "(bundled) tcp.uc";
+    info.microcode_hash = image_hash(img);
     info.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     Summary s = summarize(*chip, sim_ps);
     if (!vm.count("quiet"))
@@ -172,6 +245,11 @@ int sc_main(int argc, char *argv[])
             fail(vm["stats"].as<std::string>() + ": error while writing the stats file");
     }
 
+    if (chip->ev_stats.stop)
+        fail("core fault stopped the run (chip.on_fault=stop): " + chip->ev_stats.fault_lines[0],
+             3);
+    if (!chip->host->error().empty())
+        fail(chip->host->error() + " (--deliver-dir)");
     std::string stuck = chip->undrained();
     if (!stuck.empty())
         fail("deadlock: work is pending but no unit can progress: " + stuck, 3);

@@ -35,6 +35,27 @@ void chan_json(JsonWriter &j, const char *name, TimedChannel<T> &c, uint64_t sim
     j.end();
 }
 
+template <class S> void stats_json(JsonWriter &j, const stat_def *defs, size_t n, const S *st)
+{
+    for (size_t i = 0; i < n; i++)
+        j.kv(defs[i].name, stat_read(&defs[i], st));
+}
+
+void xmem_json(JsonWriter &j, const xmem_stats &m, uint64_t cycles)
+{
+    j.begin("memory");
+    j.kv("reads", m.reads);
+    j.kv("writes", m.writes);
+    j.kv("bytes_read", m.bytes_read);
+    j.kv("bytes_written", m.bytes_written);
+    j.kv("bus_cycles", m.bus_cycles);
+    j.kv("stall_cycles", m.stall_cycles);
+    j.kv("bus_utilisation", share(m.bus_cycles, cycles));
+    j.end();
+}
+
+uint64_t cycles_of(uint64_t sim_ps, const UnitClock &c) { return sim_ps / c.period_ps; }
+
 } // namespace
 
 void write_config_json(JsonWriter &j, const ChipConfig &cfg, const char *key)
@@ -64,17 +85,19 @@ Summary summarize(Chip &chip, uint64_t sim_ps)
     s.sim_ps = sim_ps;
     s.packets_in = src.packets;
     s.bytes_in = src.bytes;
-    s.processed = ip.processed;
+    const disp_stats &ds = *disp_get_stats(chip.dispatcher->model());
+    s.processed = ds.packets_dispatched;
     for (unsigned r = 0; r < DROP_REASON_COUNT; r++)
-        s.dropped[r] = ip.drops[r];
+        s.dropped[r] = ip.drops[r] + ds.packets_dropped[r];
     s.dropped[DROP_INGRESS_OVERFLOW] += src.drops_ingress;
     for (uint64_t d : s.dropped)
         s.dropped_total += d;
     for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
-        s.events[t] = chip.sink->count(t);
+        s.events[t] = chip.ev_stats.count[t];
         s.events_total += s.events[t];
     }
     s.ipu_cycles = sim_ps / chip.ipu->clock().period_ps;
+    s.delivered_bytes = chip.host->bytes_delivered();
     return s;
 }
 
@@ -85,6 +108,7 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     o << "sppsim report\n";
     o << line("  trace            %s (%s)%s", info.trace.c_str(), info.link.c_str(),
               info.truncated ? "  [TRUNCATED: ends in a partial record]" : "");
+    o << line("  microcode        %s (%s)", info.microcode.c_str(), info.microcode_hash.c_str());
     o << line("  simulated time   %.3f us", s.sim_ps / 1e6);
     o << "packets\n";
     o << line("  in               %llu (%llu bytes)", ull(s.packets_in), ull(s.bytes_in));
@@ -111,7 +135,7 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
         if (!s.events[t])
             continue;
-        const hist &h = chip.sink->latency(t);
+        const hist &h = chip.ev_stats.latency[t];
         o << line("  %-16s %10llu %12s %12s %12s %12s", ev_type_name(t), ull(s.events[t]),
                   fmt_num(hist_quantile(&h, 0.5) / 1e3).c_str(),
                   fmt_num(hist_quantile(&h, 0.99) / 1e3).c_str(),
@@ -141,6 +165,77 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     const chan_stats &in = chip.ingress.stats();
     o << line("  max depth        %llu of %u; refusals %llu", ull(in.max_depth),
               chip.ingress.capacity(), ull(in.stall_full));
+    const disp *dm = chip.dispatcher->model();
+    const disp_stats &ds = *disp_get_stats(dm);
+    o << "flows\n";
+    o << line("  opened           %llu (%llu picked up mid-stream); closed %llu",
+              ull(ds.flows_opened), ull(ds.flows_picked_up), ull(ds.flows_closed));
+    o << line("  table            peak %llu of %u proxies; %u open at the end", ull(ds.flows_peak),
+              chip.cfg.dispatcher.flows, disp_flows_in_use(dm));
+    o << "delivered to the host\n";
+    o << line("  bytes            %llu in %llu connections", ull(s.delivered_bytes),
+              ull(chip.host->connections()));
+    o << line("  goodput          %s Gb/s over the simulated time",
+              fmt_num(per_s(s.delivered_bytes * 8, s.sim_ps) / 1e9).c_str());
+    o << "dispatcher\n";
+    o << line("  utilisation      %s %%; events %llu, parked %llu; stalls: pending full %llu, "
+              "out-queue full %llu",
+              fmt_num(100.0 * share(ds.busy_cycles, cycles_of(s.sim_ps, chip.dispatcher->clock())))
+                  .c_str(),
+              ull(ds.events_in), ull(ds.events_parked), ull(ds.stall_pending_full),
+              ull(ds.stall_out_full));
+    const luc_stats &ls = *luc_get_stats(chip.lookup->model());
+    const xmem_stats &lm = *luc_mem_stats(chip.lookup->model());
+    o << "lookup controller\n";
+    o << line("  requests         %llu (%llu new flows); cache hits %llu, misses %llu, "
+              "evictions %llu",
+              ull(ls.requests), ull(ls.fresh), ull(ls.cache_hits), ull(ls.cache_misses),
+              ull(ls.evictions));
+    o << line(
+        "  memory           %llu bytes read, %llu written; bus %s %% busy", ull(lm.bytes_read),
+        ull(lm.bytes_written),
+        fmt_num(100.0 * share(lm.bus_cycles, cycles_of(s.sim_ps, chip.lookup->clock()))).c_str());
+    o << line("  timers           set %llu, cancelled %llu, fired %llu, peak armed %llu",
+              ull(ls.timers_set), ull(ls.timers_cancelled), ull(ls.timers_fired),
+              ull(ls.timers_peak));
+    o << "protocol cores\n";
+    for (size_t i = 0; i < chip.clusters.size(); i++) {
+        const cluster &c = chip.clusters[i]->model();
+        uint64_t ev = 0, insns = 0, busy = 0, busy_max = 0;
+        for (unsigned k = 0; k < c.cfg.cores; k++) {
+            const cluster_core_stats *cs = cluster_stats(&c, k);
+            ev += cs->events;
+            insns += cs->insns;
+            busy += cs->busy_cycles;
+            busy_max = cs->busy_cycles > busy_max ? cs->busy_cycles : busy_max;
+        }
+        uint64_t cyc = cycles_of(s.sim_ps, chip.clusters[i]->clock());
+        o << line("  cluster %zu        %u cores: events %llu, instructions %llu, busy mean %s %% "
+                  "max %s %%",
+                  i, c.cfg.cores, ull(ev), ull(insns),
+                  fmt_num(100.0 * share(busy, cyc * c.cfg.cores)).c_str(),
+                  fmt_num(100.0 * share(busy_max, cyc)).c_str());
+    }
+    if (chip.ev_stats.faults) {
+        o << line("  faults           %llu", ull(chip.ev_stats.faults));
+        for (const auto &f : chip.ev_stats.fault_lines)
+            o << "    " << f << "\n";
+    }
+    const smc *sm = chip.host->model();
+    const smc_stats &ss = *smc_get_stats(sm);
+    o << "socket memory\n";
+    o << line("  pages            peak %llu of %u (%u bytes each); allocations %llu; %u in use "
+              "at the end",
+              ull(ss.pages_peak), chip.cfg.smc.pages, chip.cfg.smc.page_size, ull(ss.page_allocs),
+              smc_pages_in_use(sm));
+    o << line("  appends          %llu (%llu bytes, %llu below data already placed); refused: "
+              "window %llu, pool %llu",
+              ull(ss.appends), ull(ss.bytes_appended), ull(ss.bytes_dup), ull(ss.refused_window),
+              ull(ss.refused_pool));
+    const tx_stats &ts = *tx_get_stats(chip.tx->model());
+    o << "transmit\n";
+    o << line("  frames           %llu (%llu bytes); dropped: queue full %llu, no template %llu",
+              ull(ts.frames), ull(ts.bytes), ull(ts.drops_queue_full), ull(ts.drops_no_template));
     o << "host\n";
     o << line("  wall time        %.3f s", info.wall_s);
     o << line("  speed            %.3f M packets simulated per wall second",
@@ -163,6 +258,8 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.kv("link_type", info.link);
     j.kv("truncated", info.truncated);
     j.kv("timestamps_backwards", src.ts_backwards);
+    j.kv("microcode", info.microcode);
+    j.kv("microcode_hash", info.microcode_hash);
     j.end();
     write_config_json(j, chip.cfg, "config");
     j.kv("sim_time_ps", s.sim_ps);
@@ -178,6 +275,18 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.kv("in", s.bytes_in);
     j.kv("accepted", src.pushed_bytes);
     j.end();
+    j.begin("delivered");
+    j.kv("bytes", s.delivered_bytes);
+    j.kv("connections", chip.host->connections());
+    j.kv("goodput_gbps", per_s(s.delivered_bytes * 8, s.sim_ps) / 1e9);
+    j.end();
+    j.begin("faults");
+    j.kv("count", chip.ev_stats.faults);
+    j.begin_array("first");
+    for (const auto &f : chip.ev_stats.fault_lines)
+        j.value(f);
+    j.end_array();
+    j.end();
     j.begin("throughput");
     j.kv("offered_gbps", per_s(s.bytes_in * 8, s.sim_ps) / 1e9);
     j.kv("offered_mpps", per_s(s.packets_in, s.sim_ps) / 1e6);
@@ -189,7 +298,7 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.end();
     j.begin("latency_ps");
     for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
-        const hist &h = chip.sink->latency(t);
+        const hist &h = chip.ev_stats.latency[t];
         if (!h.count)
             continue;
         j.begin(ev_type_name(t));
@@ -223,8 +332,54 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     for (unsigned c = 0; c < IPU_CK_COUNT; c++)
         j.kv(ipu_check_name(c), ip.checks[c]);
     j.end();
+    j.begin("events_derived");
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
+        j.kv(ev_type_name(t), ip.ev_types[t]);
+    j.end();
     j.end();
     chan_json(j, "event_channel", chip.events, s.sim_ps);
+    {
+        const disp *dm = chip.dispatcher->model();
+        const disp_stats &ds = *disp_get_stats(dm);
+        j.begin("dispatcher");
+        stats_json(j, disp_stat_defs, disp_stat_count, &ds);
+        j.kv("flows_in_use", disp_flows_in_use(dm));
+        j.kv("utilisation", share(ds.busy_cycles, cycles_of(s.sim_ps, chip.dispatcher->clock())));
+        j.end();
+        j.begin("lookup");
+        stats_json(j, luc_stat_defs, luc_stat_count, luc_get_stats(chip.lookup->model()));
+        xmem_json(j, *luc_mem_stats(chip.lookup->model()),
+                  cycles_of(s.sim_ps, chip.lookup->clock()));
+        j.end();
+        j.begin_array("clusters");
+        for (size_t i = 0; i < chip.clusters.size(); i++) {
+            const cluster &c = chip.clusters[i]->model();
+            uint64_t cyc = cycles_of(s.sim_ps, chip.clusters[i]->clock());
+            j.begin();
+            j.begin_array("cores");
+            for (unsigned k = 0; k < c.cfg.cores; k++) {
+                j.begin();
+                stats_json(j, cluster_stat_defs, cluster_stat_count, cluster_stats(&c, k));
+                j.kv("ipc", cluster_ipc(&c, k));
+                j.kv("busy_share", cluster_busy_share(&c, k, cyc));
+                j.end();
+            }
+            j.end_array();
+            j.end();
+        }
+        j.end_array();
+        const smc *sm = chip.host->model();
+        j.begin("smc");
+        stats_json(j, smc_stat_defs, smc_stat_count, smc_get_stats(sm));
+        j.kv("pages_in_use", smc_pages_in_use(sm));
+        j.kv("flows_open", smc_flows_open(sm));
+        xmem_json(j, *smc_mem_stats(sm), cycles_of(s.sim_ps, chip.host->clock()));
+        j.end();
+        j.begin("tx");
+        stats_json(j, tx_stat_defs, tx_stat_count, tx_get_stats(chip.tx->model()));
+        j.end();
+    }
+
     j.begin("scratchpad");
     for (size_t i = 0; i < sp_stat_count; i++)
         j.kv(sp_stat_defs[i].name, stat_read(&sp_stat_defs[i], &chip.sp.model()->st));

@@ -13,8 +13,10 @@ struct RunInfo {
     std::string trace;
     std::string link;
     bool truncated = false;
-    std::string input_error; // libpcap's words when the capture ends in a truncated record
-    double wall_s = 0;       // host time: text report only (not deterministic)
+    std::string input_error;    // libpcap's words when the capture ends in a truncated record
+    std::string microcode;      // as given, or "(bundled) tcp.uc"
+    std::string microcode_hash; // FNV-1a 64 of the image's code and entries, in hex
+    double wall_s = 0;          // host time: text report only (not deterministic)
 };
 
 struct Summary {
@@ -26,6 +28,7 @@ struct Summary {
     std::array<uint64_t, EV_TYPE_COUNT> events{};
     uint64_t events_total = 0;
     uint64_t ipu_cycles = 0; // cycles of the IPU clock in the simulated time
+    uint64_t delivered_bytes = 0;
 };
 
 // The resolved config as a JSON object (under key, or top-level when key is NULL).

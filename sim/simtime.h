@@ -18,3 +18,22 @@ struct UnitClock {
     uint64_t time_of(cycle_t c) const { return c * period_ps; }
     bool on_edge(uint64_t t) const { return t % period_ps == 0; }
 };
+
+// The start of every wrapper's activation: work happens on the unit's clock edges. Returns
+// true on an edge; otherwise schedules ev at the next edge and returns false.
+inline bool on_edge_or_wait(const UnitClock &clk, sc_core::sc_event &ev, uint64_t now)
+{
+    if (clk.on_edge(now))
+        return true;
+    ev.notify(ps(clk.time_of(clk.cycle_at(now)) - now));
+    return false;
+}
+
+// Schedules ev at the unit's cycle next (CYCLE_NEVER: not at all; a cycle already past: now).
+inline void wake_at_cycle(const UnitClock &clk, sc_core::sc_event &ev, cycle_t next, uint64_t now)
+{
+    if (next == CYCLE_NEVER)
+        return;
+    uint64_t t = clk.time_of(next);
+    ev.notify(ps(t > now ? t - now : 0));
+}

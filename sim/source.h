@@ -33,6 +33,8 @@ public:
                 TimedChannel<pkt> &out, bool progress);
 
     const SourceStats &stats() const { return st_; }
+    // The capture timestamp (ns since the epoch) that simulated time 0 stands for.
+    uint64_t epoch_ns() const { return first_ts_ns_; }
     bool finished() const { return eof_ && !have_; }
 
 private:
@@ -49,7 +51,7 @@ private:
     pkt pend_{};
     bool have_ = false;
     bool eof_ = false;
-    uint64_t first_ts_ns_ = 0;
+    uint64_t first_ts_ns_ = 0; // capture timestamp of the first record: simulated time 0
     uint64_t prev_ps_ = 0;
     unsigned __int128 bits_ = 0;
     SourceStats st_;

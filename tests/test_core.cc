@@ -2,6 +2,7 @@
 // semantics and exact cycle cost (with non-default costs, so that each parameter shows), every
 // fault with its pc and partial state, the budget, commands, event fields, frame loads from a
 // real scratchpad, the trace, the load-time check's messages, and the statistics.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -759,6 +760,7 @@ TEST(CoreEvent, LdevReadsEveryField)
     e.key.sport = 40000;
     e.key.dport = 443;
     e.key.af = 6;
+    e.arg = 0xc0ffee;
     uint32_t want[UC_EVF_COUNT] = {};
     want[UC_EVF_TYPE] = EV_TCP_ACK;
     want[UC_EVF_CLASS] = EVC_SEND;
@@ -792,18 +794,20 @@ TEST(CoreEvent, LdevReadsEveryField)
     want[UC_EVF_SPORT] = 40000;
     want[UC_EVF_DPORT] = 443;
     want[UC_EVF_AF] = 6;
-    static_assert(UC_EVF_COUNT == 32, "two handlers of 16 ldev cover every field");
-    // 16 registers: the fields in two handlers, r0..r15 then r0..r15
-    for (unsigned half = 0; half < 2; half++) {
+    want[UC_EVF_ARG] = 0xc0ffee;
+    static_assert(UC_EVF_COUNT == 33, "three handlers of up to 16 ldev cover every field");
+    // 16 registers: the fields in handlers of 16, r0..r15 each
+    for (unsigned part = 0; part * 16 < UC_EVF_COUNT; part++) {
         Rig h;
         h.ev = e;
-        for (unsigned r = 0; r < 16; r++)
-            h.prog.op(UC_LDEV, r, 0, 0, half * 16 + r);
+        unsigned n = std::min(16u, UC_EVF_COUNT - part * 16);
+        for (unsigned r = 0; r < n; r++)
+            h.prog.op(UC_LDEV, r, 0, 0, part * 16 + r);
         h.prog.fin();
         ASSERT_EQ(h.run(), CORE_OK);
-        for (unsigned r = 0; r < 16; r++)
-            EXPECT_EQ(h.res.regs[r], want[half * 16 + r]) << uc_evf_name(half * 16 + r);
-        EXPECT_EQ(h.cycles(), 16u * h.k.ev + h.k.fin);
+        for (unsigned r = 0; r < n; r++)
+            EXPECT_EQ(h.res.regs[r], want[part * 16 + r]) << uc_evf_name(part * 16 + r);
+        EXPECT_EQ(h.cycles(), n * h.k.ev + h.k.fin);
     }
 }
 
@@ -890,6 +894,80 @@ TEST(CoreCmd, TheThirtyThirdFaults)
     const uint64_t iter = 3 * g.k.alu + g.k.cmd + g.k.tk;
     EXPECT_EQ(g.cycles(), g.k.alu + 32 * iter + 3 * g.k.alu + g.k.cmd);
     EXPECT_EQ(g.res.insns, 1u + 32 * 5 + 3);
+}
+
+// The units' side of answering commands: records what it saw, answers 1000 + the command.
+struct Answerer {
+    std::vector<std::pair<unsigned, cycle_t>> seen;
+    static uint32_t fn(void *ctx, const event *ev, core_cmd_rec *rec)
+    {
+        auto *a = static_cast<Answerer *>(ctx);
+        a->seen.emplace_back(rec->cmd + 100 * ev->flow, rec->cycle);
+        return 1000 + rec->cmd;
+    }
+};
+
+TEST(CoreCmd, TheCallbackAnswersInR0AtIssue)
+{
+    Rig g;
+    g.ev.flow = 3;
+    g.prog.op(UC_CMD, 0, 0, 0, UC_CMD_SOCK_SPACE);
+    g.prog.op(UC_MOV, 7, 0, 0, 0); // r7 = r0
+    g.prog.op(UC_CMD, 0, 0, 0, UC_CMD_SOCK_APPEND);
+    g.prog.fin();
+    g.load();
+    Answerer a;
+    core_set_cmd(&g.c, Answerer::fn, &a);
+    ASSERT_EQ(g.run(50), CORE_OK);
+    EXPECT_EQ(g.res.regs[7], 1000u + UC_CMD_SOCK_SPACE);
+    EXPECT_EQ(g.res.regs[0], 1000u + UC_CMD_SOCK_APPEND);
+    ASSERT_EQ(a.seen.size(), 2u);
+    EXPECT_EQ(a.seen[0], std::make_pair(300u + UC_CMD_SOCK_SPACE, cycle_t{50}));
+    EXPECT_EQ(a.seen[1],
+              std::make_pair(300u + UC_CMD_SOCK_APPEND, cycle_t{50 + g.k.cmd + g.k.alu}));
+    core_set_cmd(&g.c, nullptr, nullptr); // without a callback every command answers 0
+    ASSERT_EQ(g.run(50), CORE_OK);
+    EXPECT_EQ(g.res.regs[7], 0u);
+    EXPECT_EQ(a.seen.size(), 2u);
+}
+
+// tx_emit with r1 asking for n SACK blocks at the workspace address in r5 >> 16
+void build_tx_sack(Prog &p, uint32_t nsack, uint32_t addr)
+{
+    p.movk(1, 1460 | nsack << UC_TXO_NSACK_SHIFT);
+    p.movk(5, TCPF_ACK | addr << 16);
+    p.op(UC_CMD, 0, 0, 0, UC_CMD_TX_EMIT);
+    p.fin();
+}
+
+TEST(CoreCmd, TxEmitCopiesTheSackBlocksFromTheWorkspace)
+{
+    Rig g;
+    build_tx_sack(g.prog, 2, 40);
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t v = 0x1000 * (i + 1);
+        std::memcpy(&g.ws[40 + 4 * i], &v, 4);
+    }
+    ASSERT_EQ(g.run(), CORE_OK);
+    ASSERT_EQ(g.res.ncmds, 1u);
+    EXPECT_EQ(g.res.cmds[0].sack[0][0], 0x1000u);
+    EXPECT_EQ(g.res.cmds[0].sack[0][1], 0x2000u);
+    EXPECT_EQ(g.res.cmds[0].sack[1][0], 0x3000u);
+    EXPECT_EQ(g.res.cmds[0].sack[1][1], 0x4000u);
+}
+
+TEST(CoreCmd, TxEmitSackOutsideTheWorkspaceOrTooManyFaults)
+{
+    for (auto [n, addr] : {std::pair<uint32_t, uint32_t>{2, 56}, {5, 0}, {1, 0xfff8}}) {
+        Rig g; // 64-byte workspace: 2 blocks at 56 end at 72
+        build_tx_sack(g.prog, n, addr);
+        EXPECT_EQ(g.run(), CORE_FAULT_WS_BOUNDS) << n << " at " << addr;
+        EXPECT_EQ(g.res.pc, 2u);
+        EXPECT_EQ(g.res.ncmds, 0u);
+    }
+    Rig g; // exactly fits: 1 block at 56
+    build_tx_sack(g.prog, 1, 56);
+    EXPECT_EQ(g.run(), CORE_OK);
 }
 
 // ---- fin, trap, entry ----
@@ -1243,8 +1321,8 @@ TEST(CoreCheck, RejectsEachKindOfBadImageWithItsLocation)
         {"call target",
          {W(UC_CALL, 0, 0, 2), fin},
          "t.uc:1: call target 2 is outside the code (2 instructions)"},
-        {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 32"},
-        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 6"},
+        {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 33"},
+        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 11"},
         {"falls off",
          {W(UC_NOP), W(UC_ADD, 1, 2)},
          "t.uc:2: add can run past the end of the code (end with ja, ret, fin or trap)"},

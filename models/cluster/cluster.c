@@ -329,3 +329,9 @@ void cluster_trace_flow(cluster *c, uint32_t flow, core_trace_fn fn, void *ctx)
     c->flow_ctx = fn ? ctx : NULL;
     c->flow = fn ? flow : FLOW_NONE;
 }
+
+void cluster_set_cmd(cluster *c, core_cmd_fn fn, void *ctx)
+{
+    for (uint32_t i = 0; i < c->cfg.cores; i++)
+        core_set_cmd(&c->slots[i].core, fn, ctx);
+}

@@ -151,6 +151,9 @@ double cluster_busy_share(const cluster *c, unsigned core, cycle_t elapsed);
  * FLOW_NONE reads "flow none". */
 void cluster_fault_report(const cluster *c, const cluster_done *d, char *buf, size_t size);
 
+/* Installs fn (NULL: none) on every core to answer commands as they issue (core_set_cmd). */
+void cluster_set_cmd(cluster *c, core_cmd_fn fn, void *ctx);
+
 /* Instruction traces (models never print). fn is called with ctx once per instruction retired
  * by core (cluster_trace_core) or by any core running an event of flow (cluster_trace_flow; one
  * flow at a time), from inside cluster_advance; the record is a cluster_trace_rec (see

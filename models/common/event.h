@@ -20,6 +20,17 @@ typedef enum ev_type {
     EV_TCP_DATA,
     EV_TCP_FIN,
     EV_TCP_RST,
+    /* timer channel: flow timer i of a TCP flow expires as EV_TCP_RTO + i (lookup.h) */
+    EV_TCP_RTO,
+    EV_TCP_DELACK,
+    EV_TCP_TIME_WAIT,
+    EV_TCP_KEEPALIVE,
+    /* host channel (the host application's commands) */
+    EV_TCP_SEND,
+    EV_TCP_CLOSE,
+    EV_TCP_RECV_CREDIT,
+    /* internal channel: raised by a core's ev_emit command (claim 15) */
+    EV_TCP_INTERNAL,
     EV_UDP_DATAGRAM,
     EV_OTHER,
     EV_TYPE_COUNT
@@ -43,12 +54,16 @@ typedef enum ev_proto { PROTO_TCP, PROTO_UDP, PROTO_OTHER, PROTO_COUNT } ev_prot
 /* Why a packet left the chip without being processed. Every packet read from the trace ends
  * either processed or counted under exactly one of these (SPEC §7). */
 typedef enum drop_reason {
-    DROP_INGRESS_OVERFLOW,  /* ingress FIFO full when the packet arrived */
-    DROP_CAPTURE_TRUNCATED, /* the capture holds fewer bytes than were on the wire (snaplen) */
-    DROP_MALFORMED,         /* a header is truncated or inconsistent */
-    DROP_BAD_CHECKSUM,      /* IPv4 header, TCP or UDP checksum wrong */
-    DROP_IP_FRAGMENT,       /* IPv4 or IPv6 fragment: the chip does not reassemble */
-    DROP_OVERSIZE,          /* frame larger than the whole scratchpad */
+    DROP_INGRESS_OVERFLOW,   /* ingress FIFO full when the packet arrived */
+    DROP_CAPTURE_TRUNCATED,  /* the capture holds fewer bytes than were on the wire (snaplen) */
+    DROP_MALFORMED,          /* a header is truncated or inconsistent */
+    DROP_BAD_CHECKSUM,       /* IPv4 header, TCP or UDP checksum wrong */
+    DROP_IP_FRAGMENT,        /* IPv4 or IPv6 fragment: the chip does not reassemble */
+    DROP_OVERSIZE,           /* frame larger than the whole scratchpad */
+    DROP_NO_ROUTE,           /* no cluster is configured for the event's type (e.g. UDP) */
+    DROP_NO_FLOW,            /* not an opening event, and its flow is not in the flow table */
+    DROP_FLOW_TABLE_FULL,    /* an opening event, and no local flow-ID proxy is free */
+    DROP_SENT_BY_LOCAL_SIDE, /* sent by the side the chip terminates: reference, not input */
     DROP_REASON_COUNT
 } drop_reason;
 
@@ -98,8 +113,10 @@ typedef struct event {
     uint32_t ts_val;
     uint32_t ts_ecr;
     uint8_t nsack;
-    uint8_t pad[3];
+    uint8_t link; /* link_type of the frame (for the transmit side's header template) */
+    uint8_t pad[2];
     uint32_t sack[EV_MAX_SACK][2]; /* left, right edges */
+    uint32_t arg; /* timer and internal events: the argument their raiser gave (ev_emit r2) */
 } event;
 
 /* Link-layer framing of a trace record. */
@@ -129,6 +146,10 @@ const char *ev_chan_name(unsigned c);
 const char *ev_proto_name(unsigned p);
 const char *drop_reason_name(unsigned r);
 const char *link_type_name(unsigned l);
+
+/* The class of events of type t (claim 9): network types receive, timer types timer, host
+ * types host, tcp_internal internal. */
+unsigned ev_class_of(unsigned t);
 
 /* A zeroed event with every "none" field set (flow, handle, wscale). */
 void event_clear(event *e);

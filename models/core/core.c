@@ -217,6 +217,12 @@ void core_fini(core *c)
     c->img = NULL;
 }
 
+void core_set_cmd(core *c, core_cmd_fn fn, void *ctx)
+{
+    c->cmd_fn = fn;
+    c->cmd_ctx = ctx;
+}
+
 void core_set_trace(core *c, core_trace_fn fn, void *ctx)
 {
     c->trace = fn;
@@ -265,6 +271,7 @@ static const struct {
     EVF(UC_EVF_SPORT, key.sport),
     EVF(UC_EVF_DPORT, key.dport),
     EVF(UC_EVF_AF, key.af),
+    EVF(UC_EVF_ARG, arg),
 };
 #undef EVF
 
@@ -607,11 +614,18 @@ dispatch:
         CHARGE(cmdc);
         if (ncmds == CORE_MAX_CMDS)
             FAULT(CORE_FAULT_CMDS);
-        core_cmd_rec *rec = &res->cmds[ncmds++];
+        core_cmd_rec *rec = &res->cmds[ncmds];
         rec->cmd = (uint8_t)in->imm;
         rec->cycle = start + (uint64_t)(max - left - cmdc);
         memcpy(rec->arg, &r[1], sizeof rec->arg);
-        r[0] = 0;
+        if (in->imm == UC_CMD_TX_EMIT) {
+            uint32_t ns = (r[1] >> UC_TXO_NSACK_SHIFT) & 7u, sa = r[5] >> 16;
+            if (ns > EV_MAX_SACK || (uint64_t)sa + (uint64_t)8u * ns > ws_len)
+                FAULT(CORE_FAULT_WS_BOUNDS);
+            memcpy(rec->sack, ws + sa, (size_t)8u * ns);
+        }
+        ncmds++;
+        r[0] = c->cmd_fn ? c->cmd_fn(c->cmd_ctx, ev, rec) : 0;
         NEXT();
     }
     case UC_FIN: {

@@ -49,10 +49,16 @@ typedef enum core_fault {
 } core_fault;
 
 typedef struct core_cmd_rec {
-    uint8_t cmd;     /* uc_cmd */
-    cycle_t cycle;   /* cycle at which it was issued */
-    uint32_t arg[5]; /* r1..r5 */
+    uint8_t cmd;                   /* uc_cmd */
+    cycle_t cycle;                 /* cycle at which it was issued */
+    uint32_t arg[5];               /* r1..r5 */
+    uint32_t sack[EV_MAX_SACK][2]; /* tx_emit: the SACK blocks read from the workspace */
 } core_cmd_rec;
+
+/* Carries out a command that answers at once (isa.h) and returns r0; ev is the running event,
+ * rec the command just recorded (it may be changed, e.g. to mark it done). Called for every
+ * command as it issues, from inside core_run; it must not run the core again. */
+typedef uint32_t (*core_cmd_fn)(void *ctx, const event *ev, core_cmd_rec *rec);
 
 typedef struct core_result {
     cycle_t start;  /* the cycle the event started */
@@ -105,6 +111,8 @@ typedef struct core {
     uint32_t ncode;
     core_trace_fn trace; /* NULL: no trace */
     void *trace_ctx;
+    core_cmd_fn cmd_fn; /* NULL: every command answers 0 */
+    void *cmd_ctx;
     core_stats st;
 } core;
 
@@ -125,6 +133,8 @@ void core_cfg_default(core_cfg *c);
 int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err);
 /* Frees the pre-decoded code. Safe on a zeroed or failed core. */
 void core_fini(core *c);
+/* Installs fn (NULL: none) to answer commands as they issue (see core_cmd_fn). */
+void core_set_cmd(core *c, core_cmd_fn fn, void *ctx);
 /* Installs fn (NULL: none), called once per retired instruction of every later core_run, with
  * ctx; a record is valid for the call only. */
 void core_set_trace(core *c, core_trace_fn fn, void *ctx);

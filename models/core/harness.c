@@ -6,6 +6,23 @@
 
 #include "asm.h"
 
+/* The units' side of commands that answer at once: the value the test gave. */
+static uint32_t answer_cmd(void *ctx, const event *ev, core_cmd_rec *rec)
+{
+    (void)ev;
+    return ((const uch *)ctx)->answer[rec->cmd];
+}
+
+int uch_answer(uch *h, const char *cmd, uint32_t value, sim_err *err)
+{
+    for (unsigned c = 0; c < UC_CMD_COUNT; c++)
+        if (!strcmp(uc_cmd_name(c), cmd)) {
+            h->answer[c] = value;
+            return 0;
+        }
+    return sim_err_set(err, "unknown command '%s'", cmd);
+}
+
 int uch_load(uch *h, const char *path, const core_cfg *cfg, sim_err *err)
 {
     memset(h, 0, sizeof *h);
@@ -33,6 +50,7 @@ int uch_load(uch *h, const char *path, const core_cfg *cfg, sim_err *err)
         uch_free(h);
         return sim_err_set(err, "%s: out of memory for the workspace", path);
     }
+    core_set_cmd(&h->core, answer_cmd, h);
     h->loaded = true;
     uch_reset(h);
     return 0;
@@ -58,6 +76,7 @@ void uch_reset(uch *h)
     h->ev.type = EV_TCP_DATA;
     h->ev.flow = 0;
     memset(&h->res, 0, sizeof h->res);
+    memset(h->answer, 0, sizeof h->answer);
 }
 
 int uch_parse_u32(const char *s, uint32_t *v)

@@ -23,6 +23,7 @@ typedef struct uch {
     uint32_t ws_len;
     event ev;
     core_result res;
+    uint32_t answer[UC_CMD_COUNT]; /* r0 for each command (uch_answer); 0 by default */
     bool loaded;
 } uch;
 
@@ -47,6 +48,10 @@ int uch_ws_get(const uch *h, const char *where, uint32_t *value, sim_err *err);
  * or 0x hex. Returns 0, or -1 when s is not such a number. */
 int uch_parse_u32(const char *s, uint32_t *v);
 
+/* Every later cmd of command cmd (by name: "sock_space") answers value in r0, as the unit it
+ * addresses would, until uch_reset. Returns 0, or -1 with err naming an
+ * unknown command. */
+int uch_answer(uch *h, const char *cmd, uint32_t value, sim_err *err);
 /* Runs the handler from cycle 0; returns res.fault. */
 int uch_run(uch *h);
 /* "file:line: source text" of the instruction the run ended at (fin, or the fault). */

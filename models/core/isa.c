@@ -52,12 +52,16 @@ static const char *const evf_names[UC_EVF_COUNT] = {
     [UC_EVF_SPORT] = "sport",
     [UC_EVF_DPORT] = "dport",
     [UC_EVF_AF] = "af",
+    [UC_EVF_ARG] = "arg",
 };
 
 static const char *const cmd_names[UC_CMD_COUNT] = {
-    [UC_CMD_SOCK_APPEND] = "sock_append", [UC_CMD_TX_EMIT] = "tx_emit",
-    [UC_CMD_TIMER_SET] = "timer_set",     [UC_CMD_TIMER_CANCEL] = "timer_cancel",
-    [UC_CMD_EV_EMIT] = "ev_emit",         [UC_CMD_LOG] = "log",
+    [UC_CMD_SOCK_APPEND] = "sock_append",   [UC_CMD_TX_EMIT] = "tx_emit",
+    [UC_CMD_TIMER_SET] = "timer_set",       [UC_CMD_TIMER_CANCEL] = "timer_cancel",
+    [UC_CMD_EV_EMIT] = "ev_emit",           [UC_CMD_LOG] = "log",
+    [UC_CMD_SOCK_OPEN] = "sock_open",       [UC_CMD_SOCK_SPACE] = "sock_space",
+    [UC_CMD_SOCK_DELIVER] = "sock_deliver", [UC_CMD_TX_TEMPLATE] = "tx_template",
+    [UC_CMD_FLOW_CLOSE] = "flow_close",
 };
 
 const char *uc_op_name(unsigned base_op) { return NAME_OF(op_names, base_op); }

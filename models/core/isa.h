@@ -122,20 +122,44 @@ typedef enum uc_evf {
     UC_EVF_SPORT,
     UC_EVF_DPORT,
     UC_EVF_AF,
+    UC_EVF_ARG, /* timer and internal events: the argument (timer id; ev_emit's r2) */
     UC_EVF_COUNT
 } uc_evf;
 
-/* Commands to the other units (UC_CMD imm). The core records each with its arguments and the
- * cycle it was issued; the caller carries it out. r0 receives 0. */
+/* Commands to the other units (UC_CMD imm); arguments in r1..r5, the answer in r0. The core
+ * records each with its arguments and the cycle it was issued. Commands marked "answers" are
+ * carried out at once by the unit they address (the socket memory controller), through the
+ * core's command callback (core.h), which gives r0; the others are carried out by the caller
+ * when the event has finished, in issue order, and r0 receives 0. Without a callback (a core
+ * alone, as in unit tests) every command leaves r0 = 0 unless the harness answers it. */
 typedef enum uc_cmd {
-    UC_CMD_SOCK_APPEND, /* r1 frame offset, r2 length, r3 stream offset: payload -> socket buffer */
-    UC_CMD_TX_EMIT,     /* r1 header template, r2 seq, r3 ack, r4 window, r5 flags: send a packet */
-    UC_CMD_TIMER_SET,   /* r1 timer id, r2 delay in microseconds */
+    UC_CMD_SOCK_APPEND,  /* answers: r1 frame offset, r2 length, r3 stream offset (32-bit):
+                            place payload in the receive buffer; r0 = 1 placed, 0 refused */
+    UC_CMD_TX_EMIT,      /* r1 options, r2 seq, r3 ack, r4 window, r5 flags | sack address << 16:
+                            send a segment from the flow's header template (see UC_TXO_*) */
+    UC_CMD_TIMER_SET,    /* r1 timer id (0..3), r2 delay in microseconds */
     UC_CMD_TIMER_CANCEL, /* r1 timer id */
     UC_CMD_EV_EMIT,      /* r1 event type, r2 argument: a new event for this flow (claim 15) */
     UC_CMD_LOG,          /* r1..r5 into the instruction trace (firmware debugging) */
+    UC_CMD_SOCK_OPEN,    /* answers: r1 peer MSS, r2 receive window shift in use: size the
+                            flow's receive buffer (claim 16); r0 = its size in bytes */
+    UC_CMD_SOCK_SPACE,   /* answers: r0 = bytes free in the receive buffer (the window) */
+    UC_CMD_SOCK_DELIVER, /* answers: r1 stream offset: every byte below it is in order, hand it
+                            to the host; r0 = bytes delivered */
+    UC_CMD_TX_TEMPLATE,  /* this event's frame, reversed, becomes the flow's header template */
+    UC_CMD_FLOW_CLOSE,   /* the flow is finished: free its proxy, buffers and timers */
     UC_CMD_COUNT
 } uc_cmd;
+
+/* tx_emit's option word (r1). The SACK blocks are nsack pairs of 32-bit words (left, right
+ * edge) in the workspace at the address in r5's upper 16 bits; the core copies them into the
+ * command record when the command issues (an address outside the workspace, or nsack > 4, is a
+ * ws_bounds fault). */
+#define UC_TXO_MSS_MASK 0xffffu    /* MSS option value; 0: no MSS option */
+#define UC_TXO_WS_SHIFT 16         /* bits 16..19: window scale value */
+#define UC_TXO_WS 0x00100000u      /* send the window-scale option */
+#define UC_TXO_SACK_OK 0x00200000u /* send the SACK-permitted option */
+#define UC_TXO_NSACK_SHIFT 24      /* bits 24..26: SACK blocks to send */
 
 /* Encoding helpers. */
 static inline uint64_t uc_encode(unsigned op, unsigned dst, unsigned src, uint16_t off,

@@ -211,6 +211,13 @@ static int line(runner *r, char *s, const char *dir)
         }
         return 0;
     }
+    if (!strcmp(w[0], "answer") && n == 3) {
+        if (num(r, w[2], &v))
+            return -1;
+        if (uch_answer(&r->h, w[1], v, &err))
+            return bad(r, err.msg, NULL);
+        return 0;
+    }
     if (!strcmp(w[0], "run") && n == 1) {
         if (r->frame_len && uch_set_frame(&r->h, r->frame, r->frame_len, &err))
             return bad(r, err.msg, NULL);
@@ -220,7 +227,8 @@ static int line(runner *r, char *s, const char *dir)
     }
     if (!strcmp(w[0], "expect") && n >= 2)
         return expect(r, w, n);
-    return bad(r, "unknown line (program, config, test, event, ws, frame, run, expect)", w[0]);
+    return bad(r, "unknown line (program, config, test, event, ws, frame, answer, run, expect)",
+               w[0]);
 }
 
 static int run_file(runner *r, const char *path)

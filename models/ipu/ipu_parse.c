@@ -282,6 +282,7 @@ void ipu_parse(const pkt *p, bool verify, ipu_parse_out *out)
     e->proto = PROTO_OTHER;
     e->pkt = p->index;
     e->t_arrival = p->t_arrival;
+    e->link = p->link;
     e->frame_len = p->caplen;
     out->drop = -1;
     out->check = IPU_CK_OK;

@@ -1,0 +1,767 @@
+/* dispatcher: flow lookup, per-(flow, portion) ordering and core selection (claims 1, 5, 6, 9,
+ * 10, 21, 30). See dispatcher.h for the contract.
+ *
+ * Like the cluster's cores, the engine decides an item when it takes it (the lookup, the portion
+ * check, the core choice all happen at the start cycle) and holds the result until start +
+ * lookup_cycles, when it enters the out-queue (or, for a parked event, simply ends).
+ *
+ * Choices the header leaves open, made here:
+ *   - host-channel events carry the proxy in ev.flow like timer and internal ones;
+ *   - events of a non-network channel whose type has no route leave as DROP_NO_ROUTE records
+ *     (no counter: they are not packets and their flow is not closed);
+ *   - a later event of a packet whose first event went to a flow that has been closed (or its
+ *     proxy recycled) since is dropped as DROP_NO_FLOW and counted in events_dropped_closed;
+ *     one whose own type has no route is dropped as DROP_NO_ROUTE; the packet stays counted as
+ *     dispatched either way;
+ *   - freed proxies join the tail of the free list (FIFO): a recycled proxy is the one free for
+ *     the longest time, so late events of an old flow are least likely to meet a new one;
+ *   - disp_pending_count and "parked" in disp_describe count the pool slots in use: parked
+ *     events plus released ones waiting for the engine;
+ *   - each DISP_GO gets one disp_complete (also when its portion mask is 0): it counts in its
+ *     flow's in-flight events from its dispatch (or release) until then;
+ *   - while the pool is full no channel input is taken, even an event that would not park;
+ *     stall_pending_full counts each episode once (an input was due and the engine stood idle);
+ *   - first_of_packet goes to whichever record of the packet leaves first: when the first event
+ *     parks and a later one of the same packet passes it, the later one carries the mark. */
+#include "dispatcher.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const policy_names[] = {"round_robin", "least_loaded", "affinity", NULL};
+
+static const param_def defs[] = {
+    {"clock_mhz", PARAM_U32, offsetof(disp_cfg, clock_mhz), 1000, 1, 100000, "MHz",
+     "clock of the dispatcher (its cycle counts are in this clock)", NULL},
+    {"flows", PARAM_U32, offsetof(disp_cfg, flows), 16384, 1, 16777216, "flows",
+     "flow-table capacity: local flow-ID proxies 0 .. flows-1", NULL},
+    {"lookup_cycles", PARAM_U32, offsetof(disp_cfg, lookup_cycles), 4, 1, 100000, "cycles",
+     "engine time per event (lookup, portion check, core selection)", NULL},
+    {"in_depth", PARAM_U32, offsetof(disp_cfg, in_depth), 64, 1, 65536, "events",
+     "events each input channel holds waiting for the engine", NULL},
+    {"out_depth", PARAM_U32, offsetof(disp_cfg, out_depth), 64, 1, 65536, "events",
+     "results the out-queue holds before the engine must wait", NULL},
+    {"pending", PARAM_U32, offsetof(disp_cfg, pending), 4096, 1, 1048576, "events",
+     "parked events of all flows together (pool full: the engine stops taking input)", NULL},
+    {"policy", PARAM_ENUM, offsetof(disp_cfg, policy), DISP_LEAST_LOADED, 0, 2, "",
+     "how a core is chosen among the routed clusters' cores", policy_names},
+    {"pickup", PARAM_BOOL, offsetof(disp_cfg, pickup), 1, 0, 1, "",
+     "a tcp_data event of an unknown flow opens it (mid-stream pickup)", NULL},
+    {"seed", PARAM_U64, offsetof(disp_cfg, seed), 1, 0, UINT64_MAX, "",
+     "seed of the flow table's hash", NULL},
+};
+const param_table disp_params = {"dispatcher", defs, sizeof defs / sizeof defs[0]};
+
+#define S(name, desc)                                                                              \
+    {                                                                                              \
+#name, desc, offsetof(disp_stats, name)                                                    \
+    }
+const stat_def disp_stat_defs[] = {
+    S(events_in, "events pushed, all channels"),
+    S(events_dispatched, "events sent to a core (released parked events included)"),
+    S(events_parked, "events that had to wait for a portion of their flow"),
+    S(events_dropped_closed, "events for a flow that was closed or free"),
+    S(packets_in, "distinct network packets looked up"),
+    S(packets_dispatched, "network packets whose events went to a flow"),
+    S(flows_opened, "proxies allocated"),
+    S(flows_closed, "flows closed by the microcode"),
+    S(flows_picked_up, "flows opened by an event other than tcp_syn (mid-stream pickup)"),
+    S(flows_peak, "most proxies in use at once"),
+    S(stall_in_full, "pushes refused because an input channel was full"),
+    S(stall_out_full, "results that had to wait for out-queue room"),
+    S(stall_pending_full, "times the engine stopped taking input because the pool was full"),
+    S(busy_cycles, "cycles the engine was occupied"),
+};
+#undef S
+const size_t disp_stat_count = sizeof disp_stat_defs / sizeof disp_stat_defs[0];
+
+#define NIL UINT32_MAX
+#define SRC_RELEASED CH_COUNT /* engine item source: the released queue */
+
+enum { FS_FREE, FS_OPEN, FS_CLOSING };
+
+typedef struct disp_flow {
+    flow_key key;       /* remote -> local */
+    uint32_t next;      /* hash chain */
+    uint32_t inflight;  /* events locked (released, in the engine, out-queue or cores) */
+    uint32_t park_head; /* pool indices, arrival order */
+    uint32_t park_tail;
+    uint8_t locked; /* portions held by in-flight events */
+    uint8_t state;  /* FS_* */
+} disp_flow;
+
+typedef struct disp_pend { /* a pool slot: a parked or released event */
+    event ev;
+    cycle_t at;    /* released: the cycle of the release */
+    uint32_t next; /* next parked event of the flow, or next free slot */
+    uint8_t portions;
+    uint8_t unannounced; /* no event of its packet has left yet */
+} disp_pend;
+
+typedef struct disp_qin { /* an event waiting in an input channel */
+    event ev;
+    cycle_t at;
+} disp_qin;
+
+struct disp {
+    disp_cfg cfg;
+    unsigned ncluster;
+    unsigned cores[DISP_MAX_CLUSTERS];
+    uint8_t class_portions[EVC_COUNT];
+    uint32_t route[EV_TYPE_COUNT];
+    bool opens[EV_TYPE_COUNT];
+
+    ring in[CH_COUNT]; /* disp_qin */
+    ring out;          /* disp_out */
+    ring released;     /* uint32_t pool index */
+    ring free_flows;   /* uint32_t proxy, FIFO */
+
+    uint32_t *buckets; /* bucket_mask + 1 chain heads */
+    uint32_t bucket_mask;
+    disp_flow *flows;
+    uint32_t in_use;
+
+    disp_pend *pool;
+    uint32_t pool_free; /* head of the free slots */
+    uint32_t pool_used;
+
+    /* the engine */
+    bool busy;         /* an item has been decided; its result waits for end */
+    bool blocked;      /* ... and, past end, for out-queue room */
+    bool has_out;      /* the item leaves a record (false: it parked) */
+    bool unannounced;  /* the record is the first of its packet to leave */
+    bool pool_stalled; /* stall_pending_full counted for the current episode */
+    cycle_t end;       /* when the item's result is due */
+    cycle_t free;      /* when the engine can take the next item */
+    cycle_t now;       /* latest cycle seen */
+    disp_out res;
+
+    /* the fate of the last network packet (claim 1: its events share it) */
+    bool fate_valid;
+    bool fate_announced;
+    uint8_t fate_reason; /* DROP_REASON_COUNT: went to fate_flow */
+    uint64_t fate_pkt;
+    uint32_t fate_flow;
+
+    uint32_t rr[1u << DISP_MAX_CLUSTERS]; /* round_robin: next index per cluster set */
+    uint32_t load[DISP_MAX_CLUSTERS][DISP_MAX_CORES];
+    disp_stats st;
+};
+
+void disp_cfg_default(disp_cfg *c) { param_defaults(&disp_params, c); }
+
+disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
+               const uint8_t *class_portions, sim_err *err)
+{
+    if (param_validate(&disp_params, cfg, err))
+        return NULL;
+    if (ncluster < 1 || ncluster > DISP_MAX_CLUSTERS) {
+        sim_err_set(err, "dispatcher: %u clusters is out of range [1, %d]", ncluster,
+                    DISP_MAX_CLUSTERS);
+        return NULL;
+    }
+    if (!cores || !class_portions) {
+        sim_err_set(err, "dispatcher: no core counts or no class portions");
+        return NULL;
+    }
+    for (unsigned i = 0; i < ncluster; i++)
+        if (cores[i] < 1 || cores[i] > DISP_MAX_CORES) {
+            sim_err_set(err, "dispatcher: cluster %u has %u cores, out of range [1, %d]", i,
+                        cores[i], DISP_MAX_CORES);
+            return NULL;
+        }
+    disp *d = calloc(1, sizeof *d);
+    if (!d) {
+        sim_err_set(err, "dispatcher: out of memory");
+        return NULL;
+    }
+    d->cfg = *cfg;
+    d->ncluster = ncluster;
+    for (unsigned i = 0; i < ncluster; i++)
+        d->cores[i] = cores[i];
+    memcpy(d->class_portions, class_portions, EVC_COUNT);
+    d->opens[EV_TCP_SYN] = true;
+    d->opens[EV_TCP_DATA] = cfg->pickup != 0;
+
+    uint64_t nb = 1;
+    while (nb < 2ull * cfg->flows)
+        nb <<= 1;
+    d->bucket_mask = (uint32_t)(nb - 1);
+    d->buckets = malloc(nb * sizeof *d->buckets);
+    d->flows = calloc(cfg->flows, sizeof *d->flows);
+    d->pool = calloc(cfg->pending, sizeof *d->pool);
+    if (!d->buckets || !d->flows || !d->pool) {
+        sim_err_set(err, "dispatcher: out of memory for %u flows and %u pending events", cfg->flows,
+                    cfg->pending);
+        disp_free(d);
+        return NULL;
+    }
+    for (unsigned c = 0; c < CH_COUNT; c++)
+        if (ring_init(&d->in[c], sizeof(disp_qin), cfg->in_depth, err)) {
+            disp_free(d);
+            return NULL;
+        }
+    if (ring_init(&d->out, sizeof(disp_out), cfg->out_depth, err) ||
+        ring_init(&d->released, sizeof(uint32_t), cfg->pending, err) ||
+        ring_init(&d->free_flows, sizeof(uint32_t), cfg->flows, err)) {
+        disp_free(d);
+        return NULL;
+    }
+    for (uint64_t b = 0; b < nb; b++)
+        d->buckets[b] = NIL;
+    for (uint32_t f = 0; f < cfg->flows; f++) {
+        disp_flow *fl = &d->flows[f];
+        fl->next = fl->park_head = fl->park_tail = NIL;
+        *(uint32_t *)ring_push_slot(&d->free_flows) = f;
+    }
+    for (uint32_t i = 0; i < cfg->pending; i++)
+        d->pool[i].next = i + 1 < cfg->pending ? i + 1 : NIL;
+    d->pool_free = 0;
+    return d;
+}
+
+void disp_free(disp *d)
+{
+    if (!d)
+        return;
+    for (unsigned c = 0; c < CH_COUNT; c++)
+        ring_fini(&d->in[c]);
+    ring_fini(&d->out);
+    ring_fini(&d->released);
+    ring_fini(&d->free_flows);
+    free(d->buckets);
+    free(d->flows);
+    free(d->pool);
+    free(d);
+}
+
+void disp_set_route(disp *d, unsigned type, uint32_t cluster_mask)
+{
+    if (type < EV_TYPE_COUNT)
+        d->route[type] = cluster_mask & ((1u << d->ncluster) - 1u);
+}
+
+void disp_set_opens(disp *d, unsigned type, bool opens)
+{
+    if (type < EV_TYPE_COUNT)
+        d->opens[type] = opens;
+}
+
+bool disp_can_accept(const disp *d, unsigned chan) { return !ring_full(&d->in[chan]); }
+
+static void see(disp *d, cycle_t now)
+{
+    if (now > d->now)
+        d->now = now;
+}
+
+void disp_push(disp *d, const event *e, cycle_t now)
+{
+    disp_qin *q = ring_push_slot(&d->in[e->chan]);
+    q->ev = *e;
+    q->at = now;
+    d->st.events_in++;
+    see(d, now);
+}
+
+void disp_refuse(disp *d, unsigned chan)
+{
+    (void)chan;
+    d->st.stall_in_full++;
+}
+
+/* --- flow table --- */
+
+static uint32_t bucket_of(const disp *d, const flow_key *k)
+{
+    return (uint32_t)(flow_key_hash(k, d->cfg.seed) & d->bucket_mask);
+}
+
+static uint32_t table_find(const disp *d, const flow_key *k)
+{
+    for (uint32_t f = d->buckets[bucket_of(d, k)]; f != NIL; f = d->flows[f].next)
+        if (flow_key_eq(&d->flows[f].key, k))
+            return f;
+    return NIL;
+}
+
+static void table_remove(disp *d, uint32_t f)
+{
+    uint32_t *link = &d->buckets[bucket_of(d, &d->flows[f].key)];
+    while (*link != NIL && *link != f)
+        link = &d->flows[*link].next;
+    if (*link == f)
+        *link = d->flows[f].next;
+    d->flows[f].next = NIL;
+}
+
+/* Allocates a proxy for k (remote -> local) and enters it in the table; NIL when none is free. */
+static uint32_t flow_open(disp *d, const flow_key *k)
+{
+    if (ring_empty(&d->free_flows))
+        return NIL;
+    uint32_t f = *(const uint32_t *)ring_front(&d->free_flows);
+    ring_pop(&d->free_flows);
+    disp_flow *fl = &d->flows[f];
+    fl->key = *k;
+    fl->state = FS_OPEN;
+    uint32_t b = bucket_of(d, k);
+    fl->next = d->buckets[b];
+    d->buckets[b] = f;
+    d->in_use++;
+    if (d->in_use > d->st.flows_peak)
+        d->st.flows_peak = d->in_use;
+    d->st.flows_opened++;
+    return f;
+}
+
+/* Returns a closing proxy to the free list once nothing of it is parked or in flight. */
+static void flow_maybe_free(disp *d, uint32_t f)
+{
+    disp_flow *fl = &d->flows[f];
+    if (fl->state != FS_CLOSING || fl->inflight || fl->park_head != NIL)
+        return;
+    memset(fl, 0, sizeof *fl);
+    fl->next = fl->park_head = fl->park_tail = NIL;
+    fl->state = FS_FREE;
+    *(uint32_t *)ring_push_slot(&d->free_flows) = f;
+    d->in_use--;
+}
+
+/* --- core selection (claims 5, 6, 30) --- */
+
+static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
+{
+    unsigned n = 0;
+    for (unsigned c = 0; c < d->ncluster; c++)
+        if (mask & (1u << c))
+            n += d->cores[c];
+    *cl = *co = 0;
+    if (n == 0) /* not reached: events without a route are dropped before selection */
+        return;
+    unsigned pick = 0; /* index among the routed cores, clusters in order */
+    if (d->cfg.policy == DISP_ROUND_ROBIN) {
+        pick = d->rr[mask] % n;
+        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
+    } else if (d->cfg.policy == DISP_AFFINITY) {
+        uint32_t h = (uint32_t)((uint64_t)proxy * 2654435761u) >> 16;
+        pick = h % n;
+    } else {
+        uint32_t best = UINT32_MAX;
+        unsigned i = 0;
+        for (unsigned c = 0; c < d->ncluster; c++) {
+            if (!(mask & (1u << c)))
+                continue;
+            for (unsigned k = 0; k < d->cores[c]; k++, i++)
+                if (d->load[c][k] < best) {
+                    best = d->load[c][k];
+                    pick = i;
+                }
+        }
+    }
+    for (unsigned c = 0; c < d->ncluster; c++) {
+        if (!(mask & (1u << c)))
+            continue;
+        if (pick < d->cores[c]) {
+            *cl = c;
+            *co = pick;
+            return;
+        }
+        pick -= d->cores[c];
+    }
+}
+
+/* --- the engine's decisions --- */
+
+/* The clusters that run events of e's type (0: none; also for a type out of range). */
+static uint32_t route_of(const disp *d, const event *e)
+{
+    return e->type < EV_TYPE_COUNT ? d->route[e->type] : 0;
+}
+
+static uint8_t portions_of(const disp *d, const event *e)
+{
+    return e->cls < EVC_COUNT ? d->class_portions[e->cls] : 0;
+}
+
+static void decide_drop(disp *d, const event *e, unsigned reason)
+{
+    memset(&d->res, 0, sizeof d->res);
+    d->res.ev = *e;
+    d->res.kind = DISP_DROP;
+    d->res.reason = (uint8_t)reason;
+    d->has_out = true;
+}
+
+static void decide_go(disp *d, const event *e, uint32_t f, uint8_t portions, bool opened)
+{
+    unsigned cl, co;
+    select_core(d, route_of(d, e), f, &cl, &co);
+    d->load[cl][co]++;
+    memset(&d->res, 0, sizeof d->res);
+    d->res.ev = *e;
+    d->res.ev.flow = f;
+    d->res.kind = DISP_GO;
+    d->res.cluster = (uint8_t)cl;
+    d->res.core = (uint16_t)co;
+    d->res.portions = portions;
+    d->res.opened = opened;
+    d->has_out = true;
+    d->st.events_dispatched++;
+}
+
+/* The event goes to flow f: dispatched when its portions are free and no earlier parked event
+ * of the flow shares one (claims 1, 11, 23), parked otherwise. pre: a pool slot is free. */
+static void admit(disp *d, const event *e, uint32_t f, bool opened)
+{
+    disp_flow *fl = &d->flows[f];
+    uint8_t mask = portions_of(d, e);
+    uint8_t parked = 0;
+    for (uint32_t p = fl->park_head; p != NIL; p = d->pool[p].next)
+        parked |= d->pool[p].portions;
+    if (!(mask & (fl->locked | parked))) {
+        fl->locked |= mask;
+        fl->inflight++;
+        decide_go(d, e, f, mask, opened);
+        return;
+    }
+    uint32_t p = d->pool_free;
+    disp_pend *pe = &d->pool[p];
+    d->pool_free = pe->next;
+    d->pool_used++;
+    pe->ev = *e;
+    pe->ev.flow = f;
+    pe->at = 0;
+    pe->next = NIL;
+    pe->portions = mask;
+    pe->unannounced = d->unannounced;
+    if (fl->park_tail == NIL)
+        fl->park_head = p;
+    else
+        d->pool[fl->park_tail].next = p;
+    fl->park_tail = p;
+    d->st.events_parked++;
+    d->has_out = false;
+}
+
+/* The first event of a new network packet: route, lookup, open (claim 7). */
+static void decide_new_packet(disp *d, const event *e)
+{
+    d->fate_valid = true;
+    d->fate_announced = false;
+    d->fate_pkt = e->pkt;
+    d->fate_flow = NIL;
+    d->st.packets_in++;
+    unsigned reason = DROP_REASON_COUNT;
+    uint32_t f = NIL;
+    bool opened = false;
+    if (!route_of(d, e)) {
+        reason = DROP_NO_ROUTE;
+    } else if ((f = table_find(d, &e->key)) != NIL) {
+        /* the flow's own event */
+    } else {
+        flow_key rev;
+        flow_key_reverse(&rev, &e->key);
+        if (table_find(d, &rev) != NIL) {
+            reason = DROP_SENT_BY_LOCAL_SIDE;
+        } else if (!d->opens[e->type]) {
+            reason = DROP_NO_FLOW;
+        } else if ((f = flow_open(d, &e->key)) == NIL) {
+            reason = DROP_FLOW_TABLE_FULL;
+        } else {
+            opened = true;
+            if (e->type != EV_TCP_SYN)
+                d->st.flows_picked_up++;
+        }
+    }
+    d->fate_reason = (uint8_t)reason;
+    if (reason != DROP_REASON_COUNT) {
+        d->st.packets_dropped[reason]++;
+        decide_drop(d, e, reason);
+        return;
+    }
+    d->fate_flow = f;
+    d->st.packets_dispatched++;
+    admit(d, e, f, opened);
+}
+
+/* A later event of the last packet: shares its fate. */
+static void decide_same_packet(disp *d, const event *e)
+{
+    if (d->fate_reason != DROP_REASON_COUNT) {
+        decide_drop(d, e, d->fate_reason);
+        return;
+    }
+    uint32_t f = d->fate_flow;
+    const disp_flow *fl = &d->flows[f];
+    if (fl->state != FS_OPEN || !flow_key_eq(&fl->key, &e->key)) {
+        d->st.events_dropped_closed++;
+        decide_drop(d, e, DROP_NO_FLOW);
+    } else if (!route_of(d, e)) {
+        decide_drop(d, e, DROP_NO_ROUTE);
+    } else {
+        admit(d, e, f, false);
+    }
+}
+
+/* A timer, host or internal event: it names its proxy. */
+static void decide_proxy_event(disp *d, const event *e)
+{
+    if (!route_of(d, e)) {
+        decide_drop(d, e, DROP_NO_ROUTE);
+    } else if (e->flow >= d->cfg.flows || d->flows[e->flow].state != FS_OPEN) {
+        d->st.events_dropped_closed++;
+        decide_drop(d, e, DROP_NO_FLOW);
+    } else {
+        admit(d, e, e->flow, false);
+    }
+}
+
+/* The engine takes the item of source src at cycle t and decides it. */
+static void take(disp *d, unsigned src, cycle_t t)
+{
+    d->busy = true;
+    d->blocked = false;
+    d->end = t + d->cfg.lookup_cycles;
+    d->st.busy_cycles += d->cfg.lookup_cycles;
+    if (src == SRC_RELEASED) {
+        uint32_t p = *(const uint32_t *)ring_front(&d->released);
+        ring_pop(&d->released);
+        disp_pend *pe = &d->pool[p];
+        d->unannounced = pe->unannounced;
+        decide_go(d, &pe->ev, pe->ev.flow, pe->portions, false);
+        pe->next = d->pool_free;
+        d->pool_free = p;
+        d->pool_used--;
+        return;
+    }
+    disp_qin q = *(const disp_qin *)ring_front(&d->in[src]);
+    ring_pop(&d->in[src]);
+    d->pool_stalled = false;
+    if (src != CH_NETWORK) {
+        d->unannounced = false;
+        decide_proxy_event(d, &q.ev);
+    } else if (d->fate_valid && d->fate_pkt == q.ev.pkt) {
+        d->unannounced = !d->fate_announced;
+        decide_same_packet(d, &q.ev);
+    } else {
+        d->unannounced = true;
+        decide_new_packet(d, &q.ev);
+    }
+}
+
+/* A record of packet pkt (of flow f, or NIL) has left: its other events are no longer first. */
+static void announce(disp *d, uint64_t pkt, uint32_t f)
+{
+    if (d->fate_valid && d->fate_pkt == pkt)
+        d->fate_announced = true;
+    if (f != NIL && f < d->cfg.flows)
+        for (uint32_t p = d->flows[f].park_head; p != NIL; p = d->pool[p].next)
+            if (d->pool[p].ev.pkt == pkt)
+                d->pool[p].unannounced = 0;
+    for (uint32_t i = 0; i < ring_count(&d->released); i++) {
+        disp_pend *pe = &d->pool[*(const uint32_t *)ring_at(&d->released, i)];
+        if (pe->ev.chan == CH_NETWORK && pe->ev.pkt == pkt)
+            pe->unannounced = 0;
+    }
+}
+
+/* The engine's item ends (at end, or at now when it had been blocked). Returns false, and
+ * blocks the engine, when its record finds the out-queue full. */
+static bool finish(disp *d, cycle_t now)
+{
+    if (d->has_out) {
+        if (ring_full(&d->out)) {
+            if (!d->blocked) {
+                d->blocked = true;
+                d->st.stall_out_full++;
+            }
+            return false;
+        }
+        d->res.first_of_packet = d->unannounced;
+        *(disp_out *)ring_push_slot(&d->out) = d->res;
+        if (d->unannounced) {
+            uint32_t f = d->res.kind == DISP_GO ? d->res.ev.flow : d->fate_flow;
+            announce(d, d->res.ev.pkt, f);
+        }
+    }
+    d->free = d->blocked ? now : d->end;
+    d->busy = false;
+    d->blocked = false;
+    d->has_out = false;
+    d->unannounced = false;
+    return true;
+}
+
+static cycle_t max_cycle(cycle_t a, cycle_t b) { return a > b ? a : b; }
+
+/* The next item the engine would take, by earliest start and then priority (released, internal,
+ * timer, host, network); channels count only while the pool has a free slot. Sets *src and
+ * returns its start, or CYCLE_NEVER. *waiting (may be NULL) tells whether a channel item was
+ * left out for the pool, with the start it would have had. */
+static cycle_t next_item(const disp *d, unsigned *src, cycle_t *waiting)
+{
+    cycle_t best = CYCLE_NEVER;
+    if (waiting)
+        *waiting = CYCLE_NEVER;
+    if (!ring_empty(&d->released)) {
+        const disp_pend *pe = &d->pool[*(const uint32_t *)ring_front(&d->released)];
+        best = max_cycle(pe->at, d->free);
+        *src = SRC_RELEASED;
+    }
+    static const unsigned order[CH_COUNT] = {CH_INTERNAL, CH_TIMER, CH_HOST, CH_NETWORK};
+    bool room = d->pool_used < d->cfg.pending;
+    for (unsigned i = 0; i < CH_COUNT; i++) {
+        const ring *r = &d->in[order[i]];
+        if (ring_empty(r))
+            continue;
+        cycle_t t = max_cycle(((const disp_qin *)ring_front(r))->at, d->free);
+        if (!room) {
+            if (waiting && t < *waiting)
+                *waiting = t;
+            continue;
+        }
+        if (t < best) {
+            best = t;
+            *src = order[i];
+        }
+    }
+    return best;
+}
+
+cycle_t disp_next_cycle(const disp *d)
+{
+    if (d->busy) {
+        if (!d->blocked)
+            return d->end;
+        return ring_full(&d->out) ? CYCLE_NEVER : d->now;
+    }
+    unsigned src = 0;
+    return next_item(d, &src, NULL);
+}
+
+unsigned disp_advance(disp *d, cycle_t now)
+{
+    unsigned work = 0;
+    see(d, now);
+    for (;;) {
+        if (d->busy) {
+            if (!d->blocked && d->end > now)
+                break;
+            if (!finish(d, now))
+                break;
+            work++;
+            continue;
+        }
+        unsigned src = 0;
+        cycle_t waiting;
+        cycle_t t = next_item(d, &src, &waiting);
+        if (waiting <= now && !d->pool_stalled && (t == CYCLE_NEVER || t > waiting)) {
+            d->pool_stalled = true;
+            d->st.stall_pending_full++;
+        }
+        if (t > now)
+            break;
+        take(d, src, t);
+        work++;
+    }
+    return work;
+}
+
+bool disp_peek_out(const disp *d, disp_out *o)
+{
+    if (ring_empty(&d->out))
+        return false;
+    *o = *(const disp_out *)ring_front(&d->out);
+    return true;
+}
+
+void disp_pop_out(disp *d) { ring_pop(&d->out); }
+
+void disp_complete(disp *d, uint32_t flow, uint8_t portions, unsigned cluster, unsigned core,
+                   cycle_t now)
+{
+    see(d, now);
+    if (cluster < DISP_MAX_CLUSTERS && core < DISP_MAX_CORES && d->load[cluster][core])
+        d->load[cluster][core]--;
+    if (flow >= d->cfg.flows)
+        return;
+    disp_flow *fl = &d->flows[flow];
+    fl->locked &= (uint8_t)~portions;
+    if (fl->inflight)
+        fl->inflight--;
+    /* Release, in arrival order, each parked event whose portions are free and which no
+     * earlier still-parked event shares a portion with; it is locked at once. */
+    uint8_t ahead = 0;
+    uint32_t *link = &fl->park_head;
+    uint32_t prev = NIL;
+    while (*link != NIL) {
+        uint32_t p = *link;
+        disp_pend *pe = &d->pool[p];
+        if (pe->portions & (fl->locked | ahead)) {
+            ahead |= pe->portions;
+            prev = p;
+            link = &pe->next;
+            continue;
+        }
+        *link = pe->next;
+        fl->locked |= pe->portions;
+        fl->inflight++;
+        pe->next = NIL;
+        pe->at = now;
+        *(uint32_t *)ring_push_slot(&d->released) = p;
+    }
+    fl->park_tail = prev;
+    flow_maybe_free(d, flow);
+}
+
+void disp_flow_close(disp *d, uint32_t flow, cycle_t now)
+{
+    see(d, now);
+    if (flow >= d->cfg.flows || d->flows[flow].state != FS_OPEN)
+        return;
+    table_remove(d, flow);
+    d->flows[flow].state = FS_CLOSING;
+    d->st.flows_closed++;
+    flow_maybe_free(d, flow);
+}
+
+bool disp_idle(const disp *d)
+{
+    for (unsigned c = 0; c < CH_COUNT; c++)
+        if (!ring_empty(&d->in[c]))
+            return false;
+    return !d->busy && d->pool_used == 0 && ring_empty(&d->out);
+}
+
+const disp_stats *disp_get_stats(const disp *d) { return &d->st; }
+
+uint32_t disp_flows_in_use(const disp *d) { return d->in_use; }
+
+uint32_t disp_pending_count(const disp *d) { return d->pool_used; }
+
+uint32_t disp_load(const disp *d, unsigned cluster, unsigned core)
+{
+    if (cluster >= DISP_MAX_CLUSTERS || core >= DISP_MAX_CORES)
+        return 0;
+    return d->load[cluster][core];
+}
+
+const flow_key *disp_flow_key(const disp *d, uint32_t flow)
+{
+    if (flow >= d->cfg.flows || d->flows[flow].state == FS_FREE)
+        return NULL;
+    return &d->flows[flow].key;
+}
+
+/* The input channels in ev_chan order: network, host, timer, internal. */
+void disp_describe(const disp *d, char *buf, size_t size)
+{
+    if (!size)
+        return;
+    snprintf(buf, size, "in %u/%u/%u/%u parked %u/%u out %u/%u", ring_count(&d->in[CH_NETWORK]),
+             ring_count(&d->in[CH_HOST]), ring_count(&d->in[CH_TIMER]),
+             ring_count(&d->in[CH_INTERNAL]), d->pool_used, d->cfg.pending, ring_count(&d->out),
+             d->cfg.out_depth);
+}

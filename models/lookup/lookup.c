@@ -1,0 +1,793 @@
+/* lookup: the lookup controller (claims 7, 8, 11-14, 22-25). See lookup.h for the contract.
+ *
+ * Layout: the records (flows * ws_size bytes) are the truth; the flow-state cache only decides
+ * the timing (which fetches hit, which evictions cost a memory write). Slots are ws_size-byte
+ * buffers handed to the cores; a slot is free, busy (its job is being fetched or waits in the
+ * out-queue) or held (the job was popped and runs on a core until luc_writeback).
+ *
+ * Choices the header leaves open, made here:
+ *   - memory operations of a request (the read of a miss, the write of an evicted dirty record)
+ *     are issued at start + issue_cycles, the read first, so an eviction never delays its
+ *     request; an external-memory write of 0 bytes is not issued;
+ *   - a written-back record that was evicted while its job ran is not re-inserted into the
+ *     cache: its portions are written to external memory, as without a cache;
+ *   - a request that finds no free slot holds the engine until a luc_writeback frees one; it
+ *     then starts at the writeback's cycle (stall_no_slot counts the cycles waited);
+ *   - the timer out-queue holds cfg.out_depth events; when it is full, due timers stay armed
+ *     (so they can still be cancelled) and fire once room appears, in the same order;
+ *   - a request whose proxy is out of range (a caller bug) gets a zeroed slot, fresh timing.
+ *
+ * Timers: a hashed wheel of cfg.timer_slots buckets; tick k lives in bucket k % timer_slots and
+ * every entry keeps its absolute tick, so timers more than one revolution ahead share a bucket
+ * with nearer ones and are told apart by tick. hint is a lower bound of every armed tick, made
+ * exact again (by scanning forward from it) whenever the entry at hint goes, so luc_next_cycle
+ * reads it in O(1). */
+#include "lookup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring.h"
+
+static const param_def defs[] = {
+    {"clock_mhz", PARAM_U32, offsetof(luc_cfg, clock_mhz), 1000, 1, 100000, "MHz",
+     "clock of the lookup controller (its cycle counts are in this clock)", NULL},
+    {"issue_cycles", PARAM_U32, offsetof(luc_cfg, issue_cycles), 2, 1, 100000, "cycles",
+     "engine time per request (and the delay before its memory access)", NULL},
+    {"mem_latency", PARAM_U32, offsetof(luc_cfg, mem_latency), 100, 0, 1000000, "cycles",
+     "flow-state external memory: cycles from issue to the first data", NULL},
+    {"mem_bytes_per_cycle", PARAM_U32, offsetof(luc_cfg, mem_bytes_per_cycle), 16, 1, 4096,
+     "bytes/cycle", "flow-state external memory: data bus bandwidth", NULL},
+    {"mem_outstanding", PARAM_U32, offsetof(luc_cfg, mem_outstanding), 16, 1, XMEM_MAX_OUTSTANDING,
+     "requests", "flow-state external memory: requests in flight at once", NULL},
+    {"cache_flows", PARAM_U32, offsetof(luc_cfg, cache_flows), 1024, 0, 16777216, "flows",
+     "on-chip flow-state cache, in records (LRU, write-back); 0: no cache", NULL},
+    {"cache_cycles", PARAM_U32, offsetof(luc_cfg, cache_cycles), 4, 1, 100000, "cycles",
+     "a flow-state cache hit, from the request's start", NULL},
+    {"move_bytes_per_cycle", PARAM_U32, offsetof(luc_cfg, move_bytes_per_cycle), 32, 1, 4096,
+     "bytes/cycle", "rate at which portions move into a core's local memory", NULL},
+    {"slots", PARAM_U32, offsetof(luc_cfg, slots), 256, 1, 65536, "slots",
+     "workspace slots in the cores' local memories, all cores together", NULL},
+    {"in_depth", PARAM_U32, offsetof(luc_cfg, in_depth), 64, 1, 65536, "events",
+     "requests waiting for the engine", NULL},
+    {"out_depth", PARAM_U32, offsetof(luc_cfg, out_depth), 64, 1, 65536, "events",
+     "events each out-queue (jobs, timer events) holds before the next must wait", NULL},
+    {"timer_slots", PARAM_U32, offsetof(luc_cfg, timer_slots), 4096, 1, 1048576, "slots",
+     "buckets of the timer wheel (one revolution = timer_slots ticks)", NULL},
+    {"timer_tick_cycles", PARAM_U32, offsetof(luc_cfg, timer_tick_cycles), 1000, 1, 1000000000,
+     "cycles", "timer resolution: expiries are rounded up to a multiple of it", NULL},
+};
+const param_table luc_params = {"lookup", defs, sizeof defs / sizeof defs[0]};
+
+#define S(name, desc)                                                                              \
+    {                                                                                              \
+#name, desc, offsetof(luc_stats, name)                                                     \
+    }
+const stat_def luc_stat_defs[] = {
+    S(requests, "requests accepted (one per dispatched event)"),
+    S(fresh, "requests for a just-opened flow (record zeroed, no memory read)"),
+    S(cache_hits, "requests whose record was in the flow-state cache"),
+    S(cache_misses, "requests that read the record from external memory"),
+    S(evictions, "records evicted from the flow-state cache (clean or dirty)"),
+    S(writebacks, "jobs written back by their core (slots freed)"),
+    S(bytes_moved, "portion bytes moved into and out of the cores' local memories"),
+    S(timers_set, "timer arms (re-arms included)"),
+    S(timers_cancelled, "armed timers disarmed by a cancel or a flow close"),
+    S(timers_fired, "timer events raised"),
+    S(timers_peak, "most timers armed at once"),
+    S(stall_in_full, "requests refused because the input queue was full"),
+    S(stall_out_full,
+      "finished jobs that found the out-queue full, and times due timers found theirs full"),
+    S(stall_no_slot, "cycles the engine waited for a free workspace slot"),
+    S(busy_cycles, "cycles the engine was occupied issuing requests"),
+};
+#undef S
+const size_t luc_stat_count = sizeof luc_stat_defs / sizeof luc_stat_defs[0];
+
+#define NIL UINT32_MAX
+#define TICK_NONE UINT64_MAX
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_HELD };
+enum { C_IN = 1, C_DIRTY = 2 };
+
+typedef struct luc_qreq { /* a request in the input queue */
+    luc_req r;
+    cycle_t at;
+} luc_qreq;
+
+typedef struct luc_slot { /* a workspace slot and the job that holds it */
+    luc_req r;
+    cycle_t done;
+    uint64_t seq;   /* request order: ties of done */
+    uint8_t state;  /* SLOT_* */
+    uint8_t waited; /* already counted in stall_out_full */
+} luc_slot;
+
+struct luc {
+    luc_cfg cfg;
+    uint32_t flows;
+    const uc_image *img;
+    uint32_t ws; /* bytes per record and per slot */
+    uint8_t types[LUC_TIMERS];
+    xmem mem;
+    cycle_t now;         /* latest cycle seen */
+    cycle_t engine_free; /* when the engine can start the next request */
+    uint64_t seq;
+    ring in;  /* luc_qreq */
+    ring out; /* luc_job */
+    ring tq;  /* event: fired timers */
+    uint8_t *records;
+    /* slots */
+    uint8_t *slotbuf;
+    luc_slot *slots;
+    uint32_t *free_slots; /* stack of free slot indices */
+    uint32_t nfree;
+    cycle_t slot_ready; /* when the last slot freed after none was free */
+    uint32_t *heap;     /* busy slots not yet done, a min-heap on (done, seq) */
+    uint32_t nheap;
+    /* flow-state cache: an LRU list threaded through per-flow links (head = most recent) */
+    uint32_t *c_prev, *c_next;
+    uint8_t *c_state;
+    uint32_t c_head, c_tail, c_count;
+    /* timers: entry flow * LUC_TIMERS + id */
+    uint64_t *tm_tick; /* TICK_NONE: unarmed */
+    uint32_t *tm_prev, *tm_next;
+    uint32_t *wheel; /* bucket heads */
+    uint32_t armed;
+    uint64_t hint;   /* lower bound of the armed ticks (exact between calls); TICK_NONE: none */
+    uint32_t *pick;  /* out_depth entries: the timers one firing pass emits */
+    bool tq_blocked; /* due timers wait for timer-queue room (counted once) */
+    luc_stats st;
+};
+
+void luc_cfg_default(luc_cfg *c) { param_defaults(&luc_params, c); }
+
+static uint32_t portion_bytes(const luc *l, uint8_t mask)
+{
+    uint32_t bytes = 0;
+    for (uint32_t i = 0; i < l->img->nportions && i < UC_MAX_PORTIONS; i++)
+        if (mask & (1u << i))
+            bytes += l->img->portions[i].size;
+    return bytes;
+}
+
+static void *alloc_zero(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
+
+luc *luc_new(const luc_cfg *cfg, uint32_t flows, const uc_image *img, sim_err *err)
+{
+    if (param_validate(&luc_params, cfg, err))
+        return NULL;
+    if (!img) {
+        sim_err_set(err, "lookup: no microcode image");
+        return NULL;
+    }
+    if (flows < 1 || flows > (NIL - 1) / LUC_TIMERS) {
+        sim_err_set(err, "lookup: %u flows is out of range [1, %u]", flows, (NIL - 1) / LUC_TIMERS);
+        return NULL;
+    }
+    if (img->nportions > UC_MAX_PORTIONS) {
+        sim_err_set(err, "lookup: image has %u portions (at most %u)", img->nportions,
+                    UC_MAX_PORTIONS);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < img->nportions; i++)
+        if ((uint64_t)img->portions[i].off + img->portions[i].size > img->ws_size) {
+            sim_err_set(err, "lookup: image portion %u lies outside the %u-byte record", i,
+                        img->ws_size);
+            return NULL;
+        }
+    luc *l = calloc(1, sizeof *l);
+    if (!l) {
+        sim_err_set(err, "lookup: out of memory");
+        return NULL;
+    }
+    l->cfg = *cfg;
+    l->flows = flows;
+    l->img = img;
+    l->ws = img->ws_size;
+    for (unsigned i = 0; i < LUC_TIMERS; i++)
+        l->types[i] = (uint8_t)(EV_TCP_RTO + i);
+    xmem_init(&l->mem, cfg->mem_latency, cfg->mem_bytes_per_cycle, cfg->mem_outstanding);
+    l->hint = TICK_NONE;
+    l->c_head = l->c_tail = NIL;
+    size_t nt = (size_t)flows * LUC_TIMERS;
+    if (ring_init(&l->in, sizeof(luc_qreq), cfg->in_depth, err) ||
+        ring_init(&l->out, sizeof(luc_job), cfg->out_depth, err) ||
+        ring_init(&l->tq, sizeof(event), cfg->out_depth, err)) {
+        luc_free(l);
+        return NULL;
+    }
+    l->records = alloc_zero((size_t)flows * l->ws, 1);
+    l->slotbuf = alloc_zero((size_t)cfg->slots * l->ws, 1);
+    l->slots = alloc_zero(cfg->slots, sizeof *l->slots);
+    l->free_slots = alloc_zero(cfg->slots, sizeof *l->free_slots);
+    l->heap = alloc_zero(cfg->slots, sizeof *l->heap);
+    l->tm_tick = alloc_zero(nt, sizeof *l->tm_tick);
+    l->tm_prev = alloc_zero(nt, sizeof *l->tm_prev);
+    l->tm_next = alloc_zero(nt, sizeof *l->tm_next);
+    l->wheel = alloc_zero(cfg->timer_slots, sizeof *l->wheel);
+    l->pick = alloc_zero(cfg->out_depth, sizeof *l->pick);
+    bool ok = l->records && l->slotbuf && l->slots && l->free_slots && l->heap && l->tm_tick &&
+              l->tm_prev && l->tm_next && l->wheel && l->pick;
+    if (ok && cfg->cache_flows) {
+        l->c_prev = alloc_zero(flows, sizeof *l->c_prev);
+        l->c_next = alloc_zero(flows, sizeof *l->c_next);
+        l->c_state = alloc_zero(flows, sizeof *l->c_state);
+        ok = l->c_prev && l->c_next && l->c_state;
+    }
+    if (!ok) {
+        sim_err_set(err, "lookup: out of memory for %u flows of %u bytes and %u slots", flows,
+                    l->ws, cfg->slots);
+        luc_free(l);
+        return NULL;
+    }
+    /* free stack: slot 0 on top, so slots are handed out 0, 1, 2 ... from the start */
+    for (uint32_t i = 0; i < cfg->slots; i++)
+        l->free_slots[i] = cfg->slots - 1 - i;
+    l->nfree = cfg->slots;
+    for (size_t i = 0; i < nt; i++)
+        l->tm_tick[i] = TICK_NONE;
+    for (uint32_t i = 0; i < cfg->timer_slots; i++)
+        l->wheel[i] = NIL;
+    return l;
+}
+
+void luc_free(luc *l)
+{
+    if (!l)
+        return;
+    ring_fini(&l->in);
+    ring_fini(&l->out);
+    ring_fini(&l->tq);
+    free(l->records);
+    free(l->slotbuf);
+    free(l->slots);
+    free(l->free_slots);
+    free(l->heap);
+    free(l->c_prev);
+    free(l->c_next);
+    free(l->c_state);
+    free(l->tm_tick);
+    free(l->tm_prev);
+    free(l->tm_next);
+    free(l->wheel);
+    free(l->pick);
+    free(l);
+}
+
+void luc_set_timer_types(luc *l, const uint8_t types[LUC_TIMERS])
+{
+    memcpy(l->types, types, sizeof l->types);
+}
+
+static void see(luc *l, cycle_t now)
+{
+    if (now > l->now)
+        l->now = now;
+}
+
+/* --- requests ------------------------------------------------------------------------------ */
+
+bool luc_can_accept(const luc *l) { return !ring_full(&l->in); }
+
+void luc_push(luc *l, const luc_req *r, cycle_t now)
+{
+    if (ring_full(&l->in)) { /* pre violated: count it as the refusal it should have been */
+        l->st.stall_in_full++;
+        return;
+    }
+    luc_qreq *q = ring_push_slot(&l->in);
+    q->r = *r;
+    q->at = now;
+    l->st.requests++;
+    see(l, now);
+}
+
+void luc_refuse(luc *l) { l->st.stall_in_full++; }
+
+/* Flow-state cache (LRU, write-back). */
+static void c_unlink(luc *l, uint32_t f)
+{
+    if (l->c_prev[f] != NIL)
+        l->c_next[l->c_prev[f]] = l->c_next[f];
+    else
+        l->c_head = l->c_next[f];
+    if (l->c_next[f] != NIL)
+        l->c_prev[l->c_next[f]] = l->c_prev[f];
+    else
+        l->c_tail = l->c_prev[f];
+}
+
+static void c_link_head(luc *l, uint32_t f)
+{
+    l->c_prev[f] = NIL;
+    l->c_next[f] = l->c_head;
+    if (l->c_head != NIL)
+        l->c_prev[l->c_head] = f;
+    else
+        l->c_tail = f;
+    l->c_head = f;
+}
+
+static bool c_has(const luc *l, uint32_t f) { return l->cfg.cache_flows && (l->c_state[f] & C_IN); }
+
+static void c_touch(luc *l, uint32_t f)
+{
+    c_unlink(l, f);
+    c_link_head(l, f);
+}
+
+/* Inserts f (not cached) as the most recent record, evicting the least recent one when the
+ * cache is full; a dirty victim is written back with a posted write issued at at. */
+static void c_insert(luc *l, uint32_t f, bool dirty, cycle_t at)
+{
+    if (l->c_count >= l->cfg.cache_flows) {
+        uint32_t v = l->c_tail;
+        c_unlink(l, v);
+        l->c_count--;
+        l->st.evictions++;
+        if ((l->c_state[v] & C_DIRTY) && l->ws)
+            xmem_access(&l->mem, at, l->ws, true);
+        l->c_state[v] = 0;
+    }
+    c_link_head(l, f);
+    l->c_state[f] = (uint8_t)(C_IN | (dirty ? C_DIRTY : 0));
+    l->c_count++;
+}
+
+/* The in-flight heap of slots, ordered by (done, seq). */
+static bool job_before(const luc *l, uint32_t a, uint32_t b)
+{
+    const luc_slot *x = &l->slots[a], *y = &l->slots[b];
+    return x->done < y->done || (x->done == y->done && x->seq < y->seq);
+}
+
+static void heap_push(luc *l, uint32_t s)
+{
+    uint32_t i = l->nheap++;
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!job_before(l, s, l->heap[p]))
+            break;
+        l->heap[i] = l->heap[p];
+        i = p;
+    }
+    l->heap[i] = s;
+}
+
+static void heap_pop(luc *l)
+{
+    uint32_t s = l->heap[--l->nheap];
+    uint32_t i = 0;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= l->nheap)
+            break;
+        if (c + 1 < l->nheap && job_before(l, l->heap[c + 1], l->heap[c]))
+            c++;
+        if (!job_before(l, l->heap[c], s))
+            break;
+        l->heap[i] = l->heap[c];
+        i = c;
+    }
+    if (l->nheap)
+        l->heap[i] = s;
+}
+
+static uint8_t *slot_buf(const luc *l, uint32_t s) { return l->slotbuf + (size_t)s * l->ws; }
+static uint8_t *record(const luc *l, uint32_t f) { return l->records + (size_t)f * l->ws; }
+
+/* The cycle the front request starts, if a slot is free. */
+static cycle_t engine_start(const luc *l, cycle_t *base)
+{
+    const luc_qreq *q = ring_front(&l->in);
+    cycle_t b = q->at > l->engine_free ? q->at : l->engine_free;
+    *base = b;
+    return l->slot_ready > b ? l->slot_ready : b;
+}
+
+/* Starts the front request at t: takes a slot, fetches the record, schedules the job. */
+static void start(luc *l, cycle_t t)
+{
+    const luc_qreq *q = ring_front(&l->in);
+    uint32_t s = l->free_slots[--l->nfree];
+    luc_slot *sl = &l->slots[s];
+    uint32_t f = q->r.ev.flow;
+    uint32_t bytes = portion_bytes(l, q->r.portions);
+    cycle_t issue = t + l->cfg.issue_cycles;
+    cycle_t ready;
+    l->engine_free = issue;
+    l->st.busy_cycles += l->cfg.issue_cycles;
+    if (f >= l->flows) { /* a caller bug: nothing to fetch */
+        memset(slot_buf(l, s), 0, l->ws);
+        ready = issue;
+    } else {
+        uint8_t *rec = record(l, f);
+        if (q->r.fresh) {
+            memset(rec, 0, l->ws);
+            l->st.fresh++;
+            ready = issue;
+            if (c_has(l, f)) {
+                c_touch(l, f);
+                l->c_state[f] |= C_DIRTY;
+            } else if (l->cfg.cache_flows) {
+                c_insert(l, f, true, issue);
+            }
+        } else if (c_has(l, f)) {
+            l->st.cache_hits++;
+            c_touch(l, f);
+            ready = t + l->cfg.cache_cycles;
+        } else {
+            l->st.cache_misses++;
+            ready = xmem_access(&l->mem, issue, l->ws, false);
+            if (l->cfg.cache_flows)
+                c_insert(l, f, false, issue);
+        }
+        memcpy(slot_buf(l, s), rec, l->ws);
+    }
+    l->st.bytes_moved += bytes;
+    sl->r = q->r;
+    sl->done = ready + (bytes + l->cfg.move_bytes_per_cycle - 1) / l->cfg.move_bytes_per_cycle;
+    sl->seq = l->seq++;
+    sl->state = SLOT_BUSY;
+    sl->waited = 0;
+    heap_push(l, s);
+    ring_pop(&l->in);
+}
+
+void luc_writeback(luc *l, uint32_t slot, cycle_t now)
+{
+    if (slot >= l->cfg.slots || l->slots[slot].state != SLOT_HELD)
+        return; /* pre violated: the slot is not at a core */
+    see(l, now);
+    luc_slot *sl = &l->slots[slot];
+    uint32_t f = sl->r.ev.flow;
+    uint32_t bytes = 0;
+    if (f < l->flows) {
+        uint8_t *rec = record(l, f);
+        const uint8_t *buf = slot_buf(l, slot);
+        for (uint32_t i = 0; i < l->img->nportions; i++)
+            if (sl->r.portions & (1u << i)) {
+                const uc_portion *p = &l->img->portions[i];
+                memcpy(rec + p->off, buf + p->off, p->size);
+                bytes += p->size;
+            }
+        if (c_has(l, f)) {
+            c_touch(l, f);
+            l->c_state[f] |= C_DIRTY;
+        } else if (bytes) { /* no cache, or evicted while the job ran: write around it */
+            xmem_access(&l->mem, now, bytes, true);
+        }
+    }
+    l->st.writebacks++;
+    l->st.bytes_moved += bytes;
+    sl->state = SLOT_FREE;
+    if (l->nfree == 0)
+        l->slot_ready = now;
+    l->free_slots[l->nfree++] = slot;
+}
+
+/* --- timers ---------------------------------------------------------------------------------- */
+
+static uint64_t tick_of(const luc *l, cycle_t expiry)
+{
+    uint64_t tc = l->cfg.timer_tick_cycles;
+    return expiry / tc + (expiry % tc != 0);
+}
+
+static cycle_t cycle_of(const luc *l, uint64_t tick)
+{
+    uint64_t tc = l->cfg.timer_tick_cycles;
+    return tick > CYCLE_NEVER / tc ? CYCLE_NEVER : tick * tc;
+}
+
+static void tm_link(luc *l, uint32_t e, uint64_t tick)
+{
+    uint32_t b = (uint32_t)(tick % l->cfg.timer_slots);
+    l->tm_tick[e] = tick;
+    l->tm_prev[e] = NIL;
+    l->tm_next[e] = l->wheel[b];
+    if (l->wheel[b] != NIL)
+        l->tm_prev[l->wheel[b]] = e;
+    l->wheel[b] = e;
+}
+
+static void tm_unlink(luc *l, uint32_t e)
+{
+    uint32_t b = (uint32_t)(l->tm_tick[e] % l->cfg.timer_slots);
+    if (l->tm_prev[e] != NIL)
+        l->tm_next[l->tm_prev[e]] = l->tm_next[e];
+    else
+        l->wheel[b] = l->tm_next[e];
+    if (l->tm_next[e] != NIL)
+        l->tm_prev[l->tm_next[e]] = l->tm_prev[e];
+    l->tm_tick[e] = TICK_NONE;
+}
+
+/* Makes hint exact again. pre: every armed tick >= from. Walks the wheel from tick from, one
+ * bucket per tick, for at most one revolution: the first entry whose tick is the bucket's tick
+ * being walked is the earliest; if none is, every entry has been seen, and the least is. */
+static void tm_rescan(luc *l, uint64_t from)
+{
+    l->hint = TICK_NONE;
+    if (!l->armed)
+        return;
+    uint64_t least = TICK_NONE;
+    for (uint32_t k = 0; k < l->cfg.timer_slots; k++) {
+        uint64_t t = from + k;
+        for (uint32_t e = l->wheel[t % l->cfg.timer_slots]; e != NIL; e = l->tm_next[e]) {
+            if (l->tm_tick[e] == t) {
+                l->hint = t;
+                return;
+            }
+            if (l->tm_tick[e] < least)
+                least = l->tm_tick[e];
+        }
+    }
+    l->hint = least;
+}
+
+/* Disarms armed entry e (not a firing). */
+static void tm_disarm(luc *l, uint32_t e)
+{
+    uint64_t tick = l->tm_tick[e];
+    tm_unlink(l, e);
+    l->armed--;
+    if (tick == l->hint)
+        tm_rescan(l, tick);
+}
+
+void luc_timer_set(luc *l, uint32_t flow, unsigned id, cycle_t expiry, cycle_t now)
+{
+    if (flow >= l->flows || id >= LUC_TIMERS)
+        return;
+    see(l, now);
+    uint32_t e = flow * LUC_TIMERS + id;
+    uint64_t tick = tick_of(l, expiry);
+    l->st.timers_set++;
+    if (l->tm_tick[e] != TICK_NONE) { /* re-arm: replaces the earlier expiry */
+        uint64_t old = l->tm_tick[e];
+        tm_unlink(l, e);
+        tm_link(l, e, tick);
+        if (tick < l->hint)
+            l->hint = tick;
+        else if (old == l->hint && tick != old)
+            tm_rescan(l, old);
+        return;
+    }
+    tm_link(l, e, tick);
+    l->armed++;
+    if (l->armed > l->st.timers_peak)
+        l->st.timers_peak = l->armed;
+    if (tick < l->hint)
+        l->hint = tick;
+}
+
+void luc_timer_cancel(luc *l, uint32_t flow, unsigned id)
+{
+    if (flow >= l->flows || id >= LUC_TIMERS)
+        return;
+    uint32_t e = flow * LUC_TIMERS + id;
+    if (l->tm_tick[e] == TICK_NONE)
+        return;
+    tm_disarm(l, e);
+    l->st.timers_cancelled++;
+}
+
+void luc_flow_close(luc *l, uint32_t flow)
+{
+    for (unsigned id = 0; id < LUC_TIMERS; id++)
+        luc_timer_cancel(l, flow, id);
+}
+
+uint32_t luc_timers_armed(const luc *l) { return l->armed; }
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Picks, among the entries of tick t, the k with the lowest index (flow, then id) into pick[],
+ * sorted; returns how many there are in all. */
+static uint32_t tm_pick(luc *l, uint64_t t, uint32_t k, uint32_t *picked)
+{
+    uint32_t total = 0, n = 0;
+    uint32_t *h = l->pick; /* a max-heap of the k lowest seen */
+    for (uint32_t e = l->wheel[t % l->cfg.timer_slots]; e != NIL; e = l->tm_next[e]) {
+        if (l->tm_tick[e] != t)
+            continue;
+        total++;
+        uint32_t i;
+        if (n < k) {
+            i = n++;
+            while (i > 0 && h[(i - 1) / 2] < e) {
+                h[i] = h[(i - 1) / 2];
+                i = (i - 1) / 2;
+            }
+            h[i] = e;
+        } else if (k && e < h[0]) {
+            i = 0;
+            for (;;) {
+                uint32_t c = 2 * i + 1;
+                if (c >= n)
+                    break;
+                if (c + 1 < n && h[c + 1] > h[c])
+                    c++;
+                if (h[c] <= e)
+                    break;
+                h[i] = h[c];
+                i = c;
+            }
+            h[i] = e;
+        }
+    }
+    qsort(h, n, sizeof *h, cmp_u32);
+    *picked = n;
+    return total;
+}
+
+/* Fires every armed timer whose tick boundary is at or before now, while the timer queue has
+ * room. Returns how many fired. */
+static unsigned tm_fire(luc *l, cycle_t now)
+{
+    unsigned fired = 0;
+    uint64_t limit = now / l->cfg.timer_tick_cycles;
+    while (l->hint != TICK_NONE && l->hint <= limit) {
+        if (ring_full(&l->tq)) {
+            if (!l->tq_blocked) {
+                l->tq_blocked = true;
+                l->st.stall_out_full++;
+            }
+            break;
+        }
+        uint64_t t = l->hint;
+        uint32_t n;
+        uint32_t total = tm_pick(l, t, ring_space(&l->tq), &n);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t e = l->pick[i];
+            tm_unlink(l, e);
+            l->armed--;
+            event *ev = ring_push_slot(&l->tq);
+            event_clear(ev);
+            ev->type = l->types[e % LUC_TIMERS];
+            ev->cls = EVC_TIMER;
+            ev->chan = CH_TIMER;
+            ev->proto = PROTO_TCP;
+            ev->flow = e / LUC_TIMERS;
+            ev->arg = e % LUC_TIMERS;
+            l->st.timers_fired++;
+            fired++;
+        }
+        l->tq_blocked = false;
+        if (n < total)
+            continue; /* the queue is full now: counted at the top of the next round */
+        tm_rescan(l, t);
+    }
+    return fired;
+}
+
+/* --- the lifecycle -----------------------------------------------------------------------------
+ */
+
+cycle_t luc_next_cycle(const luc *l)
+{
+    cycle_t next = CYCLE_NEVER;
+    if (!ring_empty(&l->in) && l->nfree) {
+        cycle_t base;
+        next = engine_start(l, &base);
+    }
+    /* A finished job or due timer facing a full queue is still reported once, so that the
+     * advance at its cycle finds the queue full and counts the stall; then it waits. */
+    if (l->nheap) {
+        const luc_slot *top = &l->slots[l->heap[0]];
+        if ((!top->waited || !ring_full(&l->out)) && top->done < next)
+            next = top->done;
+    }
+    if (l->hint != TICK_NONE && (!l->tq_blocked || !ring_full(&l->tq))) {
+        cycle_t t = cycle_of(l, l->hint);
+        if (t < next)
+            next = t;
+    }
+    if (next != CYCLE_NEVER && next < l->now)
+        next = l->now; /* due already: never earlier than the latest cycle seen */
+    return next;
+}
+
+cycle_t luc_next_timer(const luc *l)
+{
+    if (l->hint == TICK_NONE || (l->tq_blocked && ring_full(&l->tq)))
+        return CYCLE_NEVER;
+    cycle_t t = cycle_of(l, l->hint);
+    return t < l->now ? l->now : t;
+}
+
+unsigned luc_advance(luc *l, cycle_t now)
+{
+    unsigned work = 0;
+    see(l, now);
+    /* Starts, in request order. They do not depend on completions (a slot frees only at
+     * luc_writeback), so every start due goes first; the heap then orders the completions. */
+    while (!ring_empty(&l->in) && l->nfree) {
+        cycle_t base;
+        cycle_t t = engine_start(l, &base);
+        if (t > now)
+            break;
+        l->st.stall_no_slot += t - base;
+        start(l, t);
+        work++;
+    }
+    /* Completions in (done, request) order; a full out-queue holds the rest back. */
+    while (l->nheap) {
+        uint32_t s = l->heap[0];
+        luc_slot *sl = &l->slots[s];
+        if (sl->done > now)
+            break;
+        if (ring_full(&l->out)) {
+            if (!sl->waited) {
+                sl->waited = 1;
+                l->st.stall_out_full++;
+            }
+            break;
+        }
+        luc_job *j = ring_push_slot(&l->out);
+        j->ev = sl->r.ev;
+        j->cluster = sl->r.cluster;
+        j->portions = sl->r.portions;
+        j->core = sl->r.core;
+        j->slot = s;
+        j->ws = slot_buf(l, s);
+        j->ws_len = l->ws;
+        heap_pop(l);
+        work++;
+    }
+    work += tm_fire(l, now);
+    return work;
+}
+
+bool luc_peek_out(const luc *l, luc_job *j)
+{
+    if (ring_empty(&l->out))
+        return false;
+    *j = *(const luc_job *)ring_front(&l->out);
+    return true;
+}
+
+void luc_pop_out(luc *l)
+{
+    const luc_job *j = ring_front(&l->out);
+    l->slots[j->slot].state = SLOT_HELD;
+    ring_pop(&l->out);
+}
+
+bool luc_peek_timer(const luc *l, event *e)
+{
+    if (ring_empty(&l->tq))
+        return false;
+    *e = *(const event *)ring_front(&l->tq);
+    return true;
+}
+
+void luc_pop_timer(luc *l) { ring_pop(&l->tq); }
+
+bool luc_idle(const luc *l)
+{
+    return ring_empty(&l->in) && l->nheap == 0 && ring_empty(&l->out) && ring_empty(&l->tq);
+}
+
+const luc_stats *luc_get_stats(const luc *l) { return &l->st; }
+const xmem_stats *luc_mem_stats(const luc *l) { return &l->mem.st; }
+uint32_t luc_slots_in_use(const luc *l) { return l->cfg.slots - l->nfree; }
+const uint8_t *luc_record(const luc *l, uint32_t flow) { return record(l, flow); }
+
+void luc_describe(const luc *l, char *buf, size_t size)
+{
+    if (!size)
+        return;
+    snprintf(buf, size,
+             "lookup: in %u/%u, fetching %u, out %u/%u, timer events %u/%u, slots %u/%u in use, "
+             "timers %u armed",
+             ring_count(&l->in), l->in.cap, l->nheap, ring_count(&l->out), l->out.cap,
+             ring_count(&l->tq), l->tq.cap, luc_slots_in_use(l), l->cfg.slots, l->armed);
+}

@@ -1,0 +1,138 @@
+/* smc: the socket memory controller (claims 16, 17, 27, 28). Per flow, a receive buffer in
+ * external memory made of fixed-size pages from one global pool; payload is copied into it from
+ * the scratchpad at its stream offset, and in-order data is delivered to the host.
+ *
+ * The cores drive it through commands that answer at once (core.h's command callback):
+ *   smc_open    sock_open:    size the flow's receive buffer (rule below); no page yet.
+ *   smc_space   sock_space:   bytes the flow may still be sent (its advertised window).
+ *   smc_append  sock_append:  place len bytes at a stream offset, all or nothing.
+ *   smc_deliver sock_deliver: every byte below this stream offset is in order: hand it over.
+ *   smc_close   flow_close:   free the flow's pages.
+ *
+ * Buffer size (claim 16, documented in docs/config.md): with the peer's MSS m (536 when 0) and
+ * the receive window shift s in use (0 when window scaling was not negotiated),
+ *     size = clamp(m * cfg.buf_segments, cfg.buf_min, min(cfg.buf_max, 65535 << s))
+ * rounded down to whole pages (at least one page). When cfg.buf_min exceeds the upper bound
+ * (65535 with s = 0, say), the upper bound wins.
+ *
+ * Stream offsets: the microcode passes 32-bit offsets (sequence number minus the initial one,
+ * modulo 2^32); the SMC keeps 64-bit offsets per flow and unwraps a 32-bit offset to the one
+ * nearest the flow's consumed offset (consumed + (int32_t)(off - (uint32_t)consumed), so an
+ * offset up to 2^31 bytes below consumed unwraps below it), so flows may carry more than 4 GiB.
+ *
+ * Buffer: the bytes [consumed, consumed + size) of the stream, where consumed is how far the host
+ * has taken data. Page slot k of the buffer holds stream bytes [k*P, (k+1)*P) for the k in that
+ * window (P = page_size). When consumed lies inside a page, the window touches size/P + 1 pages
+ * (the partly consumed first one and a partly usable last one), so a flow may hold up to size/P + 1
+ * pages. An append allocates the page of each slot it touches that has none, one page per
+ * allocation operation (claim 17: page_allocs counts operations, and each takes one page), and
+ * copies the bytes in (a write of len bytes on the memory channel, issued at the given cycle). An
+ * append is refused, changing nothing, when any byte lies outside the window (refused_window; a
+ * byte below consumed or at/after consumed + size) or the pool has fewer free pages than the append
+ * needs (refused_pool: the data is dropped and the microcode leaves rcv_nxt, so the sender
+ * retransmits; so is an append whose new page the host cannot allocate). Both count bytes_refused.
+ * An append of 0 bytes to an open flow at an offset in [consumed, consumed + size] is placed
+ * (counted in appends) without a memory access. bytes_dup counts, exactly, the bytes of an accepted
+ * append at offsets below the end of the highest range appended to the flow before it:
+ * retransmissions, and fills of holes left by out-of-order data, both count (the SMC does not track
+ * which bytes below that end were placed). Such bytes overwrite what the buffer held.
+ *
+ * Delivery: smc_deliver(upto) hands [delivered, upto) to the host through the deliver callback,
+ * in page-sized pieces or less, in order, stamped with the cycle the host has them: a read of
+ * those bytes on the memory channel issued at max(at, the completion of the last copy into the
+ * flow's buffer). The host consumes at once (the default host model), so consumed = delivered =
+ * upto after the call, and every page whose bytes are all below consumed returns to the pool.
+ * upto (unwrapped like an append offset) beyond the highest byte ever appended, or below
+ * delivered, is clamped (counted as deliver_clamped: a microcode bug a test should see). Bytes
+ * below that highest byte that were never appended (a hole: also a microcode bug) are delivered
+ * as zeros. The callback must not call back into the smc.
+ *
+ * Invariant (SPEC §7): pages_in_use = sum over open flows of their pages held. */
+#ifndef SPPSIM_SMC_H
+#define SPPSIM_SMC_H
+
+#include "params.h"
+#include "sim_types.h"
+#include "stats.h"
+#include "xmem.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct smc_cfg {
+    uint32_t clock_mhz;
+    uint32_t page_size;    /* bytes per page */
+    uint32_t pages;        /* pages in the global pool */
+    uint32_t buf_min;      /* bytes */
+    uint32_t buf_max;      /* bytes */
+    uint32_t buf_segments; /* buffer size in peer MSS-sized segments, before clamping */
+    uint32_t mem_latency;
+    uint32_t mem_bytes_per_cycle;
+    uint32_t mem_outstanding;
+} smc_cfg;
+
+typedef struct smc_stats {
+    uint64_t opens;
+    uint64_t closes;
+    uint64_t appends;        /* placed; refusals are counted apart */
+    uint64_t bytes_appended; /* accepted, duplicates included */
+    uint64_t bytes_dup;
+    uint64_t refused_window;
+    uint64_t refused_pool;
+    uint64_t bytes_refused;
+    uint64_t page_allocs; /* allocation operations: one page each (claim 17) */
+    uint64_t page_frees;
+    uint64_t pages_peak;
+    uint64_t bytes_delivered;
+    uint64_t bytes_discarded; /* held in a buffer when its flow closed, never delivered */
+    uint64_t deliver_clamped;
+} smc_stats;
+
+/* The host receives len bytes of flow's stream at stream offset off (64-bit), at cycle at. data
+ * is valid for the call only. */
+typedef void (*smc_deliver_fn)(void *ctx, uint32_t flow, uint64_t off, const uint8_t *data,
+                               uint32_t len, cycle_t at);
+
+typedef struct smc smc; /* opaque */
+
+extern const param_table smc_params;
+extern const stat_def smc_stat_defs[];
+extern const size_t smc_stat_count;
+
+void smc_cfg_default(smc_cfg *c);
+/* For flows proxies 0 .. flows-1. Page memory is allocated as pages are taken, so a large pool
+ * costs host memory only when used. Returns it, or NULL with err filled. */
+smc *smc_new(const smc_cfg *cfg, uint32_t flows, sim_err *err);
+void smc_free(smc *s);
+void smc_set_deliver(smc *s, smc_deliver_fn fn, void *ctx);
+
+/* Opens (or re-opens: smc_close then open) flow's buffer at stream offset 0; returns its size in
+ * bytes, or 0 (nothing opened) for flow >= flows or when the host is out of memory. */
+uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift);
+/* Bytes free for the flow's window: size - (delivered - consumed), which is size in this model
+ * (the host consumes at once); 0 for a flow not open. It does not shrink with out-of-order data
+ * held above delivered: as in TCP, the window is measured from rcv_nxt (here delivered). */
+uint32_t smc_space(const smc *s, uint32_t flow);
+/* Returns 1 when placed, 0 when refused (see above; a flow not open refuses as window). */
+uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
+                    cycle_t at);
+/* Returns the bytes delivered by this call. */
+uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at);
+/* Frees every page of flow and forgets it; bytes appended but never delivered count as
+ * bytes_discarded. Idempotent (closing a flow not open does nothing, not even count). Every
+ * function takes any flow number: one >= flows is a flow not open. */
+void smc_close(smc *s, uint32_t flow);
+
+const smc_stats *smc_get_stats(const smc *s);
+const xmem_stats *smc_mem_stats(const smc *s);
+uint32_t smc_pages_in_use(const smc *s);
+uint32_t smc_pages_held(const smc *s, uint32_t flow);
+uint32_t smc_flows_open(const smc *s);
+/* Sum of smc_pages_held over open flows (the invariant's right-hand side). */
+uint64_t smc_pages_held_total(const smc *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

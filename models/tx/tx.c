@@ -1,0 +1,407 @@
+/* tx: the transmit side of the network port. See tx.h for the contract.
+ *
+ * One ring of cfg.depth entries holds every frame from its emit until the caller pops it: the
+ * front `departed` entries are the out-queue, the rest are being built or wait for the port.
+ * The port is FIFO in call order, so each frame's departure cycle is known when it is emitted
+ * (the build needs no shared resource, only the port is shared) and departures come in ring
+ * order; tx_advance only moves the boundary.
+ *
+ * Decisions the contract left open:
+ * - tx_set_template restarts the flow's IPv4 identification at 0 (a flow ID is reused by a new
+ *   connection through a new template); a refused emit does not use an identification.
+ * - tx_set_template checks the offsets against the link type (Ethernet: 14, 18 or 22, and the
+ *   EtherType before l3 must match the IP version; SLL 16, SLL2 20, raw 0, BSD null 4), that the
+ *   IPv4 header is 20 bytes or more and l4_off is past it, that an IPv6 header chain from l3 to
+ *   l4_off ends in TCP, and that the 20-byte TCP header is within len.
+ * - Out-of-range flows (FLOW_NONE included) have no template: tx_set_template returns -1,
+ *   tx_emit refuses (drops_no_template), tx_clear_template does nothing.
+ * - frames, bytes (frame bytes, no FCS, preamble or gap) and busy_cycles count at departure. */
+#include "tx.h"
+
+#include "ring.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ETH_P_IPV4 0x0800
+#define ETH_P_IPV6 0x86dd
+#define IPPROTO_TCP_ 6
+#define TX_L2_MAX 22      /* Ethernet header with two VLAN tags */
+#define TX_OPT_MAX 40     /* TCP option space */
+#define TX_WIRE_EXTRA 24u /* FCS 4, preamble + start delimiter 8, inter-frame gap 12 */
+
+static const param_def defs[] = {
+    {"clock_mhz", PARAM_U32, offsetof(tx_cfg, clock_mhz), 1000, 1, 100000, "MHz",
+     "clock of the transmit unit (its cycle counts are in this clock)", NULL},
+    {"build_cycles", PARAM_U32, offsetof(tx_cfg, build_cycles), 20, 0, 100000, "cycles",
+     "time to build a segment's headers from the flow's template", NULL},
+    {"link_mbps", PARAM_U32, offsetof(tx_cfg, link_mbps), 100000, 1, 10000000, "Mb/s",
+     "line rate of the transmit port", NULL},
+    {"depth", PARAM_U32, offsetof(tx_cfg, depth), 256, 1, 65536, "frames",
+     "frames the transmit queue holds from emit until the caller takes them", NULL},
+};
+const param_table tx_params = {"tx", defs, sizeof defs / sizeof defs[0]};
+
+#define S(name, desc)                                                                              \
+    {                                                                                              \
+#name, desc, offsetof(tx_stats, name)                                                      \
+    }
+const stat_def tx_stat_defs[] = {
+    S(templates, "flow templates built from received frames"),
+    S(frames, "frames sent"),
+    S(bytes, "bytes of the frames sent (no FCS, preamble or gap)"),
+    S(drops_queue_full, "segments refused because the transmit queue was full"),
+    S(drops_no_template, "segments refused because their flow had no template"),
+    S(busy_cycles, "cycles the port spent serialising frames"),
+};
+#undef S
+const size_t tx_stat_count = sizeof tx_stat_defs / sizeof tx_stat_defs[0];
+
+typedef struct tx_tmpl {
+    bool valid;
+    uint8_t af;     /* 4 or 6 */
+    uint8_t l2_len; /* 14, 18 or 22 */
+    uint8_t l2[TX_L2_MAX];
+    uint8_t src[16]; /* the chip's address (IPv4: first 4 bytes) */
+    uint8_t dst[16]; /* the peer's */
+    uint16_t sport;  /* the chip's port */
+    uint16_t dport;
+    uint16_t ip_id; /* the next IPv4 identification */
+} tx_tmpl;
+
+typedef struct tx_ent {
+    tx_out o;
+    cycle_t ser; /* serialisation cycles */
+} tx_ent;
+
+struct tx {
+    tx_cfg cfg;
+    uint32_t flows;
+    tx_tmpl *tmpl; /* flows */
+    ring q;        /* tx_ent, in emit (= departure) order */
+    uint32_t departed;
+    cycle_t port_free; /* when the port has sent the last queued frame */
+    tx_stats st;
+};
+
+static inline uint16_t rd16(const uint8_t *b) { return (uint16_t)(b[0] << 8 | b[1]); }
+static inline void wr16(uint8_t *b, uint16_t v)
+{
+    b[0] = (uint8_t)(v >> 8);
+    b[1] = (uint8_t)v;
+}
+static inline void wr32(uint8_t *b, uint32_t v)
+{
+    wr16(b, (uint16_t)(v >> 16));
+    wr16(b + 2, (uint16_t)v);
+}
+
+/* RFC 1071 sum of big-endian 16-bit words (n even here), not folded. */
+static uint32_t csum_add(uint32_t s, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += rd16(b + i);
+    if (n & 1)
+        s += (uint32_t)b[n - 1] << 8;
+    return s;
+}
+
+static uint16_t csum_fin(uint32_t s)
+{
+    while (s >> 16)
+        s = (s & 0xffffu) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+void tx_cfg_default(tx_cfg *c) { param_defaults(&tx_params, c); }
+
+tx *tx_new(const tx_cfg *cfg, uint32_t flows, sim_err *err)
+{
+    if (param_validate(&tx_params, cfg, err))
+        return NULL;
+    tx *t = calloc(1, sizeof *t);
+    if (!t) {
+        sim_err_set(err, "tx: out of memory");
+        return NULL;
+    }
+    t->cfg = *cfg;
+    t->flows = flows;
+    t->tmpl = calloc(flows ? flows : 1, sizeof *t->tmpl);
+    if (!t->tmpl) {
+        sim_err_set(err, "tx: out of memory for %u flow templates", flows);
+        tx_free(t);
+        return NULL;
+    }
+    if (ring_init(&t->q, sizeof(tx_ent), cfg->depth, err)) {
+        tx_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void tx_free(tx *t)
+{
+    if (!t)
+        return;
+    ring_fini(&t->q);
+    free(t->tmpl);
+    free(t);
+}
+
+/* The offset where link's network header starts (Ethernet: without tags), or -1. */
+static int link_l3(unsigned link)
+{
+    switch (link) {
+    case LINK_ETHERNET:
+        return 14;
+    case LINK_SLL:
+        return 16;
+    case LINK_SLL2:
+        return 20;
+    case LINK_RAW:
+        return 0;
+    case LINK_NULL:
+        return 4;
+    default:
+        return -1;
+    }
+}
+
+/* True when the IPv6 header chain at ip (l3 to l4 bytes of the frame, all present) leads
+ * through hop-by-hop, routing and destination options headers to TCP exactly at l4. */
+static bool ipv6_chain_tcp(const uint8_t *ip, uint32_t l4)
+{
+    uint8_t nh = ip[6];
+    uint32_t off = 40;
+    while (off < l4) {
+        if (nh != 0 && nh != 43 && nh != 60)
+            return false;
+        if (l4 - off < 8)
+            return false;
+        uint32_t hl = (ip[off + 1] + 1u) * 8u;
+        nh = ip[off];
+        off += hl;
+    }
+    return off == l4 && nh == IPPROTO_TCP_;
+}
+
+int tx_set_template(tx *t, uint32_t flow, const uint8_t *frame, uint32_t len, unsigned link,
+                    uint32_t l3_off, uint32_t l4_off)
+{
+    if (flow >= t->flows || !frame)
+        return -1;
+    int base = link_l3(link);
+    if (base < 0)
+        return -1;
+    if (link == LINK_ETHERNET) {
+        if (l3_off != 14 && l3_off != 18 && l3_off != 22)
+            return -1;
+    } else if (l3_off != (uint32_t)base) {
+        return -1;
+    }
+    if (l3_off >= len || l4_off < l3_off || l4_off > len || len - l4_off < 20)
+        return -1;
+    const uint8_t *ip = frame + l3_off;
+    uint32_t l4 = l4_off - l3_off; /* from ip */
+    unsigned af = ip[0] >> 4;
+    if (af == 4) {
+        if (l4 < 20 || (ip[0] & 15u) * 4u < 20 || ip[9] != IPPROTO_TCP_)
+            return -1;
+    } else if (af == 6) {
+        if (l4 < 40 || !ipv6_chain_tcp(ip, l4))
+            return -1;
+    } else {
+        return -1;
+    }
+    uint16_t et = af == 4 ? ETH_P_IPV4 : ETH_P_IPV6;
+    if (link == LINK_ETHERNET && rd16(frame + l3_off - 2) != et)
+        return -1;
+
+    tx_tmpl *tp = &t->tmpl[flow];
+    memset(tp, 0, sizeof *tp);
+    if (link == LINK_ETHERNET) { /* addresses swapped, tags and EtherType as they were */
+        memcpy(tp->l2, frame + 6, 6);
+        memcpy(tp->l2 + 6, frame, 6);
+        memcpy(tp->l2 + 12, frame + 12, l3_off - 12);
+        tp->l2_len = (uint8_t)l3_off;
+    } else {
+        static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
+        memcpy(tp->l2, macs, sizeof macs);
+        wr16(tp->l2 + 12, et);
+        tp->l2_len = 14;
+    }
+    tp->af = (uint8_t)af;
+    if (af == 4) {
+        memcpy(tp->src, ip + 16, 4);
+        memcpy(tp->dst, ip + 12, 4);
+    } else {
+        memcpy(tp->src, ip + 24, 16);
+        memcpy(tp->dst, ip + 8, 16);
+    }
+    const uint8_t *tcp = frame + l4_off;
+    tp->sport = rd16(tcp + 2);
+    tp->dport = rd16(tcp);
+    tp->valid = true;
+    t->st.templates++;
+    return 0;
+}
+
+void tx_clear_template(tx *t, uint32_t flow)
+{
+    if (flow < t->flows)
+        t->tmpl[flow].valid = false;
+}
+
+/* Writes s's TCP options to o; returns their length (a multiple of 4, at most 40). SACK blocks
+ * that would not fit are left out, last first. */
+static uint32_t put_options(const tx_seg *s, uint8_t *o)
+{
+    uint32_t n = 0;
+    if (s->mss) {
+        o[n++] = 2;
+        o[n++] = 4;
+        wr16(o + n, s->mss);
+        n += 2;
+    }
+    if (s->wscale != WSCALE_NONE) {
+        o[n++] = 1;
+        o[n++] = 3;
+        o[n++] = 3;
+        o[n++] = s->wscale;
+    }
+    if (s->sack_ok) {
+        o[n++] = 1;
+        o[n++] = 1;
+        o[n++] = 4;
+        o[n++] = 2;
+    }
+    uint32_t nb = s->nsack > EV_MAX_SACK ? EV_MAX_SACK : s->nsack;
+    uint32_t fit = TX_OPT_MAX - n >= 12 ? (TX_OPT_MAX - n - 4) / 8 : 0;
+    if (nb > fit)
+        nb = fit;
+    if (nb) {
+        o[n++] = 1;
+        o[n++] = 1;
+        o[n++] = 5;
+        o[n++] = (uint8_t)(2 + 8 * nb);
+        for (uint32_t k = 0; k < nb; k++) {
+            wr32(o + n, s->sack[k][0]);
+            wr32(o + n + 4, s->sack[k][1]);
+            n += 8;
+        }
+    }
+    return n;
+}
+
+/* Builds the frame of s from tp into f; returns its length. */
+static uint32_t build(tx_tmpl *tp, const tx_seg *s, uint8_t *f)
+{
+    memcpy(f, tp->l2, tp->l2_len);
+    uint8_t *ip = f + tp->l2_len;
+    uint32_t iphl = tp->af == 4 ? 20 : 40;
+    uint8_t *tcp = ip + iphl;
+    uint32_t optlen = put_options(s, tcp + 20);
+    uint32_t tcplen = 20 + optlen;
+
+    wr16(tcp, tp->sport);
+    wr16(tcp + 2, tp->dport);
+    wr32(tcp + 4, s->seq);
+    wr32(tcp + 8, s->ack);
+    tcp[12] = (uint8_t)((tcplen / 4) << 4);
+    tcp[13] = s->flags;
+    wr16(tcp + 14, s->win);
+    wr16(tcp + 16, 0);
+    wr16(tcp + 18, 0); /* urgent pointer */
+
+    uint32_t ps; /* pseudo-header sum */
+    if (tp->af == 4) {
+        ip[0] = 0x45;
+        ip[1] = 0;
+        wr16(ip + 2, (uint16_t)(20 + tcplen));
+        wr16(ip + 4, tp->ip_id++);
+        wr16(ip + 6, 0x4000); /* DF */
+        ip[8] = 64;
+        ip[9] = IPPROTO_TCP_;
+        wr16(ip + 10, 0);
+        memcpy(ip + 12, tp->src, 4);
+        memcpy(ip + 16, tp->dst, 4);
+        wr16(ip + 10, csum_fin(csum_add(0, ip, 20)));
+        ps = csum_add(0, ip + 12, 8);
+    } else {
+        wr32(ip, 0x60000000u);
+        wr16(ip + 4, (uint16_t)tcplen);
+        ip[6] = IPPROTO_TCP_;
+        ip[7] = 64;
+        memcpy(ip + 8, tp->src, 16);
+        memcpy(ip + 24, tp->dst, 16);
+        ps = csum_add(0, ip + 8, 32);
+    }
+    ps += IPPROTO_TCP_ + tcplen;
+    wr16(tcp + 16, csum_fin(csum_add(ps, tcp, tcplen)));
+    return tp->l2_len + iphl + tcplen;
+}
+
+int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at)
+{
+    if (flow >= t->flows || !t->tmpl[flow].valid) {
+        t->st.drops_no_template++;
+        return 0;
+    }
+    if (ring_full(&t->q)) {
+        t->st.drops_queue_full++;
+        return 0;
+    }
+    tx_ent *e = ring_push_slot(&t->q);
+    e->o.flow = flow;
+    e->o.len = build(&t->tmpl[flow], s, e->o.frame);
+    uint64_t bits = (uint64_t)(e->o.len + TX_WIRE_EXTRA) * 8u * t->cfg.clock_mhz;
+    e->ser = (bits + t->cfg.link_mbps - 1) / t->cfg.link_mbps;
+    cycle_t built = at + t->cfg.build_cycles;
+    cycle_t start = built > t->port_free ? built : t->port_free;
+    e->o.depart = start + e->ser;
+    t->port_free = e->o.depart;
+    return 1;
+}
+
+cycle_t tx_next_cycle(const tx *t)
+{
+    if (t->departed == ring_count(&t->q))
+        return CYCLE_NEVER;
+    return ((const tx_ent *)ring_at(&t->q, t->departed))->o.depart;
+}
+
+unsigned tx_advance(tx *t, cycle_t now)
+{
+    unsigned work = 0;
+    while (t->departed < ring_count(&t->q)) {
+        const tx_ent *e = ring_at(&t->q, t->departed);
+        if (e->o.depart > now)
+            break;
+        t->departed++;
+        t->st.frames++;
+        t->st.bytes += e->o.len;
+        t->st.busy_cycles += e->ser;
+        work++;
+    }
+    return work;
+}
+
+bool tx_peek_out(const tx *t, const tx_out **o)
+{
+    if (!t->departed)
+        return false;
+    *o = &((const tx_ent *)ring_front(&t->q))->o;
+    return true;
+}
+
+void tx_pop_out(tx *t)
+{
+    ring_pop(&t->q);
+    t->departed--;
+}
+
+bool tx_idle(const tx *t) { return ring_empty(&t->q); }
+
+const tx_stats *tx_get_stats(const tx *t) { return &t->st; }
+
+uint32_t tx_queued(const tx *t) { return ring_count(&t->q); }

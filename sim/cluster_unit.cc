@@ -1,0 +1,248 @@
+#include "cluster_unit.h"
+
+#include "config.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace {
+constexpr size_t kFaultLines = 20;
+
+template <class T> uint32_t room(const TimedChannel<T> &c) { return c.capacity() - c.depth(); }
+} // namespace
+
+ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const cluster_cfg &cfg,
+                         const core_cfg &ccfg, const uc_image *img, uint32_t on_fault,
+                         ScratchpadPort &sp, Host &host, tx *txm, TimedChannel<luc_job> &jobs,
+                         TimedChannel<LucMsg> &luc, TimedChannel<event> &internal,
+                         TimedChannel<TxMsg> &txq, EventStats &st)
+    : sc_module(name), index_(index), clk_(ccfg.clock_mhz), on_fault_(on_fault), sp_(sp),
+      host_(host), tx_(txm), jobs_(jobs), luc_(luc), internal_(internal), txq_(txq), st_(st),
+      held_(cfg.cores)
+{
+    sim_err err;
+    if (cluster_init(&c_, &cfg, &ccfg, img, sp.model(), &err))
+        throw std::runtime_error(err.msg);
+    cluster_set_cmd(&c_, answer, this);
+    SC_METHOD(run);
+    sensitive << jobs.data_event() << luc.space_event() << internal.space_event()
+              << txq.space_event() << wake_;
+    dont_initialize();
+}
+
+// The answering commands (isa.h), carried out when they issue.
+uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
+{
+    auto *u = static_cast<ClusterUnit *>(ctx);
+    const uint32_t *a = rec->arg;
+    // the command's issue time on the SMC's clock
+    cycle_t at = u->host_.clock().cycle_at(u->clk_.time_of(rec->cycle));
+    switch (rec->cmd) {
+    case UC_CMD_SOCK_OPEN:
+        return u->host_.open(ev->flow, a[0], a[1]);
+    case UC_CMD_SOCK_SPACE:
+        return smc_space(u->host_.model(), ev->flow);
+    case UC_CMD_SOCK_APPEND: {
+        if (ev->sp_handle == SP_NONE || a[1] > ev->frame_len || a[0] > ev->frame_len - a[1]) {
+            u->st_.bad_appends++;
+            return 0;
+        }
+        u->buf_.resize(a[1]);
+        if (a[1] && sp_read(u->sp_.model(), ev->sp_handle, a[0], u->buf_.data(), a[1]) != 0) {
+            u->st_.bad_appends++;
+            return 0;
+        }
+        return smc_append(u->host_.model(), ev->flow, a[2], u->buf_.data(), a[1], at);
+    }
+    case UC_CMD_SOCK_DELIVER:
+        return smc_deliver(u->host_.model(), ev->flow, a[0], at);
+    case UC_CMD_TX_TEMPLATE: {
+        if (ev->sp_handle == SP_NONE)
+            return 0;
+        u->buf_.resize(ev->frame_len);
+        if (sp_read(u->sp_.model(), ev->sp_handle, 0, u->buf_.data(), ev->frame_len) == 0)
+            tx_set_template(u->tx_, ev->flow, u->buf_.data(), ev->frame_len, ev->link, ev->l3_off,
+                            ev->l4_off);
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+bool ClusterUnit::finish(const cluster_done &d)
+{
+    const core_result &r = d.res;
+    bool ok = r.fault == CORE_OK;
+    bool close = !ok && on_fault_ == FAULT_RESET_FLOW;
+    // room for everything this end sends, so that it is all or nothing
+    uint32_t need_luc = 1 + (close ? 1 : 0), need_int = 0, need_tx = 0;
+    if (ok)
+        for (uint32_t i = 0; i < r.ncmds; i++) {
+            uint8_t c = r.cmds[i].cmd;
+            need_luc += c == UC_CMD_TIMER_SET || c == UC_CMD_TIMER_CANCEL || c == UC_CMD_FLOW_CLOSE;
+            need_int += c == UC_CMD_EV_EMIT;
+            need_tx += c == UC_CMD_TX_EMIT;
+        }
+    if (room(luc_) < need_luc) {
+        luc_.refuse(true);
+        return false;
+    }
+    if (room(internal_) < need_int) {
+        internal_.refuse(true);
+        return false;
+    }
+    if (room(txq_) < need_tx) {
+        txq_.refuse(true);
+        return false;
+    }
+    const event &ev = d.ev;
+    unsigned t = ev.type < EV_TYPE_COUNT ? ev.type : unsigned{EV_OTHER};
+    st_.count[t]++;
+    uint64_t end = clk_.time_of(r.end);
+    hist_add(&st_.latency[t], end > ev.t_arrival ? end - ev.t_arrival : 0);
+    if (st_.log)
+        log_event(d, h_front(d.core), end);
+    if (!ok) {
+        st_.faults++;
+        if (st_.fault_lines.size() < kFaultLines) {
+            char line[512];
+            cluster_fault_report(&c_, &d, line, sizeof line);
+            st_.fault_lines.push_back("cluster " + std::to_string(index_) + " " + line);
+        }
+        if (on_fault_ == FAULT_STOP && !st_.stop) {
+            st_.stop = true;
+            sc_core::sc_stop();
+        }
+    }
+    for (uint32_t i = 0; ok && i < r.ncmds; i++) {
+        const core_cmd_rec &c = r.cmds[i];
+        const uint32_t *a = c.arg;
+        switch (c.cmd) {
+        case UC_CMD_TX_EMIT: {
+            TxMsg *m = txq_.push();
+            m->flow = ev.flow;
+            tx_seg &s = m->seg;
+            s.seq = a[1];
+            s.ack = a[2];
+            s.win = static_cast<uint16_t>(a[3]);
+            s.flags = static_cast<uint8_t>(a[4]);
+            s.mss = static_cast<uint16_t>(a[0] & UC_TXO_MSS_MASK);
+            s.wscale = a[0] & UC_TXO_WS ? (a[0] >> UC_TXO_WS_SHIFT) & 15u : WSCALE_NONE;
+            s.sack_ok = (a[0] & UC_TXO_SACK_OK) != 0;
+            s.nsack = static_cast<uint8_t>((a[0] >> UC_TXO_NSACK_SHIFT) & 7u);
+            memcpy(s.sack, c.sack, sizeof s.sack);
+            break;
+        }
+        case UC_CMD_TIMER_SET:
+        case UC_CMD_TIMER_CANCEL: {
+            LucMsg *m = luc_.push();
+            m->kind = c.cmd == UC_CMD_TIMER_SET ? LucMsg::TIMER_SET : LucMsg::TIMER_CANCEL;
+            m->flow = ev.flow;
+            m->timer = static_cast<uint8_t>(a[0] < LUC_TIMERS ? a[0] : LUC_TIMERS - 1);
+            m->expiry_ps = clk_.time_of(c.cycle) + static_cast<uint64_t>(a[1]) * 1000000u;
+            break;
+        }
+        case UC_CMD_EV_EMIT: {
+            if (a[0] >= EV_TYPE_COUNT) {
+                st_.bad_emits++;
+                break;
+            }
+            event *e = internal_.push();
+            event_clear(e);
+            e->type = static_cast<uint8_t>(a[0]);
+            e->cls = static_cast<uint8_t>(ev_class_of(a[0]));
+            e->chan = CH_INTERNAL;
+            e->proto = ev.proto;
+            e->flow = ev.flow;
+            e->key = ev.key;
+            e->arg = a[1];
+            e->pkt = UINT64_MAX;
+            e->t_arrival = clk_.time_of(c.cycle);
+            break;
+        }
+        case UC_CMD_FLOW_CLOSE:
+            close = true;
+            break;
+        default:
+            break;
+        }
+    }
+    Held h = h_front(d.core);
+    held_[d.core].pop_front();
+    LucMsg *w = luc_.push();
+    *w = LucMsg{};
+    w->kind = LucMsg::WRITEBACK;
+    w->cluster = static_cast<uint8_t>(index_);
+    w->portions = h.portions;
+    w->core = static_cast<uint16_t>(d.core);
+    w->flow = ev.flow;
+    w->slot = h.slot;
+    if (close) {
+        host_.close(ev.flow);
+        LucMsg *m = luc_.push();
+        *m = LucMsg{};
+        m->kind = LucMsg::CLOSE;
+        m->flow = ev.flow;
+    }
+    if (ev.sp_handle != SP_NONE)
+        sp_.release(ev.sp_handle);
+    return true;
+}
+
+// One line of --event-log (docs/outputs.md): where and when the event ran, what it did.
+void ClusterUnit::log_event(const cluster_done &d, const Held &h, uint64_t end_ps)
+{
+    const event &ev = d.ev;
+    const core_result &r = d.res;
+    char cmds[CORE_MAX_CMDS * 16] = "";
+    size_t n = 0;
+    for (uint32_t i = 0; i < r.ncmds && n < sizeof cmds; i++)
+        n += std::snprintf(cmds + n, sizeof cmds - n, "%s\"%s\"", i ? "," : "",
+                           uc_cmd_name(r.cmds[i].cmd));
+    std::fprintf(st_.log,
+                 "{\"pkt\":%lld,\"type\":\"%s\",\"class\":\"%s\",\"chan\":\"%s\",\"flow\":%lld,"
+                 "\"cluster\":%u,\"core\":%u,\"portions\":%u,\"arrival_ps\":%llu,"
+                 "\"start_ps\":%llu,\"end_ps\":%llu,\"insns\":%llu,\"fault\":\"%s\","
+                 "\"cmds\":[%s]}\n",
+                 ev.pkt == UINT64_MAX ? -1LL : static_cast<long long>(ev.pkt),
+                 ev_type_name(ev.type), ev_class_name(ev.cls), ev_chan_name(ev.chan),
+                 ev.flow == FLOW_NONE ? -1LL : static_cast<long long>(ev.flow), index_, d.core,
+                 h.portions, static_cast<unsigned long long>(ev.t_arrival),
+                 static_cast<unsigned long long>(clk_.time_of(r.start)),
+                 static_cast<unsigned long long>(end_ps), static_cast<unsigned long long>(r.insns),
+                 core_fault_name(r.fault), cmds);
+}
+
+void ClusterUnit::run()
+{
+    uint64_t now = now_ps();
+    if (!on_edge_or_wait(clk_, wake_, now))
+        return;
+    cycle_t cyc = now / clk_.period_ps;
+    for (;;) {
+        unsigned progress = 0;
+        while (luc_job *j = jobs_.peek()) {
+            if (!cluster_can_accept(&c_, j->core)) {
+                cluster_refuse(&c_, j->core);
+                break; // in order: the next job waits behind this one
+            }
+            cluster_job cj{j->ev, j->ws, j->ws_len};
+            held_[j->core].push_back({j->slot, j->portions});
+            cluster_push(&c_, j->core, &cj, cyc);
+            jobs_.pop();
+            progress++;
+        }
+        progress += cluster_advance(&c_, cyc);
+        cluster_done d;
+        while (cluster_peek_out(&c_, &d)) {
+            if (!finish(d))
+                break;
+            cluster_pop_out(&c_);
+            progress++;
+        }
+        if (!progress)
+            break;
+    }
+    wake_at_cycle(clk_, wake_, cluster_next_cycle(&c_), now);
+}

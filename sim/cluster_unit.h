@@ -1,0 +1,83 @@
+// ClusterUnit: wraps one cluster of protocol cores (models/cluster). Starts each job the lookup
+// controller sends as soon as its core's queue has room; answers the cores' answering commands
+// at once (the socket memory controller through Host, the header template through the
+// transmit unit's model); and, when an event ends, carries out its other commands in issue
+// order: segments to the transmit unit, timers and the write-back (then a close) to the lookup
+// controller, new events to the dispatcher's internal channel. Then frees the event's frame.
+//
+// A core fault is reported as one line (cluster_fault_report); by chip.on_fault the run stops
+// or the flow is reset (closed), and the faulting event's deferred commands are dropped.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <deque>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "channel.h"
+#include "cluster.h"
+#include "host.h"
+#include "lookup.h"
+#include "messages.h"
+#include "scratchpad_port.h"
+#include "simtime.h"
+#include "stats.h"
+#include "tx.h"
+
+// Figures every cluster adds to (one object for the chip).
+struct EventStats {
+    std::array<uint64_t, EV_TYPE_COUNT> count{};
+    std::array<hist, EV_TYPE_COUNT> latency; // ps from t_arrival to the end of the handler
+    uint64_t faults = 0;
+    std::vector<std::string> fault_lines; // the first few
+    bool stop = false;                    // a fault stopped the run
+    uint64_t bad_emits = 0;               // ev_emit of an unknown event type
+    uint64_t bad_appends = 0;             // sock_append outside the event's frame
+    FILE *log = nullptr;                  // --event-log: one JSON line per finished event
+    EventStats()
+    {
+        for (auto &h : latency)
+            hist_clear(&h);
+    }
+};
+
+class ClusterUnit : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(ClusterUnit);
+    ClusterUnit(sc_core::sc_module_name name, unsigned index, const cluster_cfg &cfg,
+                const core_cfg &ccfg, const uc_image *img, uint32_t on_fault, ScratchpadPort &sp,
+                Host &host, tx *txm, TimedChannel<luc_job> &jobs, TimedChannel<LucMsg> &luc,
+                TimedChannel<event> &internal, TimedChannel<TxMsg> &txq, EventStats &st);
+    ~ClusterUnit() override { cluster_fini(&c_); }
+    const cluster &model() const { return c_; }
+    const UnitClock &clock() const { return clk_; }
+
+private:
+    struct Held { // what a queued job needs back when it ends
+        uint32_t slot;
+        uint8_t portions;
+    };
+    void run();
+    bool finish(const cluster_done &d); // false: no room in an output channel yet
+    const Held &h_front(unsigned core) const { return held_[core].front(); }
+    void log_event(const cluster_done &d, const Held &h, uint64_t end_ps);
+    static uint32_t answer(void *ctx, const event *ev, core_cmd_rec *rec);
+
+    unsigned index_;
+    cluster c_{};
+    UnitClock clk_;
+    uint32_t on_fault_;
+    ScratchpadPort &sp_;
+    Host &host_;
+    tx *tx_;
+    TimedChannel<luc_job> &jobs_;
+    TimedChannel<LucMsg> &luc_;
+    TimedChannel<event> &internal_;
+    TimedChannel<TxMsg> &txq_;
+    EventStats &st_;
+    std::vector<std::deque<Held>> held_; // per core, in job order (a core runs its jobs in order)
+    std::vector<uint8_t> buf_;           // payload bytes on their way to the SMC
+    sc_core::sc_event wake_;
+};

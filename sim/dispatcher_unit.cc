@@ -1,0 +1,80 @@
+#include "dispatcher_unit.h"
+
+#include <stdexcept>
+
+DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg, unsigned ncluster,
+                               const unsigned *cores, const uint8_t *class_portions,
+                               const uint32_t *route_mask, ScratchpadPort &sp,
+                               TimedChannel<event> &net, TimedChannel<event> &timer,
+                               TimedChannel<event> &internal, TimedChannel<DispMsg> &ctl,
+                               TimedChannel<luc_req> &out)
+    : sc_module(name), clk_(cfg.clock_mhz), sp_(sp), ctl_(ctl), out_(out)
+{
+    sim_err err;
+    d_ = disp_new(&cfg, ncluster, cores, class_portions, &err);
+    if (!d_)
+        throw std::runtime_error(err.msg);
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
+        disp_set_route(d_, t, route_mask[t]);
+    in_[CH_NETWORK] = &net;
+    in_[CH_TIMER] = &timer;
+    in_[CH_INTERNAL] = &internal;
+    SC_METHOD(run);
+    sensitive << net.data_event() << timer.data_event() << internal.data_event() << ctl.data_event()
+              << out.space_event() << wake_;
+    dont_initialize();
+}
+
+void DispatcherUnit::run()
+{
+    uint64_t now = now_ps();
+    if (!on_edge_or_wait(clk_, wake_, now))
+        return;
+    cycle_t cyc = now / clk_.period_ps;
+    for (;;) {
+        unsigned progress = 0;
+        while (DispMsg *m = ctl_.peek()) {
+            if (m->kind == DispMsg::COMPLETE)
+                disp_complete(d_, m->flow, m->portions, m->cluster, m->core, cyc);
+            else
+                disp_flow_close(d_, m->flow, cyc);
+            ctl_.pop();
+            progress++;
+        }
+        for (unsigned ch = 0; ch < CH_COUNT; ch++) {
+            TimedChannel<event> *in = in_[ch];
+            if (!in)
+                continue;
+            while (event *e = in->peek()) {
+                if (!disp_can_accept(d_, ch))
+                    break; // the model's own next_cycle wakes us when it has room
+                disp_push(d_, e, cyc);
+                in->pop();
+                progress++;
+            }
+        }
+        progress += disp_advance(d_, cyc);
+        disp_out o;
+        while (disp_peek_out(d_, &o)) {
+            if (o.kind == DISP_GO) {
+                if (!out_.can_push()) {
+                    out_.refuse(true);
+                    break;
+                }
+                luc_req *r = out_.push();
+                r->ev = o.ev;
+                r->cluster = o.cluster;
+                r->portions = o.portions;
+                r->core = o.core;
+                r->fresh = o.opened;
+            } else if (o.ev.sp_handle != SP_NONE) {
+                sp_.release(o.ev.sp_handle); // dropped: counted by the model
+            }
+            disp_pop_out(d_);
+            progress++;
+        }
+        if (!progress)
+            break;
+    }
+    wake_at_cycle(clk_, wake_, disp_next_cycle(d_), now);
+}

@@ -1,0 +1,38 @@
+// DispatcherUnit: wraps the dispatcher (models/dispatcher). Takes events from its three input
+// channels (network from the IPU, timer from the lookup controller, internal from the cores)
+// while the model accepts them, and completions and closes from the lookup controller; sends
+// each dispatched event to the lookup controller and frees the frames of dropped ones.
+#pragma once
+
+#include <systemc>
+
+#include "channel.h"
+#include "dispatcher.h"
+#include "lookup.h"
+#include "messages.h"
+#include "scratchpad_port.h"
+#include "simtime.h"
+
+class DispatcherUnit : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(DispatcherUnit);
+    // img gives the portions each event class needs; routes come from the config.
+    DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg, unsigned ncluster,
+                   const unsigned *cores, const uint8_t *class_portions, const uint32_t *route_mask,
+                   ScratchpadPort &sp, TimedChannel<event> &net, TimedChannel<event> &timer,
+                   TimedChannel<event> &internal, TimedChannel<DispMsg> &ctl,
+                   TimedChannel<luc_req> &out);
+    ~DispatcherUnit() override { disp_free(d_); }
+    const disp *model() const { return d_; }
+    const UnitClock &clock() const { return clk_; }
+
+private:
+    void run();
+    disp *d_ = nullptr;
+    UnitClock clk_;
+    ScratchpadPort &sp_;
+    TimedChannel<event> *in_[CH_COUNT] = {};
+    TimedChannel<DispMsg> &ctl_;
+    TimedChannel<luc_req> &out_;
+    sc_core::sc_event wake_;
+};

@@ -1,0 +1,134 @@
+#include "host.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace {
+constexpr size_t kMaxOpenFiles = 64;
+
+std::string addr(const uint8_t *a, uint8_t af)
+{
+    char b[INET6_ADDRSTRLEN];
+    inet_ntop(af == 6 ? AF_INET6 : AF_INET, a, b, sizeof b);
+    return b;
+}
+
+// "10.0.0.1.40000-10.0.0.2.80" or "2001:db8::1.40000-2001:db8::2.80" (remote, then local).
+std::string file_name(const flow_key *k)
+{
+    return addr(k->src, k->af) + "." + std::to_string(k->sport) + "-" + addr(k->dst, k->af) + "." +
+           std::to_string(k->dport);
+}
+} // namespace
+
+Host::Host(const smc_cfg &cfg, uint32_t flows, const disp *names, const std::string &dir)
+    : clk_(cfg.clock_mhz), names_(names), dir_(dir), bytes_(flows), path_(flows)
+{
+    sim_err err;
+    s_ = smc_new(&cfg, flows, &err);
+    if (!s_)
+        throw std::runtime_error(err.msg);
+    smc_set_deliver(s_, deliver_cb, this);
+    if (!dir_.empty()) {
+        if (mkdir(dir_.c_str(), 0777) != 0 && errno != EEXIST) {
+            smc_free(s_);
+            throw std::runtime_error(
+                dir_ + ": cannot create the deliver directory: " + std::strerror(errno));
+        }
+    }
+}
+
+Host::~Host()
+{
+    for (auto &f : open_)
+        std::fclose(f.second);
+    smc_free(s_);
+}
+
+uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift)
+{
+    conns_++;
+    if (!dir_.empty() && flow < path_.size()) {
+        for (auto it = open_.begin(); it != open_.end(); ++it)
+            if (it->first == flow) {
+                std::fclose(it->second);
+                open_.erase(it);
+                break;
+            }
+        const flow_key *k = disp_flow_key(names_, flow);
+        std::string name = k ? file_name(k) : "flow" + std::to_string(flow);
+        unsigned n = ++seen_[name];
+        path_[flow] = dir_ + "/" + name + (n > 1 ? "." + std::to_string(n) : "");
+        FILE *f = std::fopen(path_[flow].c_str(), "wb"); // an empty stream is a file too
+        if (f)
+            std::fclose(f);
+        else if (error_.empty())
+            error_ = path_[flow] + ": " + std::strerror(errno);
+    }
+    uint32_t size = smc_open(s_, flow, mss, shift);
+    if (flow < bytes_.size())
+        bytes_[flow] = 0;
+    if (flow_log_) {
+        char key[160] = "?";
+        if (const flow_key *k = disp_flow_key(names_, flow))
+            flow_key_format(k, key, sizeof key);
+        std::fprintf(flow_log_,
+                     "{\"event\":\"open\",\"flow\":%u,\"key\":\"%s\",\"peer_mss\":%u,"
+                     "\"shift\":%u,\"buffer_bytes\":%u}\n",
+                     flow, key, mss, shift, size);
+    }
+    return size;
+}
+
+void Host::close(uint32_t flow)
+{
+    if (flow_log_ && flow < bytes_.size())
+        std::fprintf(flow_log_,
+                     "{\"event\":\"close\",\"flow\":%u,\"delivered\":%llu,\"pages\":%u}\n", flow,
+                     static_cast<unsigned long long>(bytes_[flow]), smc_pages_held(s_, flow));
+    smc_close(s_, flow);
+}
+
+FILE *Host::file_of(uint32_t flow)
+{
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+        if (it->first == flow) {
+            open_.splice(open_.begin(), open_, it);
+            return it->second;
+        }
+    if (flow >= path_.size() || path_[flow].empty())
+        return nullptr;
+    FILE *f = std::fopen(path_[flow].c_str(), "ab");
+    if (!f) {
+        if (error_.empty())
+            error_ = path_[flow] + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    if (open_.size() == kMaxOpenFiles) {
+        std::fclose(open_.back().second);
+        open_.pop_back();
+    }
+    open_.emplace_front(flow, f);
+    return f;
+}
+
+void Host::deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *data, uint32_t len,
+                      cycle_t at)
+{
+    (void)off; // pieces arrive in stream order
+    auto *h = static_cast<Host *>(ctx);
+    h->delivered_ += len;
+    if (flow < h->bytes_.size())
+        h->bytes_[flow] += len;
+    uint64_t t = h->clk_.time_of(at);
+    if (t > h->last_ps_)
+        h->last_ps_ = t;
+    if (h->dir_.empty())
+        return;
+    FILE *f = h->file_of(flow);
+    if (f && std::fwrite(data, 1, len, f) != len && h->error_.empty())
+        h->error_ = h->path_[flow] + ": " + std::strerror(errno);
+}

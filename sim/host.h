@@ -1,0 +1,63 @@
+// Host: the socket memory controller (models/smc) and, behind it, the host application that
+// consumes each flow's in-order byte stream. The cores call the SMC through their answering
+// commands (sock_open, sock_space, sock_append, sock_deliver; see ClusterUnit), so it has no
+// process of its own: its timing is in the cycles it returns.
+//
+// The default host application takes every delivered byte at once. It counts bytes per flow
+// and, with --deliver-dir, writes each connection's byte stream to DIR/<remote>-<local>
+// (addresses and ports of the flow key, e.g. 10.0.0.1.40000-10.0.0.2.80; a later connection of
+// the same 5-tuple gets a ".2", ".3" ... suffix).
+#pragma once
+
+#include <cstdio>
+#include <list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dispatcher.h"
+#include "simtime.h"
+#include "smc.h"
+
+class Host {
+public:
+    // Throws std::runtime_error for a bad config (message from smc_new) or an unusable dir.
+    Host(const smc_cfg &cfg, uint32_t flows, const disp *names, const std::string &deliver_dir);
+    ~Host();
+    Host(const Host &) = delete;
+    Host &operator=(const Host &) = delete;
+
+    smc *model() { return s_; }
+    const smc *model() const { return s_; }
+    const UnitClock &clock() const { return clk_; }
+
+    // sock_open: a new connection on proxy flow (names its output file).
+    uint32_t open(uint32_t flow, uint32_t mss, uint32_t shift);
+    // flow_close: frees the flow's buffer.
+    void close(uint32_t flow);
+
+    uint64_t bytes_delivered() const { return delivered_; }
+    uint64_t last_delivery_ps() const { return last_ps_; }
+    uint64_t connections() const { return conns_; }
+    // The first error writing a delivered stream ("" when none).
+    const std::string &error() const { return error_; }
+    // --flow-log: one JSON line per connection opened and closed (docs/outputs.md).
+    void set_flow_log(FILE *f) { flow_log_ = f; }
+
+private:
+    static void deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *data,
+                           uint32_t len, cycle_t at);
+    FILE *file_of(uint32_t flow);
+
+    smc *s_ = nullptr;
+    UnitClock clk_;
+    const disp *names_;
+    std::string dir_;
+    uint64_t delivered_ = 0, last_ps_ = 0, conns_ = 0;
+    std::string error_;
+    FILE *flow_log_ = nullptr;
+    std::vector<uint64_t> bytes_;                 // per proxy: delivered in its current connection
+    std::vector<std::string> path_;               // per proxy: its current connection's file
+    std::map<std::string, unsigned> seen_;        // connections per 5-tuple so far
+    std::list<std::pair<uint32_t, FILE *>> open_; // files kept open, most recent first
+};

@@ -1,0 +1,108 @@
+#include "lookup_unit.h"
+
+#include <stdexcept>
+
+LookupUnit::LookupUnit(sc_core::sc_module_name name, const luc_cfg &cfg, uint32_t flows,
+                       const uc_image *img, TimedChannel<luc_req> &in, TimedChannel<LucMsg> &ctl,
+                       std::vector<TimedChannel<luc_job> *> jobs, TimedChannel<event> &timers,
+                       TimedChannel<DispMsg> &disp_ctl)
+    : sc_module(name), clk_(cfg.clock_mhz), in_(in), ctl_(ctl), jobs_(std::move(jobs)),
+      timers_(timers), disp_ctl_(disp_ctl)
+{
+    sim_err err;
+    l_ = luc_new(&cfg, flows, img, &err);
+    if (!l_)
+        throw std::runtime_error(err.msg);
+    SC_METHOD(run);
+    sensitive << in.data_event() << ctl.data_event() << timers.space_event()
+              << disp_ctl.space_event() << wake_ << timer_wake_;
+    for (auto *j : jobs_)
+        sensitive << j->space_event();
+    dont_initialize();
+}
+
+bool LookupUnit::control(const LucMsg &m, cycle_t cyc)
+{
+    switch (m.kind) {
+    case LucMsg::WRITEBACK:
+    case LucMsg::CLOSE: {
+        if (!disp_ctl_.can_push()) {
+            disp_ctl_.refuse(true);
+            return false;
+        }
+        DispMsg *d = disp_ctl_.push();
+        d->flow = m.flow;
+        if (m.kind == LucMsg::WRITEBACK) {
+            luc_writeback(l_, m.slot, cyc);
+            d->kind = DispMsg::COMPLETE;
+            d->cluster = m.cluster;
+            d->portions = m.portions;
+            d->core = m.core;
+        } else {
+            luc_flow_close(l_, m.flow);
+            d->kind = DispMsg::CLOSE;
+        }
+        return true;
+    }
+    case LucMsg::TIMER_SET:
+        luc_timer_set(l_, m.flow, m.timer, clk_.cycle_at(m.expiry_ps), cyc);
+        return true;
+    case LucMsg::TIMER_CANCEL:
+        luc_timer_cancel(l_, m.flow, m.timer);
+        return true;
+    }
+    return true;
+}
+
+void LookupUnit::run()
+{
+    uint64_t now = now_ps();
+    if (!on_edge_or_wait(clk_, wake_, now))
+        return;
+    cycle_t cyc = now / clk_.period_ps;
+    for (;;) {
+        unsigned progress = 0;
+        while (LucMsg *m = ctl_.peek()) {
+            if (!control(*m, cyc))
+                break;
+            ctl_.pop();
+            progress++;
+        }
+        while (luc_req *r = in_.peek()) {
+            if (!luc_can_accept(l_))
+                break;
+            luc_push(l_, r, cyc);
+            in_.pop();
+            progress++;
+        }
+        progress += luc_advance(l_, cyc);
+        luc_job j;
+        while (luc_peek_out(l_, &j)) {
+            TimedChannel<luc_job> *out = jobs_[j.cluster];
+            if (!out->can_push()) {
+                out->refuse(true);
+                break;
+            }
+            *out->push() = j;
+            luc_pop_out(l_);
+            progress++;
+        }
+        event e;
+        while (luc_peek_timer(l_, &e)) {
+            if (!timers_.can_push()) {
+                timers_.refuse(true);
+                break;
+            }
+            e.t_arrival = now;
+            *timers_.push() = e;
+            luc_pop_timer(l_);
+            progress++;
+        }
+        if (!progress)
+            break;
+    }
+    cycle_t next = luc_next_cycle(l_), timer = luc_next_timer(l_);
+    if (next < timer)
+        wake_at_cycle(clk_, wake_, next, now);
+    wake_at_cycle(clk_, timer_wake_, timer, now);
+}

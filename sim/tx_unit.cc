@@ -1,0 +1,71 @@
+#include "tx_unit.h"
+
+#include <stdexcept>
+
+TxUnit::TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows,
+               TimedChannel<TxMsg> &in, const std::string &path, std::function<uint64_t()> epoch)
+    : sc_module(name), clk_(cfg.clock_mhz), in_(in), epoch_(std::move(epoch))
+{
+    sim_err err;
+    t_ = tx_new(&cfg, flows, &err);
+    if (!t_)
+        throw std::runtime_error(err.msg);
+    if (!path.empty()) {
+        dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+        dump_ = dead_ ? pcap_dump_open(dead_, path.c_str()) : nullptr;
+        if (!dump_) {
+            std::string why = dead_ ? pcap_geterr(dead_) : "out of memory";
+            if (dead_)
+                pcap_close(dead_);
+            tx_free(t_);
+            throw std::runtime_error(path + ": cannot write the transmit capture: " + why);
+        }
+    }
+    SC_METHOD(run);
+    sensitive << in.data_event() << wake_;
+    dont_initialize();
+}
+
+TxUnit::~TxUnit()
+{
+    if (dump_)
+        pcap_dump_close(dump_);
+    if (dead_)
+        pcap_close(dead_);
+    tx_free(t_);
+}
+
+void TxUnit::run()
+{
+    uint64_t now = now_ps();
+    if (!on_edge_or_wait(clk_, wake_, now))
+        return;
+    cycle_t cyc = now / clk_.period_ps;
+    for (;;) {
+        unsigned progress = 0;
+        while (TxMsg *m = in_.peek()) {
+            tx_emit(t_, m->flow, &m->seg, cyc); // a refusal is counted by the model
+            in_.pop();
+            progress++;
+        }
+        progress += tx_advance(t_, cyc);
+        const tx_out *o;
+        while (tx_peek_out(t_, &o)) {
+            uint64_t t = clk_.time_of(o->depart);
+            last_ps_ = t > last_ps_ ? t : last_ps_;
+            if (dump_) {
+                uint64_t ns = epoch_() + t / 1000;
+                pcap_pkthdr h{};
+                h.ts.tv_sec = static_cast<time_t>(ns / 1000000000u);
+                h.ts.tv_usec = static_cast<suseconds_t>(ns % 1000000000u); // nanoseconds
+                h.caplen = h.len = o->len;
+                pcap_dump(reinterpret_cast<u_char *>(dump_), &h, o->frame);
+            }
+            tx_pop_out(t_);
+            progress++;
+        }
+        if (!progress)
+            break;
+    }
+    wake_at_cycle(clk_, wake_, tx_next_cycle(t_), now);
+}

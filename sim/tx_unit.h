@@ -1,0 +1,39 @@
+// TxUnit: wraps the transmit unit (models/tx). Takes the cores' segments from its channel and,
+// as each frame leaves the port, writes it to the transmit capture (--tx-pcap), stamped with
+// the capture time of its departure (the input capture's first timestamp + simulated time).
+#pragma once
+
+#include <functional>
+#include <pcap/pcap.h>
+#include <string>
+#include <systemc>
+
+#include "channel.h"
+#include "messages.h"
+#include "simtime.h"
+#include "tx.h"
+
+class TxUnit : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(TxUnit);
+    // path "" writes no capture; epoch gives the capture time (ns) that simulated time 0
+    // stands for. Throws std::runtime_error (bad config, unwritable file).
+    TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows, TimedChannel<TxMsg> &in,
+           const std::string &path, std::function<uint64_t()> epoch);
+    ~TxUnit() override;
+    tx *model() { return t_; }
+    const tx *model() const { return t_; }
+    const UnitClock &clock() const { return clk_; }
+    uint64_t last_depart_ps() const { return last_ps_; }
+
+private:
+    void run();
+    tx *t_ = nullptr;
+    UnitClock clk_;
+    TimedChannel<TxMsg> &in_;
+    pcap_t *dead_ = nullptr;
+    pcap_dumper_t *dump_ = nullptr;
+    std::function<uint64_t()> epoch_;
+    uint64_t last_ps_ = 0;
+    sc_core::sc_event wake_;
+};

@@ -1,0 +1,719 @@
+// Tests of the lookup controller (models/lookup/lookup.c): exact fetch timing (fresh, miss, hit),
+// the external memory's bandwidth queueing, the LRU flow-state cache and its dirty write-backs,
+// portions copied in and out, slot exhaustion and out-queue back-pressure, and the timer wheel
+// (rounding, re-arm, cancel, flow close, timers beyond one revolution, firing order).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "lookup.h"
+
+namespace {
+
+// Record of 64 bytes: portion a [0, 16), b [16, 32), c [32, 64).
+const uint8_t kA = 1, kB = 2, kC = 4, kAll = 7;
+
+class Lookup : public ::testing::Test {
+protected:
+    uc_image img{};
+    luc_cfg cfg{};
+    luc *l = nullptr;
+
+    void SetUp() override
+    {
+        img.ws_size = 64;
+        img.nportions = 3;
+        img.portions[0] = {"a", 0, 16};
+        img.portions[1] = {"b", 16, 16};
+        img.portions[2] = {"c", 32, 32};
+        luc_cfg_default(&cfg);
+    }
+    void TearDown() override { luc_free(l); }
+    void Start(uint32_t flows = 16)
+    {
+        sim_err err{};
+        l = luc_new(&cfg, flows, &img, &err);
+        ASSERT_NE(l, nullptr) << err.msg;
+    }
+    static luc_req Req(uint32_t flow, uint8_t portions, bool fresh = false, uint16_t core = 0)
+    {
+        luc_req r{};
+        event_clear(&r.ev);
+        r.ev.type = EV_TCP_DATA;
+        r.ev.flow = flow;
+        r.cluster = 1;
+        r.core = core;
+        r.portions = portions;
+        r.fresh = fresh ? 1 : 0;
+        return r;
+    }
+    void Push(const luc_req &r, cycle_t now)
+    {
+        ASSERT_TRUE(luc_can_accept(l));
+        luc_push(l, &r, now);
+    }
+    // Advances to each next cycle up to limit; returns the cycle of the last advance.
+    cycle_t RunTo(cycle_t limit)
+    {
+        cycle_t last = 0;
+        for (;;) {
+            cycle_t t = luc_next_cycle(l);
+            if (t == CYCLE_NEVER || t > limit)
+                break;
+            luc_advance(l, t);
+            last = t;
+        }
+        return last;
+    }
+    // Runs until a job comes out; returns the cycle it did (CYCLE_NEVER if none does).
+    cycle_t NextJob(luc_job *j)
+    {
+        for (;;) {
+            if (luc_peek_out(l, j)) {
+                luc_pop_out(l);
+                return last_;
+            }
+            cycle_t t = luc_next_cycle(l);
+            if (t == CYCLE_NEVER)
+                return CYCLE_NEVER;
+            luc_advance(l, t);
+            last_ = t;
+        }
+    }
+    // One request pushed at now, run to its job; returns the job's done cycle.
+    cycle_t Fetch(const luc_req &r, cycle_t now, luc_job *j)
+    {
+        Push(r, now);
+        return NextJob(j);
+    }
+    // Runs until idle, collecting every timer event with the cycle it fired.
+    std::vector<std::pair<cycle_t, event>> Timers(cycle_t limit = CYCLE_NEVER - 1)
+    {
+        std::vector<std::pair<cycle_t, event>> v;
+        for (;;) {
+            event e;
+            while (luc_peek_timer(l, &e)) {
+                v.emplace_back(last_, e);
+                luc_pop_timer(l);
+            }
+            cycle_t t = luc_next_cycle(l);
+            if (t == CYCLE_NEVER || t > limit)
+                break;
+            luc_advance(l, t);
+            last_ = t;
+        }
+        return v;
+    }
+    cycle_t last_ = 0;
+};
+
+// --- parameters and construction ----------------------------------------------------------------
+
+TEST_F(Lookup, DefaultsComeFromTheTable)
+{
+    EXPECT_STREQ(luc_params.unit, "lookup");
+    EXPECT_EQ(luc_params.n, 13u);
+    EXPECT_EQ(cfg.clock_mhz, 1000u);
+    EXPECT_EQ(cfg.issue_cycles, 2u);
+    EXPECT_EQ(cfg.mem_latency, 100u);
+    EXPECT_EQ(cfg.mem_bytes_per_cycle, 16u);
+    EXPECT_EQ(cfg.mem_outstanding, 16u);
+    EXPECT_EQ(cfg.cache_flows, 1024u);
+    EXPECT_EQ(cfg.cache_cycles, 4u);
+    EXPECT_EQ(cfg.move_bytes_per_cycle, 32u);
+    EXPECT_EQ(cfg.slots, 256u);
+    EXPECT_EQ(cfg.in_depth, 64u);
+    EXPECT_EQ(cfg.out_depth, 64u);
+    EXPECT_EQ(cfg.timer_slots, 4096u);
+    EXPECT_EQ(cfg.timer_tick_cycles, 1000u);
+    EXPECT_EQ(luc_stat_count, sizeof(luc_stats) / sizeof(uint64_t));
+    for (size_t i = 0; i < luc_params.n; i++)
+        EXPECT_NE(luc_params.defs[i].doc[0], '\0') << luc_params.defs[i].name;
+}
+
+TEST_F(Lookup, RejectsBadConfigurations)
+{
+    sim_err err{};
+    luc_cfg c = cfg;
+    EXPECT_EQ(param_set(&luc_params, &c, "slots", "0", &err), -1);
+    EXPECT_NE(std::string(err.msg).find("lookup.slots"), std::string::npos) << err.msg;
+    c.slots = 0;
+    EXPECT_EQ(luc_new(&c, 16, &img, &err), nullptr);
+    EXPECT_EQ(luc_new(&cfg, 0, &img, &err), nullptr);
+    EXPECT_NE(std::string(err.msg).find("flows"), std::string::npos) << err.msg;
+    EXPECT_EQ(luc_new(&cfg, 16, nullptr, &err), nullptr);
+    uc_image bad = img;
+    bad.portions[2].size = 33; // past the record's end
+    EXPECT_EQ(luc_new(&cfg, 16, &bad, &err), nullptr);
+    EXPECT_NE(std::string(err.msg).find("portion 2"), std::string::npos) << err.msg;
+    luc_free(nullptr);
+}
+
+// --- fetch timing
+// ---------------------------------------------------------------------------------
+
+TEST_F(Lookup, FreshRequestTakesIssueAndMoveAndZeroesTheRecord)
+{
+    cfg.cache_flows = 0;
+    Start();
+    luc_job j;
+    // put something in flow 3's record first
+    ASSERT_NE(Fetch(Req(3, kAll, true), 0, &j), CYCLE_NEVER);
+    std::memset(j.ws, 0xab, 64);
+    luc_writeback(l, j.slot, 10);
+    EXPECT_EQ(luc_record(l, 3)[40], 0xab);
+
+    EXPECT_TRUE(luc_idle(l));
+    Push(Req(3, kAll, true), 100);
+    EXPECT_EQ(luc_next_cycle(l), 100u);
+    EXPECT_EQ(luc_advance(l, 100), 1u);         // the start
+    EXPECT_EQ(luc_next_cycle(l), 100u + 2 + 2); // issue 2, 64 bytes at 32 per cycle
+    EXPECT_EQ(luc_advance(l, 103), 0u);
+    EXPECT_FALSE(luc_peek_out(l, &j));
+    EXPECT_EQ(luc_advance(l, 104), 1u);
+    ASSERT_TRUE(luc_peek_out(l, &j));
+    EXPECT_EQ(j.ev.flow, 3u);
+    EXPECT_EQ(j.cluster, 1u);
+    EXPECT_EQ(j.portions, kAll);
+    EXPECT_EQ(j.ws_len, 64u);
+    for (unsigned i = 0; i < 64; i++) {
+        EXPECT_EQ(j.ws[i], 0u);
+        EXPECT_EQ(luc_record(l, 3)[i], 0u);
+    }
+    EXPECT_EQ(luc_mem_stats(l)->reads, 0u); // fresh: no memory read
+    EXPECT_EQ(luc_get_stats(l)->fresh, 2u);
+    EXPECT_EQ(luc_get_stats(l)->cache_misses, 0u);
+}
+
+TEST_F(Lookup, MissReadsTheWholeRecordThenMovesThePortions)
+{
+    Start();
+    luc_job j;
+    Push(Req(5, kA), 10);
+    // read issued at 12: 100 latency + 64/16 = 4 -> 116; then 16 bytes at 32/cycle -> 117
+    EXPECT_EQ(NextJob(&j), 117u);
+    EXPECT_EQ(luc_mem_stats(l)->reads, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->bytes_read, 64u);
+    EXPECT_EQ(luc_get_stats(l)->cache_misses, 1u);
+    EXPECT_EQ(luc_get_stats(l)->bytes_moved, 16u);
+    EXPECT_EQ(luc_get_stats(l)->busy_cycles, 2u);
+}
+
+TEST_F(Lookup, HitTakesCacheCyclesThenTheMove)
+{
+    Start();
+    luc_job j;
+    Push(Req(5, kA), 0);
+    EXPECT_EQ(NextJob(&j), 107u);
+    luc_writeback(l, j.slot, 200);
+    Push(Req(5, kC), 300);
+    EXPECT_EQ(NextJob(&j), 300u + 4 + 1); // cache 4, 32 bytes at 32 per cycle
+    EXPECT_EQ(luc_get_stats(l)->cache_hits, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->reads, 1u);
+}
+
+TEST_F(Lookup, EngineServesRequestsInOrderOneIssueApart)
+{
+    Start();
+    Push(Req(1, kAll, true), 0);
+    Push(Req(2, kAll, true), 0);
+    Push(Req(3, kAll, true), 1);
+    luc_job j;
+    EXPECT_EQ(NextJob(&j), 4u);
+    EXPECT_EQ(j.ev.flow, 1u);
+    EXPECT_EQ(NextJob(&j), 6u);
+    EXPECT_EQ(j.ev.flow, 2u);
+    EXPECT_EQ(NextJob(&j), 8u);
+    EXPECT_EQ(j.ev.flow, 3u);
+    EXPECT_EQ(luc_get_stats(l)->busy_cycles, 6u);
+}
+
+TEST_F(Lookup, BackToBackMissesQueueOnTheMemoryBus)
+{
+    Start();
+    Push(Req(1, kA), 0);
+    Push(Req(2, kA), 0);
+    luc_job j1, j2;
+    cycle_t d1 = NextJob(&j1), d2 = NextJob(&j2);
+    EXPECT_EQ(d1, 107u);
+    EXPECT_EQ(d2, d1 + 64 / 16); // the second read waits for the bus: exactly ceil(64/16) later
+    EXPECT_EQ(luc_mem_stats(l)->bus_cycles, 8u);
+}
+
+TEST_F(Lookup, JobsLeaveInDoneOrderTiesByRequestOrder)
+{
+    cfg.move_bytes_per_cycle = 16;
+    Start();
+    Push(Req(9, kA), 0);         // miss: done 2 + 104 + 1 = 107
+    Push(Req(1, kAll, true), 0); // starts 2: 4 + 64/16 -> 8
+    Push(Req(2, kC, true), 0);   // starts 4: 6 + 32/16 -> 8
+    Push(Req(3, 0, true), 0);    // starts 6: 8 + 0 -> 8
+    std::vector<uint32_t> order;
+    luc_job j;
+    std::vector<cycle_t> at;
+    cycle_t t;
+    while ((t = NextJob(&j)) != CYCLE_NEVER) {
+        order.push_back(j.ev.flow);
+        at.push_back(t);
+    }
+    EXPECT_EQ(order, (std::vector<uint32_t>{1, 2, 3, 9}));
+    EXPECT_EQ(at, (std::vector<cycle_t>{8, 8, 8, 107}));
+}
+
+// --- the flow-state cache
+// -------------------------------------------------------------------------
+
+TEST_F(Lookup, LruEvictsTheLeastRecentlyUsedRecord)
+{
+    cfg.cache_flows = 2;
+    Start();
+    luc_job j;
+    auto fetch = [&](uint32_t flow) {
+        Push(Req(flow, kA), last_ + 1000);
+        NextJob(&j);
+        luc_writeback(l, j.slot, last_);
+    };
+    fetch(1); // miss
+    fetch(2); // miss
+    fetch(1); // hit: 1 most recent
+    fetch(3); // miss: evicts 2
+    EXPECT_EQ(luc_get_stats(l)->evictions, 1u);
+    fetch(1); // hit
+    fetch(2); // miss: evicts 3
+    fetch(1); // hit
+    fetch(3); // miss: evicts 2
+    const luc_stats *st = luc_get_stats(l);
+    EXPECT_EQ(st->cache_hits, 3u);
+    EXPECT_EQ(st->cache_misses, 5u);
+    EXPECT_EQ(st->evictions, 3u);
+    // every record had been written back (dirty): each eviction wrote a whole record
+    EXPECT_EQ(luc_mem_stats(l)->writes, 3u);
+    EXPECT_EQ(luc_mem_stats(l)->bytes_written, 3u * 64);
+}
+
+TEST_F(Lookup, HitMakesTheRecordMostRecent)
+{
+    cfg.cache_flows = 2;
+    Start();
+    luc_job j;
+    Fetch(Req(1, kA), 0, &j);    // miss
+    Fetch(Req(2, kA), 1000, &j); // miss
+    Fetch(Req(1, kA), 2000, &j); // hit: 1 is now the most recent (no writeback in between)
+    Fetch(Req(3, kA), 3000, &j); // miss: evicts 2
+    EXPECT_EQ(Fetch(Req(1, kA), 4000, &j), 4000u + 4 + 1); // still cached
+    EXPECT_EQ(luc_get_stats(l)->cache_hits, 2u);
+    EXPECT_EQ(Fetch(Req(2, kA), 5000, &j), 5107u); // was evicted
+    EXPECT_EQ(luc_get_stats(l)->cache_misses, 4u);
+    EXPECT_EQ(luc_mem_stats(l)->writes, 0u); // nothing was dirty
+}
+
+TEST_F(Lookup, CleanEvictionWritesNothingAndDirtyEvictionDoesNotDelayTheRequest)
+{
+    cfg.cache_flows = 1;
+    Start();
+    luc_job j;
+    EXPECT_EQ(Fetch(Req(1, kA), 0, &j), 107u);
+    luc_writeback(l, j.slot, 107); // wait for it: no write (the cache holds it)
+    EXPECT_EQ(luc_mem_stats(l)->writes, 0u);
+    // flow 1 is dirty: fetching flow 2 evicts it; the read is issued first, unloaded
+    EXPECT_EQ(Fetch(Req(2, kA), 1000, &j), 1107u);
+    EXPECT_EQ(luc_mem_stats(l)->writes, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->bytes_written, 64u);
+    // flow 2's job is still at its core: fetching flow 3 evicts flow 2, which is clean
+    EXPECT_EQ(Fetch(Req(3, kA), 2000, &j), 2107u);
+    EXPECT_EQ(luc_get_stats(l)->evictions, 2u);
+    EXPECT_EQ(luc_mem_stats(l)->writes, 1u);
+}
+
+TEST_F(Lookup, WritebackOfAnEvictedRecordWritesAroundTheCache)
+{
+    cfg.cache_flows = 1;
+    Start();
+    luc_job j1, j2;
+    Fetch(Req(1, kA), 0, &j1);
+    Fetch(Req(2, kA), 1000, &j2); // evicts flow 1 (clean) while its job runs
+    EXPECT_EQ(luc_mem_stats(l)->writes, 0u);
+    luc_writeback(l, j1.slot, 2000);
+    EXPECT_EQ(luc_mem_stats(l)->writes, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->bytes_written, 16u);
+    luc_writeback(l, j2.slot, 2000); // cached: becomes dirty, no write
+    EXPECT_EQ(luc_mem_stats(l)->writes, 1u);
+}
+
+TEST_F(Lookup, FreshRecordIsCachedDirty)
+{
+    cfg.cache_flows = 1;
+    Start();
+    luc_job j;
+    EXPECT_EQ(Fetch(Req(1, kA, true), 0, &j), 3u);   // not written back: dirty all the same
+    EXPECT_EQ(Fetch(Req(2, kA, true), 20, &j), 23u); // evicts flow 1
+    EXPECT_EQ(luc_get_stats(l)->evictions, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->writes, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->bytes_written, 64u);
+    EXPECT_EQ(Fetch(Req(2, kA), 30, &j), 30u + 4 + 1); // cached: a hit
+    EXPECT_EQ(luc_get_stats(l)->cache_hits, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->reads, 0u);
+}
+
+TEST_F(Lookup, WithoutCacheEveryFetchMissesAndWritebackWritesThePortions)
+{
+    cfg.cache_flows = 0;
+    Start();
+    luc_job j;
+    EXPECT_EQ(Fetch(Req(4, kA), 0, &j), 107u);
+    luc_writeback(l, j.slot, 200);
+    EXPECT_EQ(luc_mem_stats(l)->writes, 1u);
+    EXPECT_EQ(luc_mem_stats(l)->bytes_written, 16u);            // portion a only
+    EXPECT_EQ(Fetch(Req(4, kB | kC), 300, &j), 300u + 106 + 2); // 48 bytes at 32 per cycle
+    luc_writeback(l, j.slot, 500);
+    EXPECT_EQ(luc_mem_stats(l)->bytes_written, 16u + 48);
+    const luc_stats *st = luc_get_stats(l);
+    EXPECT_EQ(st->cache_misses, 2u);
+    EXPECT_EQ(st->cache_hits, 0u);
+    EXPECT_EQ(st->evictions, 0u);
+    EXPECT_EQ(st->writebacks, 2u);
+    EXPECT_EQ(st->bytes_moved, 2u * 16 + 2 * 48);
+}
+
+// --- workspace contents
+// ---------------------------------------------------------------------------
+
+TEST_F(Lookup, WritebackCopiesOnlyTheRequestedPortions)
+{
+    Start();
+    luc_job j;
+    Fetch(Req(2, kB, true), 0, &j);
+    std::memset(j.ws, 0x11, 64); // the core scribbles over the whole slot
+    luc_writeback(l, j.slot, 10);
+    const uint8_t *rec = luc_record(l, 2);
+    for (unsigned i = 0; i < 64; i++)
+        EXPECT_EQ(rec[i], i >= 16 && i < 32 ? 0x11 : 0) << i;
+    // the next fetch brings the record back into a slot
+    Fetch(Req(2, kA | kC), 20, &j);
+    for (unsigned i = 0; i < 64; i++)
+        EXPECT_EQ(j.ws[i], rec[i]) << i;
+    j.ws[0] = 0x22;
+    j.ws[20] = 0x33; // portion b: not requested this time
+    j.ws[40] = 0x44;
+    luc_writeback(l, j.slot, 40);
+    EXPECT_EQ(rec[0], 0x22);
+    EXPECT_EQ(rec[20], 0x11);
+    EXPECT_EQ(rec[40], 0x44);
+    EXPECT_EQ(luc_slots_in_use(l), 0u);
+}
+
+TEST_F(Lookup, EmptyRecordLayoutWorks)
+{
+    uc_image empty{};
+    sim_err err{};
+    cfg.cache_flows = 0;
+    l = luc_new(&cfg, 4, &empty, &err);
+    ASSERT_NE(l, nullptr) << err.msg;
+    luc_job j;
+    EXPECT_EQ(Fetch(Req(1, 0xff, true), 0, &j), 2u);
+    EXPECT_EQ(j.ws_len, 0u);
+    EXPECT_NE(j.ws, nullptr);
+    luc_writeback(l, j.slot, 5);
+    EXPECT_EQ(Fetch(Req(1, 0), 10, &j), 10u + 2 + 100);
+    luc_writeback(l, j.slot, 200);
+    EXPECT_EQ(luc_mem_stats(l)->writes, 0u);
+    EXPECT_NE(luc_record(l, 1), nullptr);
+}
+
+// --- back-pressure
+// --------------------------------------------------------------------------------
+
+TEST_F(Lookup, RequestsWaitForAFreeSlot)
+{
+    cfg.slots = 1;
+    Start();
+    Push(Req(1, kA, true), 0);
+    Push(Req(2, kA, true), 0);
+    luc_job j;
+    EXPECT_EQ(NextJob(&j), 3u);
+    EXPECT_EQ(j.slot, 0u);
+    EXPECT_EQ(luc_slots_in_use(l), 1u);
+    EXPECT_EQ(luc_next_cycle(l), CYCLE_NEVER); // the second waits for a writeback
+    EXPECT_FALSE(luc_idle(l));
+    luc_writeback(l, j.slot, 500);
+    EXPECT_EQ(luc_next_cycle(l), 500u);
+    EXPECT_EQ(NextJob(&j), 503u);
+    EXPECT_EQ(j.ev.flow, 2u);
+    EXPECT_EQ(luc_get_stats(l)->stall_no_slot, 500u - 2); // ready at 2, started at 500
+    luc_writeback(l, j.slot, 600);
+    EXPECT_TRUE(luc_idle(l));
+    EXPECT_EQ(luc_slots_in_use(l), 0u);
+}
+
+TEST_F(Lookup, FullOutQueueHoldsFinishedJobs)
+{
+    cfg.out_depth = 1;
+    Start();
+    Push(Req(1, kA, true), 0); // done 3
+    Push(Req(2, kA, true), 0); // done 5
+    EXPECT_EQ(RunTo(100), 5u);
+    luc_job j;
+    ASSERT_TRUE(luc_peek_out(l, &j));
+    EXPECT_EQ(j.ev.flow, 1u);
+    EXPECT_EQ(luc_get_stats(l)->stall_out_full, 1u);
+    EXPECT_EQ(luc_next_cycle(l), CYCLE_NEVER);
+    luc_advance(l, 50);
+    EXPECT_EQ(luc_get_stats(l)->stall_out_full, 1u); // counted once per job
+    luc_pop_out(l);
+    EXPECT_EQ(luc_next_cycle(l), 50u); // due: the latest cycle seen
+    EXPECT_EQ(luc_advance(l, 60), 1u);
+    ASSERT_TRUE(luc_peek_out(l, &j));
+    EXPECT_EQ(j.ev.flow, 2u);
+}
+
+TEST_F(Lookup, FullInputQueueRefusesAndCounts)
+{
+    cfg.in_depth = 2;
+    Start();
+    Push(Req(1, kA, true), 0);
+    Push(Req(2, kA, true), 0);
+    EXPECT_FALSE(luc_can_accept(l));
+    luc_refuse(l);
+    EXPECT_EQ(luc_get_stats(l)->stall_in_full, 1u);
+    EXPECT_EQ(luc_get_stats(l)->requests, 2u);
+    luc_advance(l, 0);
+    EXPECT_TRUE(luc_can_accept(l));
+    char buf[256];
+    luc_describe(l, buf, sizeof buf);
+    EXPECT_NE(std::string(buf).find("in 1/2"), std::string::npos) << buf;
+    EXPECT_NE(std::string(buf).find("slots 1/256"), std::string::npos) << buf;
+    EXPECT_NE(std::string(buf).find("timers 0 armed"), std::string::npos) << buf;
+}
+
+// --- timers
+// ---------------------------------------------------------------------------------------
+
+TEST_F(Lookup, TimerFiresAtTheRoundedTickWithTheRightEvent)
+{
+    Start();
+    luc_timer_set(l, 7, 1, 2500, 100); // tick 3 -> cycle 3000
+    EXPECT_EQ(luc_timers_armed(l), 1u);
+    EXPECT_TRUE(luc_idle(l)); // armed timers do not count
+    EXPECT_EQ(luc_next_cycle(l), 3000u);
+    EXPECT_EQ(luc_advance(l, 2999), 0u);
+    event e;
+    EXPECT_FALSE(luc_peek_timer(l, &e));
+    EXPECT_EQ(luc_advance(l, 3000), 1u);
+    ASSERT_TRUE(luc_peek_timer(l, &e));
+    EXPECT_EQ(e.type, EV_TCP_DELACK);
+    EXPECT_EQ(e.cls, EVC_TIMER);
+    EXPECT_EQ(e.chan, CH_TIMER);
+    EXPECT_EQ(e.proto, PROTO_TCP);
+    EXPECT_EQ(e.flow, 7u);
+    EXPECT_EQ(e.arg, 1u);
+    EXPECT_EQ(e.t_arrival, 0u);
+    EXPECT_EQ(e.sp_handle, SP_NONE);
+    EXPECT_FALSE(luc_idle(l));
+    luc_pop_timer(l);
+    EXPECT_EQ(luc_timers_armed(l), 0u);
+    EXPECT_EQ(luc_next_cycle(l), CYCLE_NEVER);
+    EXPECT_EQ(luc_get_stats(l)->timers_fired, 1u);
+
+    luc_timer_set(l, 7, 0, 5000, 3000); // on a tick boundary: fires exactly then
+    EXPECT_EQ(luc_next_cycle(l), 5000u);
+    auto v = Timers();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].first, 5000u);
+    EXPECT_EQ(v[0].second.type, EV_TCP_RTO);
+}
+
+TEST_F(Lookup, TimerTypesCanBeSet)
+{
+    Start();
+    const uint8_t types[LUC_TIMERS] = {EV_OTHER, EV_TCP_INTERNAL, EV_TCP_SEND, EV_TCP_CLOSE};
+    luc_set_timer_types(l, types);
+    luc_timer_set(l, 1, 3, 10, 0);
+    auto v = Timers();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].second.type, EV_TCP_CLOSE);
+    EXPECT_EQ(v[0].second.arg, 3u);
+}
+
+TEST_F(Lookup, RearmReplacesTheEarlierExpiry)
+{
+    Start();
+    luc_timer_set(l, 2, 0, 5000, 0);
+    luc_timer_set(l, 2, 0, 2000, 0); // earlier
+    EXPECT_EQ(luc_timers_armed(l), 1u);
+    EXPECT_EQ(luc_next_cycle(l), 2000u);
+    luc_timer_set(l, 2, 0, 9000, 0); // later: the hint moves on
+    EXPECT_EQ(luc_next_cycle(l), 9000u);
+    auto v = Timers();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].first, 9000u);
+    EXPECT_EQ(luc_get_stats(l)->timers_set, 3u);
+    EXPECT_EQ(luc_get_stats(l)->timers_cancelled, 0u);
+}
+
+TEST_F(Lookup, CancelDisarmsAndNextCycleMovesOn)
+{
+    Start();
+    luc_timer_set(l, 1, 0, 1000, 0);
+    luc_timer_set(l, 2, 0, 4000, 0);
+    EXPECT_EQ(luc_next_cycle(l), 1000u);
+    luc_timer_cancel(l, 1, 0);
+    EXPECT_EQ(luc_next_cycle(l), 4000u);
+    luc_timer_cancel(l, 1, 0); // unarmed: nothing
+    luc_timer_cancel(l, 3, 2);
+    EXPECT_EQ(luc_get_stats(l)->timers_cancelled, 1u);
+    luc_timer_cancel(l, 2, 0);
+    EXPECT_EQ(luc_timers_armed(l), 0u);
+    EXPECT_EQ(luc_next_cycle(l), CYCLE_NEVER);
+    EXPECT_TRUE(Timers().empty());
+    EXPECT_EQ(luc_get_stats(l)->timers_peak, 2u);
+}
+
+TEST_F(Lookup, FlowCloseCancelsAllItsTimers)
+{
+    Start();
+    for (unsigned id = 0; id < LUC_TIMERS; id++) {
+        luc_timer_set(l, 5, id, 1000 * (id + 1), 0);
+        luc_timer_set(l, 6, id, 1000 * (id + 1), 0);
+    }
+    EXPECT_EQ(luc_timers_armed(l), 8u);
+    luc_flow_close(l, 5);
+    EXPECT_EQ(luc_timers_armed(l), 4u);
+    EXPECT_EQ(luc_get_stats(l)->timers_cancelled, 4u);
+    auto v = Timers();
+    ASSERT_EQ(v.size(), 4u);
+    for (unsigned i = 0; i < 4; i++) {
+        EXPECT_EQ(v[i].second.flow, 6u);
+        EXPECT_EQ(v[i].second.arg, i);
+        EXPECT_EQ(v[i].first, 1000u * (i + 1));
+    }
+}
+
+TEST_F(Lookup, TimersBeyondOneRevolutionShareABucket)
+{
+    cfg.timer_slots = 8;
+    cfg.timer_tick_cycles = 10;
+    Start();
+    luc_timer_set(l, 1, 0, 190, 0); // tick 19: bucket 3, two revolutions on
+    luc_timer_set(l, 2, 0, 110, 0); // tick 11: bucket 3
+    luc_timer_set(l, 3, 0, 25, 0);  // tick 3: bucket 3
+    luc_timer_set(l, 4, 0, 1000000, 0);
+    EXPECT_EQ(luc_next_cycle(l), 30u);
+    luc_advance(l, 30);
+    last_ = 30;
+    EXPECT_EQ(luc_next_cycle(l), 110u);
+    auto v = Timers();
+    ASSERT_EQ(v.size(), 4u);
+    EXPECT_EQ(v[0].second.flow, 3u);
+    EXPECT_EQ(v[0].first, 30u);
+    EXPECT_EQ(v[1].second.flow, 2u);
+    EXPECT_EQ(v[1].first, 110u);
+    EXPECT_EQ(v[2].second.flow, 1u);
+    EXPECT_EQ(v[2].first, 190u);
+    EXPECT_EQ(v[3].second.flow, 4u);
+    EXPECT_EQ(v[3].first, 1000000u);
+}
+
+TEST_F(Lookup, LateAdvanceFiresEverythingDueAndPastExpiriesAreDueAtOnce)
+{
+    Start();
+    luc_timer_set(l, 1, 0, 3000, 0);
+    luc_timer_set(l, 2, 0, 1000, 0);
+    EXPECT_EQ(luc_advance(l, 10000), 2u);
+    event e;
+    ASSERT_TRUE(luc_peek_timer(l, &e));
+    EXPECT_EQ(e.flow, 2u); // the earlier tick first
+    luc_pop_timer(l);
+    ASSERT_TRUE(luc_peek_timer(l, &e));
+    EXPECT_EQ(e.flow, 1u);
+    luc_pop_timer(l);
+    luc_timer_set(l, 3, 0, 500, 20000); // already past
+    EXPECT_EQ(luc_next_cycle(l), 20000u);
+    EXPECT_EQ(luc_advance(l, 20000), 1u);
+}
+
+TEST_F(Lookup, ManyTimersFireInTickFlowIdOrder)
+{
+    cfg.timer_slots = 16;
+    cfg.timer_tick_cycles = 100;
+    cfg.out_depth = 5; // several passes per tick
+    Start(64);
+    std::mt19937 rng(42);
+    std::vector<std::tuple<uint64_t, uint32_t, unsigned>> want;
+    std::vector<cycle_t> expiry(64 * LUC_TIMERS, CYCLE_NEVER);
+    for (int i = 0; i < 400; i++) {
+        uint32_t flow = rng() % 64;
+        unsigned id = rng() % LUC_TIMERS;
+        cycle_t x = rng() % 5000; // ticks 0..50: three revolutions
+        luc_timer_set(l, flow, id, x, 0);
+        expiry[flow * LUC_TIMERS + id] = x;
+    }
+    for (uint32_t f = 0; f < 64; f += 7)
+        luc_flow_close(l, f);
+    for (uint32_t f = 0; f < 64; f += 7)
+        for (unsigned id = 0; id < LUC_TIMERS; id++)
+            expiry[f * LUC_TIMERS + id] = CYCLE_NEVER;
+    for (uint32_t e = 0; e < expiry.size(); e++)
+        if (expiry[e] != CYCLE_NEVER)
+            want.emplace_back((expiry[e] + 99) / 100, e / LUC_TIMERS, e % LUC_TIMERS);
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(luc_timers_armed(l), want.size());
+    auto v = Timers();
+    ASSERT_EQ(v.size(), want.size());
+    for (size_t i = 0; i < v.size(); i++) {
+        EXPECT_EQ(v[i].second.flow, std::get<1>(want[i])) << i;
+        EXPECT_EQ(v[i].second.arg, std::get<2>(want[i])) << i;
+        EXPECT_EQ(v[i].first, std::get<0>(want[i]) * 100) << i; // no pass waited past its tick
+    }
+    EXPECT_EQ(luc_timers_armed(l), 0u);
+    EXPECT_EQ(luc_get_stats(l)->timers_fired, want.size());
+}
+
+TEST_F(Lookup, FullTimerQueueHoldsDueTimersArmed)
+{
+    cfg.out_depth = 1;
+    Start();
+    luc_timer_set(l, 1, 0, 1000, 0);
+    luc_timer_set(l, 2, 0, 1000, 0);
+    luc_timer_set(l, 3, 0, 1000, 0);
+    EXPECT_EQ(luc_advance(l, 1000), 1u);
+    EXPECT_EQ(luc_get_stats(l)->stall_out_full, 1u);
+    EXPECT_EQ(luc_timers_armed(l), 2u);
+    EXPECT_EQ(luc_next_cycle(l), CYCLE_NEVER);
+    luc_timer_cancel(l, 2, 0); // still armed, so it can be cancelled
+    event e;
+    ASSERT_TRUE(luc_peek_timer(l, &e));
+    EXPECT_EQ(e.flow, 1u);
+    luc_pop_timer(l);
+    EXPECT_EQ(luc_next_cycle(l), 1000u);
+    EXPECT_EQ(luc_advance(l, 1200), 1u);
+    ASSERT_TRUE(luc_peek_timer(l, &e));
+    EXPECT_EQ(e.flow, 3u);
+    luc_pop_timer(l);
+    EXPECT_EQ(luc_next_cycle(l), CYCLE_NEVER);
+}
+
+TEST_F(Lookup, NextCycleIsTheEarliestOfEngineJobsAndTimers)
+{
+    Start();
+    luc_timer_set(l, 1, 0, 50, 0); // tick 1 -> 1000
+    Push(Req(2, kA), 0);
+    EXPECT_EQ(luc_next_cycle(l), 0u);
+    luc_advance(l, 0);
+    EXPECT_EQ(luc_next_cycle(l), 107u);
+    luc_advance(l, 107);
+    luc_job j;
+    ASSERT_TRUE(luc_peek_out(l, &j));
+    luc_pop_out(l);
+    EXPECT_EQ(luc_next_cycle(l), 1000u);
+    EXPECT_TRUE(luc_idle(l));
+    EXPECT_EQ(luc_slots_in_use(l), 1u); // held by its core until the writeback
+    luc_writeback(l, j.slot, 120);
+    EXPECT_EQ(luc_slots_in_use(l), 0u);
+}
+
+} // namespace

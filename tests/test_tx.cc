@@ -1,0 +1,780 @@
+// Tests of the transmit unit (models/tx/tx.c): templates from received frames of every link
+// type (addresses and ports reversed, VLAN tags kept, a synthesized Ethernet header), refusal of
+// frames that are not TCP, the built headers field by field with both checksums recomputed by
+// the test's own RFC 1071 sum, TCP option bytes, the per-flow IPv4 identification, exact
+// departure cycles (build, serialisation, a busy port, non-monotonic emit cycles), queue
+// occupancy until pop, refusals and their counters.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "frame_builder.h"
+#include "tx.h"
+
+namespace {
+
+using fb::Bytes;
+
+uint16_t g16(const uint8_t *b) { return uint16_t(b[0] << 8 | b[1]); }
+uint32_t g32(const uint8_t *b) { return uint32_t(g16(b)) << 16 | g16(b + 2); }
+
+// The test's own checksum: a plain loop over big-endian 16-bit words, folded at the end.
+uint16_t fold_sum(const uint8_t *p, size_t n, uint64_t s = 0)
+{
+    for (size_t i = 0; i < n; i++)
+        s += i % 2 ? p[i] : uint32_t(p[i]) << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return uint16_t(s);
+}
+
+struct Tx {
+    tx *t = nullptr;
+    explicit Tx(uint32_t flows = 4, tx_cfg *c = nullptr)
+    {
+        tx_cfg d;
+        tx_cfg_default(&d);
+        sim_err err{};
+        t = tx_new(c ? c : &d, flows, &err);
+        EXPECT_NE(t, nullptr) << err.msg;
+    }
+    ~Tx() { tx_free(t); }
+    Tx(const Tx &) = delete;
+    Tx &operator=(const Tx &) = delete;
+    operator tx *() const { return t; }
+};
+
+int set_tmpl(tx *t, uint32_t flow, const fb::Frame &f)
+{
+    return tx_set_template(t, flow, f.bytes.data(), uint32_t(f.bytes.size()), f.link, f.l3_off,
+                           f.l4_off);
+}
+
+tx_seg seg(uint8_t flags = TCPF_ACK, uint32_t seq = 5000, uint32_t ack = 7000, uint16_t win = 1000)
+{
+    tx_seg s;
+    std::memset(&s, 0, sizeof s);
+    s.seq = seq;
+    s.ack = ack;
+    s.win = win;
+    s.flags = flags;
+    s.wscale = WSCALE_NONE;
+    return s;
+}
+
+// Emits s on flow at cycle at, runs the unit to that frame's departure and returns it (popped).
+tx_out send(tx *t, uint32_t flow, const tx_seg &s, cycle_t at = 0)
+{
+    tx_out o{};
+    EXPECT_EQ(tx_emit(t, flow, &s, at), 1);
+    cycle_t n = tx_next_cycle(t);
+    EXPECT_NE(n, CYCLE_NEVER);
+    tx_advance(t, n);
+    const tx_out *p = nullptr;
+    EXPECT_TRUE(tx_peek_out(t, &p));
+    if (p) {
+        o = *p;
+        tx_pop_out(t);
+    }
+    return o;
+}
+
+// Where the parts of an Ethernet frame the unit built start.
+struct View {
+    const uint8_t *f;
+    uint32_t len;
+    uint32_t l3 = 14;
+    int af = 0;
+    uint32_t l4 = 0;
+    uint32_t tcplen = 0;
+    explicit View(const tx_out &o) : f(o.frame), len(o.len)
+    {
+        uint16_t et = g16(f + 12);
+        while (et == 0x8100 || et == 0x88a8) {
+            et = g16(f + l3 + 2);
+            l3 += 4;
+        }
+        af = et == 0x0800 ? 4 : et == 0x86dd ? 6 : 0;
+        l4 = l3 + (af == 4 ? 20 : 40);
+        tcplen = len - l4;
+    }
+    const uint8_t *ip() const { return f + l3; }
+    const uint8_t *tcp() const { return f + l4; }
+    // The TCP checksum over pseudo-header, header and options sums to 0xffff when right.
+    uint16_t tcp_sum() const
+    {
+        uint64_t ps = 6 + tcplen;
+        ps += af == 4 ? fold_sum(ip() + 12, 8) : fold_sum(ip() + 8, 32);
+        return fold_sum(tcp(), tcplen, ps);
+    }
+};
+
+const uint8_t kPeerMac[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55}; // sender of the received frame
+const uint8_t kChipMac[6] = {0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}; // its destination
+
+// A received frame of s with distinct MAC addresses (Ethernet).
+fb::Frame rx(const fb::Spec &s)
+{
+    fb::Frame f = fb::build(s);
+    if (s.link == LINK_ETHERNET) {
+        std::memcpy(f.bytes.data(), kChipMac, 6);
+        std::memcpy(f.bytes.data() + 6, kPeerMac, 6);
+    }
+    return f;
+}
+
+// ---- parameters ---------------------------------------------------------------------------
+
+TEST(TxParams, DefaultsAndBounds)
+{
+    tx_cfg c;
+    tx_cfg_default(&c);
+    EXPECT_EQ(c.clock_mhz, 1000u);
+    EXPECT_EQ(c.build_cycles, 20u);
+    EXPECT_EQ(c.link_mbps, 100000u);
+    EXPECT_EQ(c.depth, 256u);
+    EXPECT_STREQ(tx_params.unit, "tx");
+    ASSERT_EQ(tx_params.n, 4u);
+    const param_def *d = param_find(&tx_params, "link_mbps");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->min, 1u);
+    EXPECT_EQ(d->max, 10000000u);
+    EXPECT_EQ(param_find(&tx_params, "build_cycles")->min, 0u);
+
+    sim_err err{};
+    c.depth = 0;
+    EXPECT_EQ(tx_new(&c, 4, &err), nullptr);
+    EXPECT_NE(std::string(err.msg).find("tx.depth"), std::string::npos) << err.msg;
+}
+
+TEST(TxParams, StatTableNamesEveryCounter)
+{
+    ASSERT_EQ(tx_stat_count, sizeof(tx_stats) / sizeof(uint64_t));
+    std::vector<std::string> names;
+    for (size_t i = 0; i < tx_stat_count; i++)
+        names.emplace_back(tx_stat_defs[i].name);
+    EXPECT_EQ(names, (std::vector<std::string>{"templates", "frames", "bytes", "drops_queue_full",
+                                               "drops_no_template", "busy_cycles"}));
+    EXPECT_EQ(tx_stat_defs[3].off, offsetof(tx_stats, drops_queue_full));
+}
+
+// ---- templates and built headers ------------------------------------------------------------
+
+TEST(TxTemplate, EthernetIpv4Reversed)
+{
+    Tx t;
+    fb::Frame f = rx(fb::tcp4(TCPF_ACK, 100));
+    ASSERT_EQ(set_tmpl(t, 1, f), 0);
+    EXPECT_EQ(tx_get_stats(t)->templates, 1u);
+    tx_out o = send(t, 1, seg(TCPF_ACK | TCPF_PSH, 0x11223344, 0x55667788, 0xabcd));
+    EXPECT_EQ(o.flow, 1u);
+    ASSERT_EQ(o.len, 54u);
+    const uint8_t *b = o.frame;
+    EXPECT_EQ(0, std::memcmp(b, kPeerMac, 6));
+    EXPECT_EQ(0, std::memcmp(b + 6, kChipMac, 6));
+    EXPECT_EQ(g16(b + 12), 0x0800);
+    const uint8_t *ip = b + 14;
+    EXPECT_EQ(ip[0], 0x45);
+    EXPECT_EQ(ip[1], 0);
+    EXPECT_EQ(g16(ip + 2), 40);     // total length: headers only
+    EXPECT_EQ(g16(ip + 6), 0x4000); // DF, no fragment offset
+    EXPECT_EQ(ip[8], 64);
+    EXPECT_EQ(ip[9], 6);
+    EXPECT_EQ(Bytes(ip + 12, ip + 16), (Bytes{10, 0, 0, 2}));
+    EXPECT_EQ(Bytes(ip + 16, ip + 20), (Bytes{10, 0, 0, 1}));
+    const uint8_t *tcp = ip + 20;
+    EXPECT_EQ(g16(tcp), 80);
+    EXPECT_EQ(g16(tcp + 2), 40000);
+    EXPECT_EQ(g32(tcp + 4), 0x11223344u);
+    EXPECT_EQ(g32(tcp + 8), 0x55667788u);
+    EXPECT_EQ(tcp[12], 5 << 4);
+    EXPECT_EQ(tcp[13], TCPF_ACK | TCPF_PSH);
+    EXPECT_EQ(g16(tcp + 14), 0xabcd);
+    EXPECT_EQ(g16(tcp + 18), 0); // urgent pointer
+}
+
+TEST(TxTemplate, VlanTagsKept)
+{
+    Tx t;
+    fb::Spec s = fb::tcp4();
+    s.vlans = {0x8100};
+    ASSERT_EQ(set_tmpl(t, 0, rx(s)), 0);
+    s.vlans = {0x88a8, 0x8100};
+    ASSERT_EQ(set_tmpl(t, 1, rx(s)), 0);
+
+    tx_out one = send(t, 0, seg());
+    ASSERT_EQ(one.len, 58u);
+    EXPECT_EQ(0, std::memcmp(one.frame, kPeerMac, 6));
+    EXPECT_EQ(0, std::memcmp(one.frame + 6, kChipMac, 6));
+    EXPECT_EQ(Bytes(one.frame + 12, one.frame + 18), (Bytes{0x81, 0x00, 0, 100, 0x08, 0x00}));
+    EXPECT_EQ(one.frame[18], 0x45);
+
+    tx_out two = send(t, 1, seg());
+    ASSERT_EQ(two.len, 62u);
+    EXPECT_EQ(0, std::memcmp(two.frame, kPeerMac, 6));
+    EXPECT_EQ(Bytes(two.frame + 12, two.frame + 22),
+              (Bytes{0x88, 0xa8, 0, 100, 0x81, 0x00, 0, 101, 0x08, 0x00}));
+    View v(two);
+    EXPECT_EQ(v.l3, 22u);
+    EXPECT_EQ(g16(v.tcp()), 80);
+    EXPECT_EQ(fold_sum(v.ip(), 20), 0xffff);
+    EXPECT_EQ(v.tcp_sum(), 0xffff);
+}
+
+TEST(TxTemplate, Ipv6Reversed)
+{
+    Tx t;
+    fb::Spec s = fb::tcp4();
+    s.ip = 6;
+    s.sport = 1234;
+    s.dport = 443;
+    ASSERT_EQ(set_tmpl(t, 2, rx(s)), 0);
+    tx_out o = send(t, 2, seg());
+    ASSERT_EQ(o.len, 74u);
+    EXPECT_EQ(0, std::memcmp(o.frame, kPeerMac, 6));
+    EXPECT_EQ(g16(o.frame + 12), 0x86dd);
+    const uint8_t *ip = o.frame + 14;
+    EXPECT_EQ(g32(ip), 0x60000000u); // version 6, traffic class 0, flow label 0
+    EXPECT_EQ(g16(ip + 4), 20);      // payload length
+    EXPECT_EQ(ip[6], 6);
+    EXPECT_EQ(ip[7], 64);
+    EXPECT_EQ(0, std::memcmp(ip + 8, s.dst6.data(), 16));
+    EXPECT_EQ(0, std::memcmp(ip + 24, s.src6.data(), 16));
+    EXPECT_EQ(g16(ip + 40), 443);
+    EXPECT_EQ(g16(ip + 42), 1234);
+}
+
+TEST(TxTemplate, Ipv6ExtensionHeadersAreNotCopied)
+{
+    Tx t;
+    fb::Spec s = fb::tcp4();
+    s.ip = 6;
+    s.ext = {fb::Ext6{0, {1, 4, 0, 0, 0, 0}, std::nullopt}, fb::Ext6{60, {}, std::nullopt}};
+    fb::Frame f = rx(s);
+    ASSERT_EQ(f.l4_off, 14u + 40 + 16);
+    ASSERT_EQ(set_tmpl(t, 0, f), 0);
+    tx_out o = send(t, 0, seg());
+    EXPECT_EQ(o.len, 74u);
+    EXPECT_EQ(o.frame[14 + 6], 6);
+    EXPECT_EQ(g16(o.frame + 54), 80);
+}
+
+// Frames without an Ethernet header get 02:..:02 (peer) as destination, 02:..:01 (chip) as
+// source, and the EtherType of their IP version.
+void expect_synth_l2(const tx_out &o, uint16_t et)
+{
+    const Bytes mac{0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
+    EXPECT_EQ(Bytes(o.frame, o.frame + 12), mac);
+    EXPECT_EQ(g16(o.frame + 12), et);
+}
+
+TEST(TxTemplate, CookedRawAndNullLinksGetEthernet)
+{
+    Tx t(8);
+    struct Case {
+        uint8_t link;
+        int ip;
+    } cases[] = {{LINK_SLL, 4}, {LINK_SLL2, 4}, {LINK_RAW, 4}, {LINK_NULL, 4},
+                 {LINK_SLL, 6}, {LINK_SLL2, 6}, {LINK_RAW, 6}, {LINK_NULL, 6}};
+    uint32_t flow = 0;
+    for (const Case &c : cases) {
+        SCOPED_TRACE("link " + std::to_string(c.link) + " ipv" + std::to_string(c.ip));
+        fb::Spec s = fb::tcp4();
+        s.link = c.link;
+        s.ip = c.ip;
+        fb::Frame f = rx(s);
+        ASSERT_EQ(set_tmpl(t, flow, f), 0);
+        tx_out o = send(t, flow, seg());
+        flow++;
+        expect_synth_l2(o, c.ip == 4 ? 0x0800 : 0x86dd);
+        View v(o);
+        ASSERT_EQ(v.l3, 14u);
+        EXPECT_EQ(o.len, c.ip == 4 ? 54u : 74u);
+        if (c.ip == 4) {
+            EXPECT_EQ(Bytes(v.ip() + 12, v.ip() + 20), (Bytes{10, 0, 0, 2, 10, 0, 0, 1}));
+            EXPECT_EQ(fold_sum(v.ip(), 20), 0xffff);
+        } else {
+            EXPECT_EQ(0, std::memcmp(v.ip() + 8, s.dst6.data(), 16));
+        }
+        EXPECT_EQ(g16(v.tcp()), 80);
+        EXPECT_EQ(g16(v.tcp() + 2), 40000);
+        EXPECT_EQ(v.tcp_sum(), 0xffff);
+    }
+    EXPECT_EQ(tx_get_stats(t)->templates, 8u);
+}
+
+TEST(TxTemplate, RejectsNonTcpAndShortFrames)
+{
+    Tx t;
+    // 32 bytes of payload: long enough for a TCP header, so only the protocol number tells
+    fb::Spec udp = fb::tcp4(TCPF_ACK, 32);
+    udp.proto = 17;
+    fb::Frame f = rx(udp);
+    EXPECT_EQ(set_tmpl(t, 0, f), -1);
+
+    fb::Spec udp6 = udp;
+    udp6.ip = 6;
+    EXPECT_EQ(set_tmpl(t, 0, rx(udp6)), -1);
+
+    fb::Spec arp = fb::tcp4();
+    arp.ip = 0;
+    arp.ethertype = 0x0806;
+    arp.l3_raw = Bytes(28, 0);
+    f = rx(arp);
+    EXPECT_EQ(tx_set_template(t, 0, f.bytes.data(), uint32_t(f.bytes.size()), f.link, 14, 14), -1);
+
+    // an EtherType that contradicts the IP version
+    fb::Spec mislabelled = fb::tcp4();
+    mislabelled.ethertype = 0x86dd;
+    EXPECT_EQ(set_tmpl(t, 0, rx(mislabelled)), -1);
+
+    fb::Frame good = rx(fb::tcp4());
+    // cut inside the TCP header
+    EXPECT_EQ(tx_set_template(t, 0, good.bytes.data(), good.l4_off + 19, good.link, good.l3_off,
+                              good.l4_off),
+              -1);
+    // cut inside the IP header (l4_off past the end)
+    EXPECT_EQ(tx_set_template(t, 0, good.bytes.data(), 20, good.link, 14, 34), -1);
+    // offsets that do not fit the link type
+    EXPECT_EQ(
+        tx_set_template(t, 0, good.bytes.data(), uint32_t(good.bytes.size()), LINK_SLL, 14, 34),
+        -1);
+    EXPECT_EQ(
+        tx_set_template(t, 0, good.bytes.data(), uint32_t(good.bytes.size()), LINK_COUNT, 14, 34),
+        -1);
+    // flow out of range
+    EXPECT_EQ(set_tmpl(t, 4, good), -1);
+    EXPECT_EQ(set_tmpl(t, FLOW_NONE, good), -1);
+    EXPECT_EQ(tx_get_stats(t)->templates, 0u);
+
+    // nothing was installed: emits are refused
+    tx_seg s = seg();
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template, 1u);
+}
+
+TEST(TxTemplate, FailedSetLeavesTemplateUnchanged)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    fb::Spec udp = fb::tcp4();
+    udp.proto = 17;
+    udp.sport = 9999;
+    EXPECT_EQ(set_tmpl(t, 0, rx(udp)), -1);
+    tx_out o = send(t, 0, seg());
+    EXPECT_EQ(g16(o.frame + 34), 80);
+    EXPECT_EQ(g16(o.frame + 36), 40000);
+    EXPECT_EQ(tx_get_stats(t)->templates, 1u);
+}
+
+// ---- checksums and options ------------------------------------------------------------------
+
+TEST(TxBuild, ChecksumsVerifyIpv4AndIpv6)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    fb::Spec s6 = fb::tcp4();
+    s6.ip = 6;
+    ASSERT_EQ(set_tmpl(t, 1, rx(s6)), 0);
+    const uint32_t seqs[] = {0, 1, 0x7fffffff, 0xffffffff, 0x12345678};
+    for (uint32_t flow = 0; flow < 2; flow++)
+        for (uint32_t q : seqs) {
+            tx_seg s = seg(TCPF_ACK | TCPF_FIN, q, ~q, uint16_t(q * 7));
+            s.nsack = 1;
+            s.sack[0][0] = q + 10;
+            s.sack[0][1] = q + 20;
+            tx_out o = send(t, flow, s);
+            View v(o);
+            if (v.af == 4) {
+                EXPECT_EQ(fold_sum(v.ip(), 20), 0xffff);
+                // recompute from a zeroed field: the same value
+                Bytes h(v.ip(), v.ip() + 20);
+                fb::put16(h, 10, 0);
+                EXPECT_EQ(uint16_t(~fold_sum(h.data(), 20)), g16(v.ip() + 10));
+            }
+            EXPECT_EQ(v.tcp_sum(), 0xffff) << "flow " << flow << " seq " << q;
+            Bytes tcp(v.tcp(), v.tcp() + v.tcplen);
+            fb::put16(tcp, 16, 0);
+            uint64_t ps = 6 + v.tcplen;
+            ps += v.af == 4 ? fold_sum(v.ip() + 12, 8) : fold_sum(v.ip() + 8, 32);
+            EXPECT_EQ(uint16_t(~fold_sum(tcp.data(), tcp.size(), ps)), g16(v.tcp() + 16));
+        }
+}
+
+TEST(TxBuild, SynAckOptionsExact)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4(TCPF_SYN))), 0);
+    tx_seg s = seg(TCPF_SYN | TCPF_ACK, 100, 1001, 65535);
+    s.mss = 1460;
+    s.wscale = 7;
+    s.sack_ok = 1;
+    tx_out o = send(t, 0, s);
+    View v(o);
+    ASSERT_EQ(o.len, 54u + 12);
+    EXPECT_EQ(v.tcp()[12], 8 << 4);
+    EXPECT_EQ(v.tcp()[13], TCPF_SYN | TCPF_ACK);
+    EXPECT_EQ(Bytes(v.tcp() + 20, v.tcp() + 32), (Bytes{2, 4, 0x05, 0xb4, 1, 3, 3, 7, 1, 1, 4, 2}));
+    EXPECT_EQ(g16(v.ip() + 2), 20 + 32);
+    EXPECT_EQ(v.tcp_sum(), 0xffff);
+}
+
+TEST(TxBuild, EachOptionOnlyWhenAsked)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    tx_seg s = seg(TCPF_SYN);
+    s.wscale = 0; // a shift of 0 is still an option
+    tx_out o = send(t, 0, s);
+    EXPECT_EQ(o.len, 58u);
+    EXPECT_EQ(Bytes(o.frame + 54, o.frame + 58), (Bytes{1, 3, 3, 0}));
+    s = seg(TCPF_SYN);
+    s.sack_ok = 1;
+    o = send(t, 0, s);
+    EXPECT_EQ(Bytes(o.frame + 54, o.frame + 58), (Bytes{1, 1, 4, 2}));
+    s = seg(TCPF_SYN);
+    s.mss = 536;
+    o = send(t, 0, s);
+    EXPECT_EQ(o.len, 58u);
+    EXPECT_EQ(Bytes(o.frame + 54, o.frame + 58), (Bytes{2, 4, 0x02, 0x18}));
+}
+
+TEST(TxBuild, AckWithTwoSackBlocks)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    tx_seg s = seg();
+    s.nsack = 2;
+    s.sack[0][0] = 0x01020304;
+    s.sack[0][1] = 0x05060708;
+    s.sack[1][0] = 0xa0b0c0d0;
+    s.sack[1][1] = 0xe0f00010;
+    tx_out o = send(t, 0, s);
+    View v(o);
+    ASSERT_EQ(v.tcplen, 40u);
+    EXPECT_EQ(v.tcp()[12], 10 << 4);
+    EXPECT_EQ(Bytes(v.tcp() + 20, v.tcp() + 40),
+              (Bytes{1,    1,    5,    18,   0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+                     0x07, 0x08, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, 0x00, 0x10}));
+    EXPECT_EQ(v.tcp_sum(), 0xffff);
+}
+
+TEST(TxBuild, SackBlocksBeyondFortyBytesAreLeftOut)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    tx_seg s = seg();
+    s.nsack = 4;
+    for (int k = 0; k < 4; k++) {
+        s.sack[k][0] = 100u * k;
+        s.sack[k][1] = 100u * k + 50;
+    }
+    tx_out o = send(t, 0, s); // 4 blocks alone: 36 bytes
+    View v(o);
+    EXPECT_EQ(v.tcplen, 56u);
+    EXPECT_EQ(v.tcp()[12], 14 << 4);
+    EXPECT_EQ(v.tcp()[23], 2 + 32);
+
+    s.mss = 1460; // 4 + 36 = 40 still fits
+    o = send(t, 0, s);
+    v = View(o);
+    EXPECT_EQ(v.tcplen, 60u);
+    EXPECT_EQ(v.tcp()[27], 2 + 32);
+
+    s.wscale = 7; // 8 + 36 > 40: the fourth block goes
+    o = send(t, 0, s);
+    v = View(o);
+    EXPECT_EQ(v.tcplen, 56u);
+    EXPECT_EQ(v.tcp()[12], 14 << 4);
+    EXPECT_EQ(Bytes(v.tcp() + 28, v.tcp() + 32), (Bytes{1, 1, 5, 2 + 24}));
+    EXPECT_EQ(g32(v.tcp() + 32 + 16), 200u); // block 2 kept, block 3 left out
+    EXPECT_EQ(v.tcp_sum(), 0xffff);
+
+    s.sack_ok = 1; // 12 + 28 = 40: three blocks still fit
+    o = send(t, 0, s);
+    v = View(o);
+    EXPECT_EQ(v.tcplen, 60u);
+    EXPECT_EQ(v.tcp()[12], 15 << 4);
+}
+
+TEST(TxBuild, Ipv4IdentificationCountsPerFlow)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx(fb::tcp4())), 0);
+    auto id = [](const tx_out &o) { return g16(o.frame + 18); };
+    EXPECT_EQ(id(send(t, 0, seg())), 0);
+    EXPECT_EQ(id(send(t, 0, seg())), 1);
+    EXPECT_EQ(id(send(t, 1, seg())), 0);
+    EXPECT_EQ(id(send(t, 0, seg())), 2);
+    EXPECT_EQ(id(send(t, 1, seg())), 1);
+    // a new template restarts the count
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    EXPECT_EQ(id(send(t, 0, seg())), 0);
+}
+
+// ---- timing ---------------------------------------------------------------------------------
+
+TEST(TxTiming, OneFrameBuildPlusSerialisation)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    tx_seg s = seg();
+    EXPECT_EQ(tx_next_cycle(t), CYCLE_NEVER);
+    ASSERT_EQ(tx_emit(t, 0, &s, 100), 1);
+    // 54-byte ACK at 100 Gb/s and 1000 MHz: (54 + 24) * 8 / 100 = 6.24 -> 7 cycles
+    EXPECT_EQ(tx_next_cycle(t), 100u + 20 + 7);
+    EXPECT_EQ(tx_advance(t, 126), 0u);
+    const tx_out *o = nullptr;
+    EXPECT_FALSE(tx_peek_out(t, &o));
+    EXPECT_EQ(tx_get_stats(t)->frames, 0u); // counted at departure
+    EXPECT_EQ(tx_advance(t, 127), 1u);
+    ASSERT_TRUE(tx_peek_out(t, &o));
+    EXPECT_EQ(o->depart, 127u);
+    EXPECT_EQ(o->len, 54u);
+    EXPECT_EQ(tx_next_cycle(t), CYCLE_NEVER);
+    const tx_stats *st = tx_get_stats(t);
+    EXPECT_EQ(st->frames, 1u);
+    EXPECT_EQ(st->bytes, 54u);
+    EXPECT_EQ(st->busy_cycles, 7u);
+}
+
+TEST(TxTiming, SerialisationRoundsUpIn64Bits)
+{
+    struct Case {
+        uint32_t mhz, mbps, build;
+        cycle_t ser;
+    } cases[] = {
+        {1000, 100000, 0, 7},     // 6.24
+        {1000, 10000, 0, 63},     // 62.4
+        {1000, 1000, 0, 624},     // exact
+        {100000, 1, 0, 62400000}, // 78 * 8 * 100000
+        {1, 10000000, 5, 1},      // a fraction of a cycle is one
+        {2500, 400000, 3, 4},     // 78 * 8 * 2500 / 400000 = 3.9
+    };
+    for (const Case &c : cases) {
+        SCOPED_TRACE(std::to_string(c.mhz) + " MHz " + std::to_string(c.mbps) + " Mb/s");
+        tx_cfg cfg;
+        tx_cfg_default(&cfg);
+        cfg.clock_mhz = c.mhz;
+        cfg.link_mbps = c.mbps;
+        cfg.build_cycles = c.build;
+        Tx t(1, &cfg);
+        ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+        tx_out o = send(t, 0, seg(), 10);
+        EXPECT_EQ(o.depart, 10 + c.build + c.ser);
+        EXPECT_EQ(tx_get_stats(t)->busy_cycles, c.ser);
+    }
+}
+
+TEST(TxTiming, BackToBackFramesWaitForThePort)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    tx_seg ack = seg();
+    tx_seg syn = seg(TCPF_SYN | TCPF_ACK);
+    syn.mss = 1460; // 4 option bytes
+    syn.nsack = 3;  // + 28: 86 bytes, (86 + 24) * 8 / 100 = 8.8 -> 9 cycles
+    ASSERT_EQ(tx_emit(t, 0, &ack, 0), 1);
+    ASSERT_EQ(tx_emit(t, 0, &syn, 0), 1);
+    ASSERT_EQ(tx_emit(t, 0, &ack, 5), 1);
+    EXPECT_EQ(tx_queued(t), 3u);
+    EXPECT_EQ(tx_next_cycle(t), 27u);
+    EXPECT_EQ(tx_advance(t, 1000), 3u);
+    std::vector<cycle_t> dep;
+    std::vector<uint32_t> len;
+    const tx_out *o = nullptr;
+    while (tx_peek_out(t, &o)) {
+        dep.push_back(o->depart);
+        len.push_back(o->len);
+        tx_pop_out(t);
+    }
+    EXPECT_EQ(len, (std::vector<uint32_t>{54, 86, 54}));
+    EXPECT_EQ(dep, (std::vector<cycle_t>{27, 36, 43}));
+    EXPECT_EQ(tx_get_stats(t)->busy_cycles, 7u + 9 + 7);
+    EXPECT_TRUE(tx_idle(t));
+}
+
+TEST(TxTiming, IdlePortStartsAtBuildDone)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    tx_seg s = seg();
+    ASSERT_EQ(tx_emit(t, 0, &s, 0), 1);    // 27
+    ASSERT_EQ(tx_emit(t, 0, &s, 1000), 1); // port idle since 27: 1027
+    ASSERT_EQ(tx_emit(t, 0, &s, 1001), 1); // built at 1021, port free at 1027: 1034
+    EXPECT_EQ(tx_advance(t, 27), 1u);
+    EXPECT_EQ(tx_next_cycle(t), 1027u);
+    EXPECT_EQ(tx_advance(t, 1033), 1u);
+    EXPECT_EQ(tx_next_cycle(t), 1034u);
+    EXPECT_EQ(tx_advance(t, 1034), 1u);
+}
+
+TEST(TxTiming, NonMonotonicEmitsServedInCallOrder)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx(fb::tcp4())), 0);
+    tx_seg s = seg();
+    ASSERT_EQ(tx_emit(t, 0, &s, 100), 1); // 127
+    ASSERT_EQ(tx_emit(t, 1, &s, 50), 1);  // built at 70, port free at 127: 134
+    EXPECT_EQ(tx_next_cycle(t), 127u);
+    EXPECT_EQ(tx_advance(t, 200), 2u);
+    const tx_out *o = nullptr;
+    ASSERT_TRUE(tx_peek_out(t, &o));
+    EXPECT_EQ(o->flow, 0u);
+    EXPECT_EQ(o->depart, 127u);
+    tx_pop_out(t);
+    ASSERT_TRUE(tx_peek_out(t, &o));
+    EXPECT_EQ(o->flow, 1u);
+    EXPECT_EQ(o->depart, 134u);
+    tx_pop_out(t);
+    EXPECT_FALSE(tx_peek_out(t, &o));
+}
+
+// ---- queue and refusals ---------------------------------------------------------------------
+
+TEST(TxQueue, FullQueueRefusesAndCountsUntilPopped)
+{
+    tx_cfg cfg;
+    tx_cfg_default(&cfg);
+    cfg.depth = 2;
+    Tx t(1, &cfg);
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    tx_seg s = seg();
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 1);
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 1);
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_queue_full, 1u);
+    EXPECT_EQ(tx_queued(t), 2u);
+    // departed but not popped: still in the queue
+    EXPECT_EQ(tx_advance(t, 100), 2u);
+    EXPECT_EQ(tx_queued(t), 2u);
+    EXPECT_EQ(tx_emit(t, 0, &s, 100), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_queue_full, 2u);
+    EXPECT_EQ(tx_next_cycle(t), CYCLE_NEVER);
+    EXPECT_FALSE(tx_idle(t));
+    tx_pop_out(t);
+    EXPECT_EQ(tx_queued(t), 1u);
+    EXPECT_EQ(tx_emit(t, 0, &s, 100), 1);
+    EXPECT_EQ(tx_next_cycle(t), 127u);
+    // the refused emits used no IPv4 identification
+    tx_pop_out(t);
+    EXPECT_EQ(tx_advance(t, 127), 1u);
+    const tx_out *o = nullptr;
+    ASSERT_TRUE(tx_peek_out(t, &o));
+    EXPECT_EQ(g16(o->frame + 18), 2);
+    tx_pop_out(t);
+    EXPECT_TRUE(tx_idle(t));
+    EXPECT_EQ(tx_get_stats(t)->frames, 3u);
+}
+
+TEST(TxQueue, NoTemplateRefusesAndCounts)
+{
+    Tx t(2);
+    tx_seg s = seg();
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 0);
+    EXPECT_EQ(tx_emit(t, 2, &s, 0), 0);         // out of range
+    EXPECT_EQ(tx_emit(t, FLOW_NONE, &s, 0), 0); // out of range
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template, 3u);
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 1);
+    tx_clear_template(t, 0);
+    tx_clear_template(t, 7); // out of range: nothing
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template, 4u);
+    EXPECT_EQ(tx_get_stats(t)->drops_queue_full, 0u);
+    EXPECT_EQ(tx_queued(t), 1u); // the frame emitted before the clear still goes
+    EXPECT_EQ(tx_advance(t, 27), 1u);
+}
+
+TEST(TxQueue, IdleAndNextCycle)
+{
+    Tx t;
+    EXPECT_TRUE(tx_idle(t));
+    EXPECT_EQ(tx_next_cycle(t), CYCLE_NEVER);
+    EXPECT_EQ(tx_advance(t, 1000000), 0u);
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    EXPECT_TRUE(tx_idle(t));
+    tx_seg s = seg();
+    ASSERT_EQ(tx_emit(t, 0, &s, 0), 1);
+    EXPECT_FALSE(tx_idle(t));
+    EXPECT_EQ(tx_advance(t, 27), 1u);
+    EXPECT_FALSE(tx_idle(t));
+    EXPECT_EQ(tx_advance(t, 27), 0u); // nothing left to do
+    tx_pop_out(t);
+    EXPECT_TRUE(tx_idle(t));
+}
+
+// Invariants over a long mixed run: departures strictly increase in call order, each frame
+// leaves no earlier than its emit + build + serialisation, every emit ends sent or counted, and
+// the port is busy exactly the sum of the serialisation times.
+TEST(TxQueue, InvariantsOverAMixedRun)
+{
+    tx_cfg cfg;
+    tx_cfg_default(&cfg);
+    cfg.depth = 8;
+    cfg.link_mbps = 10000;
+    Tx t(3, &cfg);
+    fb::Spec s6 = fb::tcp4();
+    s6.ip = 6;
+    s6.vlans = {0x8100};
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx(s6)), 0);
+    uint32_t x = 12345;
+    auto rnd = [&x]() {
+        x = x * 1103515245u + 12345u;
+        return x >> 16;
+    };
+    uint64_t emits = 0, accepted = 0, popped = 0, busy = 0;
+    std::vector<cycle_t> at_of;
+    cycle_t now = 0, last = 0;
+    // Checks and pops the oldest departed frame; false when none has departed.
+    auto pop = [&]() {
+        const tx_out *o = nullptr;
+        if (!tx_peek_out(t, &o))
+            return false;
+        EXPECT_LE(o->depart, now);
+        EXPECT_GT(o->depart, last);
+        last = o->depart;
+        cycle_t ser = ((o->len + 24ull) * 8 * 1000 + 9999) / 10000;
+        EXPECT_GE(o->depart, at_of[popped] + 20 + ser);
+        busy += ser;
+        EXPECT_EQ(View(*o).tcp_sum(), 0xffff);
+        tx_pop_out(t);
+        popped++;
+        return true;
+    };
+    for (int i = 0; i < 2000; i++) {
+        now += rnd() % 40;
+        tx_advance(t, now);
+        while (rnd() % 3 && pop()) {
+        }
+        tx_seg s = seg(TCPF_ACK, rnd(), rnd(), uint16_t(rnd()));
+        s.nsack = uint8_t(rnd() % 5);
+        cycle_t at = now + rnd() % 10; // not monotonic across calls
+        emits++;
+        if (tx_emit(t, rnd() % 3, &s, at)) {
+            accepted++;
+            at_of.push_back(at);
+        }
+        ASSERT_LE(tx_queued(t), 8u);
+    }
+    now = tx_next_cycle(t) == CYCLE_NEVER ? now : now + 100000;
+    tx_advance(t, now);
+    EXPECT_EQ(tx_next_cycle(t), CYCLE_NEVER);
+    while (pop()) {
+    }
+    EXPECT_TRUE(tx_idle(t));
+    const tx_stats *st = tx_get_stats(t);
+    EXPECT_EQ(accepted + st->drops_queue_full + st->drops_no_template, emits);
+    EXPECT_GT(st->drops_queue_full, 0u);
+    EXPECT_GT(st->drops_no_template, 0u);
+    EXPECT_EQ(st->frames, accepted);
+    EXPECT_EQ(popped, accepted);
+    EXPECT_EQ(st->busy_cycles, busy);
+}
+
+} // namespace
