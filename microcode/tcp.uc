@@ -304,7 +304,8 @@ ooo_gap_done:
 
 ; ---- tcp_syn ----------------------------------------------------------------------------------
 ; A SYN on a fresh flow opens it; a retransmitted SYN in SYN_RCVD gets the SYN-ACK again; a SYN
-; in a synchronized state gets a challenge ACK (RFC 5961 §4) and changes nothing.
+; in LAST_ACK or TIME_WAIT starts a new connection in place (below); a SYN in another
+; synchronized state gets a challenge ACK (RFC 5961 §4) and changes nothing.
 syn:
         ldb  r6, [rx.state]
         jne  r6, ST_CLOSED, syn_again
@@ -340,12 +341,32 @@ syn_no_ws:
         call send_synack
         fin
 syn_again:
+        jeq  r6, ST_LAST_ACK, syn_reopen
+        jeq  r6, ST_TIME_WAIT, syn_reopen
         jne  r6, ST_SYN_RCVD, ack_fin   ; synchronized: challenge ACK
         ldev r7, seq
         ldw  r11, [rx.irs]
         jne  r7, r11, done              ; not the SYN we answered: ignore it
         call send_synack                ; retransmitted SYN: our SYN-ACK was lost
         fin
+
+; The peer opens a new connection on the 5-tuple of one that is closing: RFC 9293 (3.10.7.4)
+; lets a SYN reopen from TIME_WAIT, and in a replay LAST_ACK may wait for an ACK the capture
+; never holds (the peer's last ACK came before its FIN). The old connection's buffer goes
+; (sock_open re-opens it), its timers are cancelled, and the new one starts from a clean state.
+syn_reopen:
+        mov  r1, T_DELACK
+        cmd  timer_cancel
+        mov  r1, T_TIME_WAIT
+        cmd  timer_cancel
+        stw  [rx.nooo], 0               ; nooo, unacked, delack, picked_up: one word
+        stw  [rx.bytes_in], 0
+        stw  [rx.segs_in], 0
+        stw  [rx.ooo_segs], 0
+        stw  [rx.dup_segs], 0
+        stw  [rx.acks_sent], 0
+        stb  [rx.state], ST_CLOSED
+        ja   syn
 
 ; ---- tcp_ack ----------------------------------------------------------------------------------
 ; A segment with nothing but an ACK. SEG.ACK is not checked (see the header): any ACK completes
