@@ -1,5 +1,6 @@
 #include "chip.h"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
@@ -33,6 +34,7 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
     event_log_ = open_log(files.event_log, "event log");
     ev_stats.log = event_log_;
     flow_log_ = open_log(files.flow_log, "flow log");
+    uc_trace_ = open_log(files.uc_trace, "instruction trace");
     const uint32_t flows = cfg.dispatcher.flows;
     const unsigned n = cfg.chip.clusters;
     std::vector<unsigned> cores(n, cfg.cluster.cores);
@@ -59,6 +61,22 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
             std::make_unique<ClusterUnit>(("cluster" + std::to_string(i)).c_str(), i, cfg.cluster,
                                           cfg.core, &img, cfg.chip.on_fault, sp, *host, tx->model(),
                                           *jobs[i], luc_ctl, internal_events, txq, ev_stats));
+    if (uc_trace_) {
+        if (files.trace_flow >= 0) {
+            for (auto &cl : clusters)
+                cl->trace_flow(uc_trace_, static_cast<uint32_t>(files.trace_flow));
+        } else {
+            if (files.trace_cluster < 0 || files.trace_cluster >= static_cast<int>(n) ||
+                files.trace_core < 0 || files.trace_core >= static_cast<int>(cfg.cluster.cores))
+                throw std::runtime_error("--uc-trace-core " + std::to_string(files.trace_cluster) +
+                                         "." + std::to_string(files.trace_core) +
+                                         ": no such core (chip.clusters = " + std::to_string(n) +
+                                         ", cluster.cores = " + std::to_string(cfg.cluster.cores) +
+                                         ")");
+            clusters[files.trace_cluster]->trace_core(uc_trace_,
+                                                      static_cast<unsigned>(files.trace_core));
+        }
+    }
 }
 
 Chip::~Chip()
@@ -74,12 +92,22 @@ Chip::~Chip()
         std::fclose(event_log_);
     if (flow_log_)
         std::fclose(flow_log_);
+    if (uc_trace_)
+        std::fclose(uc_trace_);
 }
 
 uint64_t Chip::run()
 {
     sc_core::sc_start();
-    return now_ps();
+    // The kernel may have gone on to a timer wake-up whose timers were all cancelled: the run
+    // ends at the last work any unit did, not there.
+    uint64_t end =
+        std::max({source->stats().last_arrival_ps, ipu->last_work_ps(), dispatcher->last_work_ps(),
+                  lookup->last_work_ps(), tx->last_work_ps(), host->last_delivery_ps()});
+    for (auto &c : clusters)
+        end = std::max(end, c->last_work_ps());
+    host->finish(end);
+    return end;
 }
 
 std::string Chip::undrained()

@@ -35,6 +35,10 @@ struct RunFiles {
     std::string deliver_dir;
     std::string event_log;
     std::string flow_log;
+    // Instruction trace (--uc-trace FILE with --uc-trace-core C.K or --uc-trace-flow N).
+    std::string uc_trace;
+    int trace_cluster = -1, trace_core = -1; // a core, or
+    int64_t trace_flow = -1;                 // a flow proxy
 };
 
 class Chip {
@@ -79,4 +83,5 @@ public:
 private:
     FILE *event_log_ = nullptr;
     FILE *flow_log_ = nullptr;
+    FILE *uc_trace_ = nullptr;
 };

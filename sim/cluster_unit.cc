@@ -18,7 +18,7 @@ ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const clu
                          TimedChannel<TxMsg> &txq, EventStats &st)
     : sc_module(name), index_(index), clk_(ccfg.clock_mhz), on_fault_(on_fault), sp_(sp),
       host_(host), tx_(txm), jobs_(jobs), luc_(luc), internal_(internal), txq_(txq), st_(st),
-      held_(cfg.cores)
+      held_(cfg.cores), img_(img)
 {
     sim_err err;
     if (cluster_init(&c_, &cfg, &ccfg, img, sp.model(), &err))
@@ -30,6 +30,34 @@ ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const clu
     dont_initialize();
 }
 
+// One line per instruction retired: time, cluster.core, flow, pc, source line and text, and
+// the register it wrote.
+void ClusterUnit::trace_line(void *ctx, const core_trace_rec *r)
+{
+    auto *u = static_cast<ClusterUnit *>(ctx);
+    const cluster_trace_rec *t = cluster_trace_of(r);
+    char where[UC_MAX_TEXT + 64];
+    uc_image_where(u->img_, r->pc, true, where, sizeof where);
+    std::fprintf(u->trace_, "%llu c%u.%u flow %u pc %u %s",
+                 static_cast<unsigned long long>(u->clk_.time_of(r->cycle)), u->index_, t->core,
+                 t->flow, r->pc, where);
+    if (r->wreg >= 0)
+        std::fprintf(u->trace_, "  ; r%d = 0x%x", r->wreg, r->wval);
+    std::fputc('\n', u->trace_);
+}
+
+void ClusterUnit::trace_core(FILE *f, unsigned core)
+{
+    trace_ = f;
+    cluster_trace_core(&c_, core, trace_line, this);
+}
+
+void ClusterUnit::trace_flow(FILE *f, uint32_t flow)
+{
+    trace_ = f;
+    cluster_trace_flow(&c_, flow, trace_line, this);
+}
+
 // The answering commands (isa.h), carried out when they issue.
 uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
 {
@@ -39,7 +67,7 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
     cycle_t at = u->host_.clock().cycle_at(u->clk_.time_of(rec->cycle));
     switch (rec->cmd) {
     case UC_CMD_SOCK_OPEN:
-        return u->host_.open(ev->flow, a[0], a[1]);
+        return u->host_.open(ev->flow, a[0], a[1], u->clk_.time_of(rec->cycle));
     case UC_CMD_SOCK_SPACE:
         return smc_space(u->host_.model(), ev->flow);
     case UC_CMD_SOCK_APPEND: {
@@ -179,7 +207,7 @@ bool ClusterUnit::finish(const cluster_done &d)
     w->flow = ev.flow;
     w->slot = h.slot;
     if (close) {
-        host_.close(ev.flow);
+        host_.close(ev.flow, clk_.time_of(r.end));
         LucMsg *m = luc_.push();
         *m = LucMsg{};
         m->kind = LucMsg::CLOSE;
@@ -243,6 +271,7 @@ void ClusterUnit::run()
         }
         if (!progress)
             break;
+        last_work_ps_ = now;
     }
     wake_at_cycle(clk_, wake_, cluster_next_cycle(&c_), now);
 }

@@ -52,7 +52,13 @@ public:
                 TimedChannel<event> &internal, TimedChannel<TxMsg> &txq, EventStats &st);
     ~ClusterUnit() override { cluster_fini(&c_); }
     const cluster &model() const { return c_; }
+    // The instruction trace (docs/outputs.md) of one core of this cluster, or of one flow on
+    // whichever core runs it, written to f.
+    void trace_core(FILE *f, unsigned core);
+    void trace_flow(FILE *f, uint32_t flow);
     const UnitClock &clock() const { return clk_; }
+    // The last time an activation did work (ps): the end of the run is the latest of these.
+    uint64_t last_work_ps() const { return last_work_ps_; }
 
 private:
     struct Held { // what a queued job needs back when it ends
@@ -64,6 +70,7 @@ private:
     const Held &h_front(unsigned core) const { return held_[core].front(); }
     void log_event(const cluster_done &d, const Held &h, uint64_t end_ps);
     static uint32_t answer(void *ctx, const event *ev, core_cmd_rec *rec);
+    static void trace_line(void *ctx, const core_trace_rec *r);
 
     unsigned index_;
     cluster c_{};
@@ -79,5 +86,8 @@ private:
     EventStats &st_;
     std::vector<std::deque<Held>> held_; // per core, in job order (a core runs its jobs in order)
     std::vector<uint8_t> buf_;           // payload bytes on their way to the SMC
+    const uc_image *img_;
+    FILE *trace_ = nullptr;
     sc_core::sc_event wake_;
+    uint64_t last_work_ps_ = 0;
 };

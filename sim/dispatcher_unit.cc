@@ -75,6 +75,7 @@ void DispatcherUnit::run()
         }
         if (!progress)
             break;
+        last_work_ps_ = now;
     }
     wake_at_cycle(clk_, wake_, disp_next_cycle(d_), now);
 }

@@ -25,6 +25,8 @@ public:
     ~DispatcherUnit() override { disp_free(d_); }
     const disp *model() const { return d_; }
     const UnitClock &clock() const { return clk_; }
+    // The last time an activation did work (ps): the end of the run is the latest of these.
+    uint64_t last_work_ps() const { return last_work_ps_; }
 
 private:
     void run();
@@ -35,4 +37,5 @@ private:
     TimedChannel<DispMsg> &ctl_;
     TimedChannel<luc_req> &out_;
     sc_core::sc_event wake_;
+    uint64_t last_work_ps_ = 0;
 };

@@ -25,7 +25,8 @@ std::string file_name(const flow_key *k)
 } // namespace
 
 Host::Host(const smc_cfg &cfg, uint32_t flows, const disp *names, const std::string &dir)
-    : clk_(cfg.clock_mhz), names_(names), dir_(dir), bytes_(flows), path_(flows)
+    : clk_(cfg.clock_mhz), names_(names), dir_(dir), bytes_(flows), opened_(flows), last_(flows),
+      path_(flows)
 {
     sim_err err;
     s_ = smc_new(&cfg, flows, &err);
@@ -48,7 +49,7 @@ Host::~Host()
     smc_free(s_);
 }
 
-uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift)
+uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
 {
     conns_++;
     if (!dir_.empty() && flow < path_.size()) {
@@ -69,27 +70,50 @@ uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift)
             error_ = path_[flow] + ": " + std::strerror(errno);
     }
     uint32_t size = smc_open(s_, flow, mss, shift);
-    if (flow < bytes_.size())
+    if (flow < bytes_.size()) {
         bytes_[flow] = 0;
+        opened_[flow] = last_[flow] = t_ps;
+    }
     if (flow_log_) {
         char key[160] = "?";
         if (const flow_key *k = disp_flow_key(names_, flow))
             flow_key_format(k, key, sizeof key);
         std::fprintf(flow_log_,
                      "{\"event\":\"open\",\"flow\":%u,\"key\":\"%s\",\"peer_mss\":%u,"
-                     "\"shift\":%u,\"buffer_bytes\":%u}\n",
-                     flow, key, mss, shift, size);
+                     "\"shift\":%u,\"buffer_bytes\":%u,\"t_ps\":%llu}\n",
+                     flow, key, mss, shift, size, static_cast<unsigned long long>(t_ps));
     }
     return size;
 }
 
-void Host::close(uint32_t flow)
+// A connection's figures: bytes delivered, its life so far and the goodput over it (from its
+// opening to its last delivery).
+void Host::log_close(const char *what, uint32_t flow, uint64_t t_ps)
+{
+    uint64_t span = last_[flow] > opened_[flow] ? last_[flow] - opened_[flow] : 0;
+    std::fprintf(flow_log_,
+                 "{\"event\":\"%s\",\"flow\":%u,\"delivered\":%llu,\"pages\":%u,"
+                 "\"t_ps\":%llu,\"last_delivery_ps\":%llu,\"goodput_gbps\":%.6g}\n",
+                 what, flow, static_cast<unsigned long long>(bytes_[flow]),
+                 smc_pages_held(s_, flow), static_cast<unsigned long long>(t_ps),
+                 static_cast<unsigned long long>(last_[flow]),
+                 span ? static_cast<double>(bytes_[flow]) * 8e3 / static_cast<double>(span) : 0.0);
+}
+
+void Host::close(uint32_t flow, uint64_t t_ps)
 {
     if (flow_log_ && flow < bytes_.size())
-        std::fprintf(flow_log_,
-                     "{\"event\":\"close\",\"flow\":%u,\"delivered\":%llu,\"pages\":%u}\n", flow,
-                     static_cast<unsigned long long>(bytes_[flow]), smc_pages_held(s_, flow));
+        log_close("close", flow, t_ps);
     smc_close(s_, flow);
+}
+
+void Host::finish(uint64_t t_ps)
+{
+    if (!flow_log_)
+        return;
+    for (uint32_t f = 0; f < bytes_.size(); f++)
+        if (smc_space(s_, f) != 0) // open
+            log_close("open_at_end", f, t_ps);
 }
 
 FILE *Host::file_of(uint32_t flow)
@@ -121,8 +145,10 @@ void Host::deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *dat
     (void)off; // pieces arrive in stream order
     auto *h = static_cast<Host *>(ctx);
     h->delivered_ += len;
-    if (flow < h->bytes_.size())
+    if (flow < h->bytes_.size()) {
         h->bytes_[flow] += len;
+        h->last_[flow] = h->clk_.time_of(at);
+    }
     uint64_t t = h->clk_.time_of(at);
     if (t > h->last_ps_)
         h->last_ps_ = t;

@@ -31,10 +31,12 @@ public:
     const smc *model() const { return s_; }
     const UnitClock &clock() const { return clk_; }
 
-    // sock_open: a new connection on proxy flow (names its output file).
-    uint32_t open(uint32_t flow, uint32_t mss, uint32_t shift);
-    // flow_close: frees the flow's buffer.
-    void close(uint32_t flow);
+    // sock_open at simulated time t_ps: a new connection on proxy flow (names its output file).
+    uint32_t open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps);
+    // flow_close at t_ps: frees the flow's buffer.
+    void close(uint32_t flow, uint64_t t_ps);
+    // The end of the run at t_ps: a flow-log line for each connection still open.
+    void finish(uint64_t t_ps);
 
     uint64_t bytes_delivered() const { return delivered_; }
     uint64_t last_delivery_ps() const { return last_ps_; }
@@ -56,7 +58,10 @@ private:
     uint64_t delivered_ = 0, last_ps_ = 0, conns_ = 0;
     std::string error_;
     FILE *flow_log_ = nullptr;
-    std::vector<uint64_t> bytes_;                 // per proxy: delivered in its current connection
+    std::vector<uint64_t> bytes_;  // per proxy: delivered in its current connection
+    std::vector<uint64_t> opened_; // per proxy: when it opened (ps)
+    std::vector<uint64_t> last_;   // per proxy: its last delivery (ps)
+    void log_close(const char *what, uint32_t flow, uint64_t t_ps);
     std::vector<std::string> path_;               // per proxy: its current connection's file
     std::map<std::string, unsigned> seen_;        // connections per 5-tuple so far
     std::list<std::pair<uint32_t, FILE *>> open_; // files kept open, most recent first

@@ -45,6 +45,7 @@ void IpuUnit::run()
         }
         if (!progress)
             break;
+        last_work_ps_ = now;
     }
     if (u_.blocked_sp)
         sp_.wait_for_cells();

@@ -20,6 +20,8 @@ public:
 
     const ipu &model() const { return u_; }
     const UnitClock &clock() const { return clk_; }
+    // The last time an activation did work (ps): the end of the run is the latest of these.
+    uint64_t last_work_ps() const { return last_work_ps_; }
 
 private:
     void run();
@@ -30,4 +32,5 @@ private:
     TimedChannel<pkt> &in_;
     TimedChannel<event> &out_;
     sc_core::sc_event wake_;
+    uint64_t last_work_ps_ = 0;
 };

@@ -100,6 +100,7 @@ void LookupUnit::run()
         }
         if (!progress)
             break;
+        last_work_ps_ = now;
     }
     cycle_t next = luc_next_cycle(l_), timer = luc_next_timer(l_);
     if (next < timer)

@@ -22,6 +22,8 @@ public:
     ~LookupUnit() override { luc_free(l_); }
     const luc *model() const { return l_; }
     const UnitClock &clock() const { return clk_; }
+    // The last time an activation did work (ps): the end of the run is the latest of these.
+    uint64_t last_work_ps() const { return last_work_ps_; }
 
 private:
     void run();
@@ -34,5 +36,6 @@ private:
     TimedChannel<event> &timers_;
     TimedChannel<DispMsg> &disp_ctl_;
     sc_core::sc_event wake_;
+    uint64_t last_work_ps_ = 0;
     sc_core::sc_event timer_wake_; // timers apart: see luc_next_timer
 };

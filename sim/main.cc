@@ -131,6 +131,11 @@ int sc_main(int argc, char *argv[])
         "write one JSON line per event handled (where, when, what it did)")(
         "flow-log", po::value<std::string>(),
         "write one JSON line per connection opened and closed")(
+        "uc-trace", po::value<std::string>(),
+        "write an instruction trace (time, core, flow, pc, source line, register written) of "
+        "the core or flow chosen by --uc-trace-core or --uc-trace-flow")(
+        "uc-trace-core", po::value<std::string>(), "trace core K of cluster C, given as C.K")(
+        "uc-trace-flow", po::value<uint32_t>(), "trace every event of flow proxy N, on any core")(
         "quiet,q", "no text report on stdout")("no-progress", "no progress line on stderr")(
         "print-config", "print the resolved config (defaults, --config, --set) as JSON and exit")(
         "list-params", "print every config parameter as a Markdown table and exit");
@@ -217,6 +222,24 @@ int sc_main(int argc, char *argv[])
         files.event_log = vm["event-log"].as<std::string>();
     if (vm.count("flow-log"))
         files.flow_log = vm["flow-log"].as<std::string>();
+    if (vm.count("uc-trace")) {
+        files.uc_trace = vm["uc-trace"].as<std::string>();
+        if (vm.count("uc-trace-core") == vm.count("uc-trace-flow"))
+            fail("--uc-trace needs one of --uc-trace-core C.K and --uc-trace-flow N");
+        if (vm.count("uc-trace-flow")) {
+            files.trace_flow = vm["uc-trace-flow"].as<uint32_t>();
+        } else {
+            const std::string &ck = vm["uc-trace-core"].as<std::string>();
+            unsigned c = 0, k = 0;
+            char extra = 0;
+            if (std::sscanf(ck.c_str(), "%u.%u%c", &c, &k, &extra) != 2 || c > 1000 || k > 100000)
+                fail("--uc-trace-core: '" + ck + "' is not CLUSTER.CORE (e.g. 0.3)");
+            files.trace_cluster = static_cast<int>(c);
+            files.trace_core = static_cast<int>(k);
+        }
+    } else if (vm.count("uc-trace-core") || vm.count("uc-trace-flow")) {
+        fail("--uc-trace-core and --uc-trace-flow need --uc-trace FILE");
+    }
     sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
     auto wall0 = std::chrono::steady_clock::now();
     std::unique_ptr<Chip> chip;

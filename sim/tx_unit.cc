@@ -66,6 +66,7 @@ void TxUnit::run()
         }
         if (!progress)
             break;
+        last_work_ps_ = now;
     }
     wake_at_cycle(clk_, wake_, tx_next_cycle(t_), now);
 }

@@ -24,6 +24,8 @@ public:
     tx *model() { return t_; }
     const tx *model() const { return t_; }
     const UnitClock &clock() const { return clk_; }
+    // The last time an activation did work (ps): the end of the run is the latest of these.
+    uint64_t last_work_ps() const { return last_work_ps_; }
     uint64_t last_depart_ps() const { return last_ps_; }
 
 private:
@@ -36,4 +38,5 @@ private:
     std::function<uint64_t()> epoch_;
     uint64_t last_ps_ = 0;
     sc_core::sc_event wake_;
+    uint64_t last_work_ps_ = 0;
 };

@@ -386,5 +386,10 @@ void uc_image_where(const uc_image *img, uint32_t pc, bool with_text, char *buf,
     }
     while (*text == ' ' || *text == '\t')
         text++;
-    snprintf(buf, size, "%s:%u: %s", file, img->line[pc], text);
+    /* the statement without its comment and trailing blanks (';' only starts comments) */
+    const char *semi = strchr(text, ';');
+    size_t n = semi ? (size_t)(semi - text) : strlen(text);
+    while (n && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+        n--;
+    snprintf(buf, size, "%s:%u: %.*s", file, img->line[pc], (int)n, text);
 }

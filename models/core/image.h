@@ -73,7 +73,8 @@ int uc_image_read(uc_image *img, FILE *f, const char *name, sim_err *err);
 /* The symbol named name, or NULL (the first one when several share it). */
 const uc_symbol *uc_image_find(const uc_image *img, const char *name);
 /* Where instruction pc came from, for fault reports and traces: "file:line", or with
- * with_text "file:line: source text" (leading blanks trimmed); "pc N" when the image has no
+ * with_text "file:line: source text" (the statement: leading blanks, comment and trailing
+ * blanks trimmed); "pc N" when the image has no
  * source map for pc. Writes into buf (NUL-terminated). */
 void uc_image_where(const uc_image *img, uint32_t pc, bool with_text, char *buf, size_t size);
 

@@ -81,5 +81,35 @@ def body():
         expect_error(["--trace", trace, "--config", range_json], 1, range_json, "scratchpad.capacity")
         expect_error(["--trace", trace, "--stats", os.path.join(tmp, "no", "dir", "s.json")], 1, "s.json")
 
+        # the stateful path: microcode, routes, outputs
+        bad_uc = os.path.join(tmp, "bad.uc")
+        with open(bad_uc, "w") as f:
+            f.write(".protocol tcp\n        ad r1, 1\n")
+        corrupt_img = os.path.join(tmp, "corrupt.img")
+        with open(corrupt_img, "wb") as f:
+            f.write(b"SPPUCIMG" + bytes(range(40)))
+        expect_error(["--trace", trace, "--microcode", os.path.join(tmp, "none.uc")], 1,
+                     "none.uc", "cannot open the microcode")
+        expect_error(["--trace", trace, "--microcode", bad_uc], 1, f"{bad_uc}:2:9:", "ad")
+        expect_error(["--trace", trace, "--microcode", corrupt_img], 1, "corrupt.img")
+        expect_error(["--trace", trace, "--set", "route.tcp_data=4"], 1, "route.tcp_data",
+                     "chip.clusters = 2")
+        expect_error(["--trace", trace, "--set", "chip.clusters=9"], 1, "chip.clusters")
+        expect_error(["--trace", trace, "--set", "dispatcher.policy=random"], 1,
+                     "dispatcher.policy", "random")
+        expect_error(["--trace", trace, "--set", "dispatcher.flows=0"], 1, "dispatcher.flows")
+        expect_error(["--trace", trace, "--set", "smc.buf_min=2000000", "--set",
+                      "smc.buf_max=1000000"], 1, "smc.buf_min", "smc.buf_max")
+        expect_error(["--trace", trace, "--set", "chip.on_fault=ignore"], 1, "chip.on_fault")
+        expect_error(["--trace", trace, "--tx-pcap", os.path.join(tmp, "no", "tx.pcap")], 1,
+                     "tx.pcap", "transmit capture")
+        blocker = os.path.join(tmp, "file")
+        open(blocker, "w").close()
+        expect_error(["--trace", trace, "--deliver-dir", os.path.join(blocker, "d")], 1,
+                     "deliver directory")
+        expect_error(["--trace", trace, "--event-log", os.path.join(tmp, "no", "e.jsonl")], 1,
+                     "e.jsonl", "event log")
+        expect_error(["--trace", trace, "--uc-trace-flow", "3"], 1, "--uc-trace")
+
 
 main(body)
