@@ -244,11 +244,7 @@ void ClusterUnit::log_event(const cluster_done &d, const Held &h, uint64_t end_p
 
 void ClusterUnit::run()
 {
-    uint64_t now = now_ps();
-    if (!on_edge_or_wait(clk_, wake_, now))
-        return;
-    cycle_t cyc = now / clk_.period_ps;
-    for (;;) {
+    auto step = [this](cycle_t cyc) {
         unsigned progress = 0;
         while (luc_job *j = jobs_.peek()) {
             if (!cluster_can_accept(&c_, j->core)) {
@@ -269,9 +265,10 @@ void ClusterUnit::run()
             cluster_pop_out(&c_);
             progress++;
         }
-        if (!progress)
-            break;
-        last_work_ps_ = now;
-    }
+        return progress;
+    };
+    if (!run_until_idle(clk_, wake_, last_work_ps_, step))
+        return;
+    uint64_t now = now_ps();
     wake_at_cycle(clk_, wake_, cluster_next_cycle(&c_), now);
 }

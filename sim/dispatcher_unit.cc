@@ -27,11 +27,7 @@ DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg
 
 void DispatcherUnit::run()
 {
-    uint64_t now = now_ps();
-    if (!on_edge_or_wait(clk_, wake_, now))
-        return;
-    cycle_t cyc = now / clk_.period_ps;
-    for (;;) {
+    auto step = [this](cycle_t cyc) {
         unsigned progress = 0;
         while (DispMsg *m = ctl_.peek()) {
             if (m->kind == DispMsg::COMPLETE)
@@ -73,9 +69,10 @@ void DispatcherUnit::run()
             disp_pop_out(d_);
             progress++;
         }
-        if (!progress)
-            break;
-        last_work_ps_ = now;
-    }
+        return progress;
+    };
+    if (!run_until_idle(clk_, wake_, last_work_ps_, step))
+        return;
+    uint64_t now = now_ps();
     wake_at_cycle(clk_, wake_, disp_next_cycle(d_), now);
 }

@@ -16,13 +16,7 @@ IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPor
 
 void IpuUnit::run()
 {
-    uint64_t now = now_ps();
-    if (!clk_.on_edge(now)) { // work happens on the unit's clock edges
-        wake_.notify(ps(clk_.time_of(clk_.cycle_at(now)) - now));
-        return;
-    }
-    cycle_t cyc = now / clk_.period_ps;
-    for (;;) {
+    auto step = [this](cycle_t cyc) {
         unsigned progress = 0;
         while (ipu_can_accept(&u_)) {
             pkt *p = in_.peek();
@@ -43,10 +37,11 @@ void IpuUnit::run()
             ipu_pop_out(&u_);
             progress++;
         }
-        if (!progress)
-            break;
-        last_work_ps_ = now;
-    }
+        return progress;
+    };
+    if (!run_until_idle(clk_, wake_, last_work_ps_, step))
+        return;
+    uint64_t now = now_ps();
     if (u_.blocked_sp)
         sp_.wait_for_cells();
     cycle_t next = ipu_next_cycle(&u_);

@@ -56,11 +56,7 @@ bool LookupUnit::control(const LucMsg &m, cycle_t cyc)
 
 void LookupUnit::run()
 {
-    uint64_t now = now_ps();
-    if (!on_edge_or_wait(clk_, wake_, now))
-        return;
-    cycle_t cyc = now / clk_.period_ps;
-    for (;;) {
+    auto step = [this](cycle_t cyc) {
         unsigned progress = 0;
         while (LucMsg *m = ctl_.peek()) {
             if (!control(*m, cyc))
@@ -93,15 +89,16 @@ void LookupUnit::run()
                 timers_.refuse(true);
                 break;
             }
-            e.t_arrival = now;
+            e.t_arrival = now_ps();
             *timers_.push() = e;
             luc_pop_timer(l_);
             progress++;
         }
-        if (!progress)
-            break;
-        last_work_ps_ = now;
-    }
+        return progress;
+    };
+    if (!run_until_idle(clk_, wake_, last_work_ps_, step))
+        return;
+    uint64_t now = now_ps();
     cycle_t next = luc_next_cycle(l_), timer = luc_next_timer(l_);
     if (next < timer)
         wake_at_cycle(clk_, wake_, next, now);

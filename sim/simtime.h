@@ -37,3 +37,19 @@ inline void wake_at_cycle(const UnitClock &clk, sc_core::sc_event &ev, cycle_t n
     uint64_t t = clk.time_of(next);
     ev.notify(ps(t > now ? t - now : 0));
 }
+
+// The shape of every wrapper's activation. Work happens on the unit's clock edges: off an edge,
+// ev is scheduled for the next one and the result is false. On an edge, step(cycle) (which moves
+// every ready item and does what is due, returning how much it did) runs until it does nothing,
+// so one activation handles everything ready at once; last_work becomes now if it did anything.
+template <class Step>
+bool run_until_idle(const UnitClock &clk, sc_core::sc_event &ev, uint64_t &last_work, Step step)
+{
+    uint64_t now = now_ps();
+    if (!on_edge_or_wait(clk, ev, now))
+        return false;
+    cycle_t cyc = now / clk.period_ps;
+    while (step(cyc))
+        last_work = now;
+    return true;
+}

@@ -37,11 +37,7 @@ TxUnit::~TxUnit()
 
 void TxUnit::run()
 {
-    uint64_t now = now_ps();
-    if (!on_edge_or_wait(clk_, wake_, now))
-        return;
-    cycle_t cyc = now / clk_.period_ps;
-    for (;;) {
+    auto step = [this](cycle_t cyc) {
         unsigned progress = 0;
         while (TxMsg *m = in_.peek()) {
             tx_emit(t_, m->flow, &m->seg, cyc); // a refusal is counted by the model
@@ -64,9 +60,10 @@ void TxUnit::run()
             tx_pop_out(t_);
             progress++;
         }
-        if (!progress)
-            break;
-        last_work_ps_ = now;
-    }
+        return progress;
+    };
+    if (!run_until_idle(clk_, wake_, last_work_ps_, step))
+        return;
+    uint64_t now = now_ps();
     wake_at_cycle(clk_, wake_, tx_next_cycle(t_), now);
 }
