@@ -258,9 +258,8 @@ void ClusterUnit::run()
             progress++;
         }
         progress += cluster_advance(&c_, cyc);
-        cluster_done d;
-        while (cluster_peek_out(&c_, &d)) {
-            if (!finish(d))
+        while (const cluster_done *d = cluster_front(&c_)) {
+            if (!finish(*d))
                 break;
             cluster_pop_out(&c_);
             progress++;

@@ -119,8 +119,14 @@ TEST_F(Cluster, ResultAtPushPlusHandlerCycles)
     EXPECT_EQ(cluster_advance(&cl, 106), 0u);
     cluster_done d;
     EXPECT_FALSE(cluster_peek_out(&cl, &d));
+    EXPECT_EQ(cluster_front(&cl), nullptr);
     EXPECT_EQ(cluster_advance(&cl, 107), 1u);
     ASSERT_TRUE(cluster_peek_out(&cl, &d));
+    const cluster_done *f = cluster_front(&cl); // the same result, in place
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->core, d.core);
+    EXPECT_EQ(f->res.end, d.res.end);
+    EXPECT_EQ(f->ev.pay_len, d.ev.pay_len);
     EXPECT_EQ(d.core, 1u);
     EXPECT_EQ(d.res.fault, CORE_OK);
     EXPECT_EQ(d.res.start, 100u);

@@ -241,6 +241,11 @@ bool cluster_peek_out(const cluster *c, cluster_done *d)
     return true;
 }
 
+const cluster_done *cluster_front(const cluster *c)
+{
+    return ring_empty(&c->out) ? NULL : (const cluster_done *)ring_front(&c->out);
+}
+
 void cluster_pop_out(cluster *c) { ring_pop(&c->out); }
 
 bool cluster_idle(const cluster *c)

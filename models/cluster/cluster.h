@@ -133,6 +133,9 @@ cycle_t cluster_next_cycle(const cluster *c);
 unsigned cluster_advance(cluster *c, cycle_t now);
 /* The oldest result, without removing it; false when the out-queue is empty. */
 bool cluster_peek_out(const cluster *c, cluster_done *d);
+/* The oldest result in place (a result is large: this saves peek's copy), or NULL when the
+ * out-queue is empty; valid until the next cluster_pop_out, cluster_advance or cluster_push. */
+const cluster_done *cluster_front(const cluster *c);
 /* Removes the oldest result. pre: cluster_peek_out would return true. */
 void cluster_pop_out(cluster *c);
 /* True when no job is queued or in a core and the out-queue is empty. */
