@@ -35,6 +35,15 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
     ev_stats.log = event_log_;
     flow_log_ = open_log(files.flow_log, "flow log");
     uc_trace_ = open_log(files.uc_trace, "instruction trace");
+    if (files.history >= 0) {
+        history = std::make_unique<History>(static_cast<uint64_t>(files.history));
+        ev_stats.history = history.get();
+    }
+    if (!files.timeline.empty()) {
+        timeline_ = std::make_unique<Timeline>(files.timeline, files.timeline_from_ps,
+                                               files.timeline_to_ps, files.timeline_max);
+        ev_stats.timeline = timeline_.get();
+    }
     const uint32_t flows = cfg.dispatcher.flows;
     const unsigned n = cfg.chip.clusters;
     std::vector<unsigned> cores(n, cfg.cluster.cores);
@@ -51,6 +60,7 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
         events, timer_events, internal_events, disp_ctl, requests);
     host = std::make_unique<Host>(cfg.smc, flows, dispatcher->model(), files.deliver_dir);
     host->set_flow_log(flow_log_);
+    dispatcher->set_history(history.get());
     lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, &img, requests, luc_ctl,
                                           job_ptrs, timer_events, disp_ctl);
     TraceSource *src = source.get();
@@ -99,6 +109,8 @@ Chip::~Chip()
 uint64_t Chip::run()
 {
     sc_core::sc_start();
+    ev_stats.timeline = nullptr;
+    timeline_.reset(); // complete the file now, whatever happens after
     // The kernel may have gone on to a timer wake-up whose timers were all cancelled: the run
     // ends at the last work any unit did, not there.
     uint64_t end =

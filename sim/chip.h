@@ -19,6 +19,7 @@
 #include "cluster_unit.h"
 #include "config.h"
 #include "dispatcher_unit.h"
+#include "history.h"
 #include "host.h"
 #include "image.h"
 #include "ipu_unit.h"
@@ -27,6 +28,7 @@
 #include "pcap_reader.h"
 #include "scratchpad_port.h"
 #include "source.h"
+#include "timeline.h"
 #include "tx_unit.h"
 
 // Where a run writes its per-packet outputs ("" for none).
@@ -39,6 +41,10 @@ struct RunFiles {
     std::string uc_trace;
     int trace_cluster = -1, trace_core = -1; // a core, or
     int64_t trace_flow = -1;                 // a flow proxy
+    // Timeline (--timeline FILE): events arriving in [from_ps, to_ps), at most max_events.
+    std::string timeline;
+    uint64_t timeline_from_ps = 0, timeline_to_ps = UINT64_MAX, timeline_max = 20000;
+    int64_t history = -1; // --history N: the packet whose every step is told
 };
 
 class Chip {
@@ -84,4 +90,8 @@ private:
     FILE *event_log_ = nullptr;
     FILE *flow_log_ = nullptr;
     FILE *uc_trace_ = nullptr;
+    std::unique_ptr<Timeline> timeline_;
+
+public:
+    std::unique_ptr<History> history; // --history
 };

@@ -5,6 +5,13 @@
 #include <cstring>
 #include <stdexcept>
 
+const char *stage_name(unsigned s)
+{
+    static const char *const names[STAGE_COUNT] = {"ipu",    "to_dispatcher", "dispatcher",
+                                                   "lookup", "core_queue",    "core"};
+    return s < STAGE_COUNT ? names[s] : "?";
+}
+
 namespace {
 constexpr size_t kFaultLines = 20;
 
@@ -44,6 +51,14 @@ void ClusterUnit::trace_line(void *ctx, const core_trace_rec *r)
     if (r->wreg >= 0)
         std::fprintf(u->trace_, "  ; r%d = 0x%x", r->wreg, r->wval);
     std::fputc('\n', u->trace_);
+}
+
+void ClusterUnit::history_line(void *ctx, const core_trace_rec *r)
+{
+    auto *u = static_cast<ClusterUnit *>(ctx);
+    char where[UC_MAX_TEXT + 64];
+    uc_image_where(u->img_, r->pc, true, where, sizeof where);
+    u->st_.history->instruction(u->index_, *cluster_trace_of(r), u->clk_.time_of(r->cycle), where);
 }
 
 void ClusterUnit::trace_core(FILE *f, unsigned core)
@@ -131,6 +146,22 @@ bool ClusterUnit::finish(const cluster_done &d)
     hist_add(&st_.latency[t], end > ev.t_arrival ? end - ev.t_arrival : 0);
     if (st_.log)
         log_event(d, h_front(d.core), end);
+    uint64_t start = clk_.time_of(r.start);
+    if (ev.chan == CH_NETWORK && ev.t_ipu_out) {
+        const uint64_t at[STAGE_COUNT + 1] = {
+            ev.t_arrival, ev.t_ipu_out, ev.t_disp_in, ev.t_disp_out, ev.t_luc_out, start, end};
+        for (unsigned k = 0; k < STAGE_COUNT; k++)
+            hist_add(&st_.stage[k], at[k + 1] > at[k] ? at[k + 1] - at[k] : 0);
+    }
+    if (st_.timeline)
+        st_.timeline->record(ev, index_, d.core, start, end, r);
+    if (st_.history && ev.pkt == st_.history->packet()) {
+        char where[UC_MAX_TEXT + 64];
+        uc_image_where(img_, r.pc, true, where, sizeof where);
+        st_.history->ended(ev, index_, d, start, end, r.pc == UC_NO_ENTRY ? "no handler" : where);
+        if (history_jobs_ && --history_jobs_ == 0)
+            cluster_trace_flow(&c_, FLOW_NONE, nullptr, nullptr);
+    }
     if (!ok) {
         st_.faults++;
         if (st_.fault_lines.size() < kFaultLines) {
@@ -252,6 +283,8 @@ void ClusterUnit::run()
                 break; // in order: the next job waits behind this one
             }
             cluster_job cj{j->ev, j->ws, j->ws_len};
+            if (st_.history && j->ev.pkt == st_.history->packet() && history_jobs_++ == 0)
+                cluster_trace_flow(&c_, j->ev.flow, history_line, this);
             held_[j->core].push_back({j->slot, j->portions});
             cluster_push(&c_, j->core, &cj, cyc);
             jobs_.pop();

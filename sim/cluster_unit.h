@@ -18,27 +18,47 @@
 
 #include "channel.h"
 #include "cluster.h"
+#include "history.h"
 #include "host.h"
 #include "lookup.h"
 #include "messages.h"
 #include "scratchpad_port.h"
 #include "simtime.h"
 #include "stats.h"
+#include "timeline.h"
 #include "tx.h"
+
+// The stages an event passes, for the per-stage latencies (EventStats::stage).
+enum Stage {
+    STAGE_IPU,
+    STAGE_TO_DISPATCHER,
+    STAGE_DISPATCHER,
+    STAGE_LOOKUP,
+    STAGE_CORE_QUEUE,
+    STAGE_CORE,
+    STAGE_COUNT
+};
+const char *stage_name(unsigned s);
 
 // Figures every cluster adds to (one object for the chip).
 struct EventStats {
     std::array<uint64_t, EV_TYPE_COUNT> count{};
     std::array<hist, EV_TYPE_COUNT> latency; // ps from t_arrival to the end of the handler
+    // network events: ps spent in each stage (queueing included), so that a latency splits
+    std::array<hist, STAGE_COUNT> stage;
     uint64_t faults = 0;
     std::vector<std::string> fault_lines; // the first few
     bool stop = false;                    // a fault stopped the run
     uint64_t bad_emits = 0;               // ev_emit of an unknown event type
     uint64_t bad_appends = 0;             // sock_append outside the event's frame
     FILE *log = nullptr;                  // --event-log: one JSON line per finished event
+    Timeline *timeline = nullptr;         // --timeline
+    History *history = nullptr;           // --history
     EventStats()
     {
         for (auto &h : latency)
+            hist_clear(&h);
+        for (auto &h : stage)
             hist_clear(&h);
     }
 };
@@ -71,6 +91,7 @@ private:
     void log_event(const cluster_done &d, const Held &h, uint64_t end_ps);
     static uint32_t answer(void *ctx, const event *ev, core_cmd_rec *rec);
     static void trace_line(void *ctx, const core_trace_rec *r);
+    static void history_line(void *ctx, const core_trace_rec *r);
 
     unsigned index_;
     cluster c_{};
@@ -88,6 +109,7 @@ private:
     std::vector<uint8_t> buf_;           // payload bytes on their way to the SMC
     const uc_image *img_;
     FILE *trace_ = nullptr;
+    unsigned history_jobs_ = 0; // jobs of the --history packet pushed and not yet ended
     sc_core::sc_event wake_;
     uint64_t last_work_ps_ = 0;
 };

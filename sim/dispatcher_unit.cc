@@ -44,6 +44,7 @@ void DispatcherUnit::run()
             while (event *e = in->peek()) {
                 if (!disp_can_accept(d_, ch))
                     break; // the model's own next_cycle wakes us when it has room
+                e->t_disp_in = now_ps();
                 disp_push(d_, e, cyc);
                 in->pop();
                 progress++;
@@ -59,12 +60,16 @@ void DispatcherUnit::run()
                 }
                 luc_req *r = out_.push();
                 r->ev = o.ev;
+                r->ev.t_disp_out = now_ps();
                 r->cluster = o.cluster;
                 r->portions = o.portions;
                 r->core = o.core;
                 r->fresh = o.opened;
-            } else if (o.ev.sp_handle != SP_NONE) {
-                sp_.release(o.ev.sp_handle); // dropped: counted by the model
+            } else {
+                if (o.ev.sp_handle != SP_NONE)
+                    sp_.release(o.ev.sp_handle); // dropped: counted by the model
+                if (history_ && o.ev.pkt == history_->packet())
+                    history_->dropped(o.ev, o.reason);
             }
             disp_pop_out(d_);
             progress++;

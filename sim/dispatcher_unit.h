@@ -8,6 +8,7 @@
 
 #include "channel.h"
 #include "dispatcher.h"
+#include "history.h"
 #include "lookup.h"
 #include "messages.h"
 #include "scratchpad_port.h"
@@ -25,6 +26,7 @@ public:
     ~DispatcherUnit() override { disp_free(d_); }
     const disp *model() const { return d_; }
     const UnitClock &clock() const { return clk_; }
+    void set_history(History *h) { history_ = h; }
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }
 
@@ -36,6 +38,7 @@ private:
     TimedChannel<event> *in_[CH_COUNT] = {};
     TimedChannel<DispMsg> &ctl_;
     TimedChannel<luc_req> &out_;
+    History *history_ = nullptr;
     sc_core::sc_event wake_;
     uint64_t last_work_ps_ = 0;
 };

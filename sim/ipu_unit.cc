@@ -33,6 +33,7 @@ void IpuUnit::run()
                 out_.refuse(true);
                 break;
             }
+            e.t_ipu_out = now_ps();
             *out_.push() = e;
             ipu_pop_out(&u_);
             progress++;

@@ -79,6 +79,7 @@ void LookupUnit::run()
                 out->refuse(true);
                 break;
             }
+            j.ev.t_luc_out = now_ps();
             *out->push() = j;
             luc_pop_out(l_);
             progress++;

@@ -136,6 +136,15 @@ int sc_main(int argc, char *argv[])
         "the core or flow chosen by --uc-trace-core or --uc-trace-flow")(
         "uc-trace-core", po::value<std::string>(), "trace core K of cluster C, given as C.K")(
         "uc-trace-flow", po::value<uint32_t>(), "trace every event of flow proxy N, on any core")(
+        "history", po::value<uint64_t>(),
+        "tell every step of packet N (its index in the trace) through the chip, with the "
+        "microcode it ran")(
+        "timeline", po::value<std::string>(),
+        "write a Chrome/Perfetto trace-event timeline (open in ui.perfetto.dev)")(
+        "timeline-from", po::value<double>(), "timeline: events arriving from this time (us)")(
+        "timeline-to", po::value<double>(), "timeline: events arriving before this time (us)")(
+        "timeline-max", po::value<uint64_t>(),
+        "timeline: at most this many events (default 20000)")(
         "quiet,q", "no text report on stdout")("no-progress", "no progress line on stderr")(
         "print-config", "print the resolved config (defaults, --config, --set) as JSON and exit")(
         "list-params", "print every config parameter as a Markdown table and exit");
@@ -240,6 +249,30 @@ int sc_main(int argc, char *argv[])
     } else if (vm.count("uc-trace-core") || vm.count("uc-trace-flow")) {
         fail("--uc-trace-core and --uc-trace-flow need --uc-trace FILE");
     }
+    if (vm.count("history")) {
+        if (vm.count("uc-trace-flow"))
+            fail("--history and --uc-trace-flow exclude each other (both trace one flow)");
+        files.history = static_cast<int64_t>(vm["history"].as<uint64_t>());
+    }
+    if (vm.count("timeline")) {
+        files.timeline = vm["timeline"].as<std::string>();
+        auto us_to_ps = [](const char *opt, double us) {
+            if (!(us >= 0) || us > 1.8e13)
+                fail(std::string("--") + opt + ": " + std::to_string(us) +
+                     " is not a time in microseconds >= 0");
+            return static_cast<uint64_t>(std::llround(us * 1e6));
+        };
+        if (vm.count("timeline-from"))
+            files.timeline_from_ps = us_to_ps("timeline-from", vm["timeline-from"].as<double>());
+        if (vm.count("timeline-to"))
+            files.timeline_to_ps = us_to_ps("timeline-to", vm["timeline-to"].as<double>());
+        if (vm.count("timeline-max"))
+            files.timeline_max = vm["timeline-max"].as<uint64_t>();
+        if (files.timeline_to_ps <= files.timeline_from_ps)
+            fail("--timeline-to must be later than --timeline-from");
+    } else if (vm.count("timeline-from") || vm.count("timeline-to") || vm.count("timeline-max")) {
+        fail("--timeline-from, --timeline-to and --timeline-max need --timeline FILE");
+    }
     sc_core::sc_set_time_resolution(1, sc_core::SC_PS);
     auto wall0 = std::chrono::steady_clock::now();
     std::unique_ptr<Chip> chip;
@@ -259,6 +292,8 @@ int sc_main(int argc, char *argv[])
     info.microcode_hash = image_hash(img);
     info.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     Summary s = summarize(*chip, sim_ps);
+    if (chip->history)
+        chip->history->print(std::cout);
     if (!vm.count("quiet"))
         write_text_report(std::cout, *chip, s, info);
     if (stats_out.is_open()) {

@@ -142,6 +142,19 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
                   fmt_num(hist_quantile(&h, 0.999) / 1e3).c_str(), fmt_num(h.max / 1e3).c_str());
     }
     o << line("  %-16s %10llu", "total", ull(s.events_total));
+    if (chip.ev_stats.stage[STAGE_CORE].count) {
+        o << "  where a network event's latency goes (mean, p99 ns; queueing included)\n";
+        std::string l = "   ";
+        for (unsigned k = 0; k < STAGE_COUNT; k++) {
+            const hist &h = chip.ev_stats.stage[k];
+            char b[96];
+            std::snprintf(b, sizeof b, " %s %s/%s", stage_name(k),
+                          fmt_num(hist_mean(&h) / 1e3).c_str(),
+                          fmt_num(hist_quantile(&h, 0.99) / 1e3).c_str());
+            l += b;
+        }
+        o << l << "\n";
+    }
     o << "ipu\n";
     o << line("  utilisation      %s %%",
               fmt_num(100.0 * share(ip.busy_cycles, s.ipu_cycles)).c_str());
@@ -309,6 +322,19 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         j.kv("p90", hist_quantile(&h, 0.9));
         j.kv("p99", hist_quantile(&h, 0.99));
         j.kv("p999", hist_quantile(&h, 0.999));
+        j.kv("max", h.max);
+        j.end();
+    }
+    j.end();
+    j.begin("latency_stages_ps");
+    for (unsigned k = 0; k < STAGE_COUNT; k++) {
+        const hist &h = chip.ev_stats.stage[k];
+        j.begin(stage_name(k));
+        j.kv("count", h.count);
+        j.kv("sum", h.sum);
+        j.kv("mean", hist_mean(&h));
+        j.kv("p50", hist_quantile(&h, 0.5));
+        j.kv("p99", hist_quantile(&h, 0.99));
         j.kv("max", h.max);
         j.end();
     }

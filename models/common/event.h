@@ -117,6 +117,12 @@ typedef struct event {
     uint8_t pad[2];
     uint32_t sack[EV_MAX_SACK][2]; /* left, right edges */
     uint32_t arg; /* timer and internal events: the argument their raiser gave (ev_emit r2) */
+    /* when the event passed each stage (ps; 0 where it did not), stamped by the glue: for the
+     * per-stage latencies, the timeline and the per-packet history */
+    simtime_ps t_ipu_out;  /* left the IPU */
+    simtime_ps t_disp_in;  /* taken by the dispatcher */
+    simtime_ps t_disp_out; /* dispatched to a core */
+    simtime_ps t_luc_out;  /* its workspace ready in the core's memory */
 } event;
 
 /* Link-layer framing of a trace record. */

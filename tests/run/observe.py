@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Seeing inside the chip: the timeline (--timeline) is a well-formed trace-event file (every
+slice has a duration, every flow arrow starts and ends on slices that exist, slices of one track
+never overlap, the window and the cap are kept); the per-packet history (--history) tells every
+step with the microcode the packet's events ran; and a network event's latency splits exactly
+into its stages (latency_stages_ps)."""
+import argparse
+import json
+import os
+import tempfile
+
+from common import check, main, run
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--sppsim", required=True)
+args = ap.parse_args()
+
+
+def load_timeline(path):
+    with open(path) as f:
+        d = json.load(f)
+    return d, d["traceEvents"]
+
+
+def timeline_checks(evs, name):
+    slices = {}
+    for e in evs:
+        if e["ph"] == "X":
+            check(e["dur"] >= 0, f"{name}: a slice with negative duration: {e}")
+            slices.setdefault(e["tid"], []).append((e["ts"], e["ts"] + e["dur"]))
+    for tid, ss in slices.items():
+        ss.sort()
+        for (a0, a1), (b0, _) in zip(ss, ss[1:]):
+            check(b0 >= a1 - 1e-9, f"{name}: track {tid} has overlapping slices {a0}-{a1}, {b0}")
+
+    def on_slice(e):
+        return any(t0 - 1e-9 <= e["ts"] <= t1 + 1e-9 for t0, t1 in slices.get(e["tid"], []))
+
+    flows = {}
+    for e in evs:
+        if e["ph"] in "stf":
+            check(on_slice(e), f"{name}: flow step {e} is on no slice")
+            flows.setdefault(e["id"], []).append(e["ph"])
+    for i, phases in flows.items():
+        check(phases[0] == "s" and phases[-1] == "f" and phases.count("s") == 1 and
+              phases.count("f") == 1, f"{name}: flow {i} goes {phases}")
+    names = {e["tid"]: e["args"]["name"] for e in evs
+             if e["ph"] == "M" and e["name"] == "thread_name"}
+    check(set(slices) <= set(names), f"{name}: a track without a name")
+    return slices, names, flows
+
+
+def body():
+    with tempfile.TemporaryDirectory() as tmp:
+        tl = os.path.join(tmp, "tl.json")
+        _, _, _, s = run(args.sppsim, ["--quiet", "--trace", "traces/default.pcap",
+                                       "--timeline", tl])
+        d, evs = load_timeline(tl)
+        slices, names, flows = timeline_checks(evs, "default")
+        n = s["events"]
+        check(d["otherData"]["events_recorded"] == sum(n.values()),
+              f"timeline recorded {d['otherData']['events_recorded']} events, the run "
+              f"handled {sum(n.values())}")
+        cores = [t for t, nm in names.items() if nm.startswith("cluster ")]
+        check(cores and sum(len(slices[t]) for t in cores) == sum(n.values()),
+              "timeline: not one core slice per event")
+        check({"ipu", "dispatcher", "lookup"} <= set(names.values()), f"tracks {set(names.values())}")
+        check(len(flows) == sum(n.values()), "timeline: not one flow arrow per network event")
+
+        # a window and a cap
+        run(args.sppsim, ["--quiet", "--trace", "traces/default.pcap", "--timeline", tl,
+                          "--timeline-from", "100", "--timeline-to", "1000",
+                          "--timeline-max", "50"])
+        d, evs = load_timeline(tl)
+        timeline_checks(evs, "window")
+        check(d["otherData"]["events_recorded"] == 50 and d["otherData"]["events_left_out"] > 0,
+              f"window: {d['otherData']}")
+        arrivals = [e["ts"] for e in evs if e["ph"] == "X" and names.get(e["tid"]) == "ipu"]
+        check(all(100 <= t < 1000 for t in arrivals), "window: an event from outside it")
+
+        # history of a packet that ran, and of one the dispatcher dropped
+        ev_log = os.path.join(tmp, "ev.jsonl")
+        _, out, _, _ = run(args.sppsim, ["--quiet", "--trace", "traces/tcp_basic.pcap",
+                                         "--history", "3", "--event-log", ev_log])
+        with open(ev_log) as f:
+            mine = [json.loads(x) for x in f if json.loads(x)["pkt"] == 3]
+        check(len(mine) == 1, "history: packet 3 is one data event")
+        lines = out.splitlines()
+        check(lines[0] == "history of packet 3 (its index in the trace)", f"history: {lines[:1]}")
+        for step in ("arrived at the ingress port", "left the IPU", "taken by the dispatcher",
+                     "dispatched to cluster 0 core", "workspace in the core's memory",
+                     "handler starts on core", "handler ends: fin at", "commands: sock_append"):
+            check(any(step in ln for ln in lines), f"history: no '{step}' line")
+        insns = [ln for ln in lines if " pc " in ln and "tcp.uc:" in ln]
+        check(len(insns) == mine[0]["insns"],
+              f"history: {len(insns)} instruction lines, the event retired {mine[0]['insns']}")
+        _, out, _, _ = run(args.sppsim, ["--quiet", "--trace", "traces/tcp_basic.pcap",
+                                         "--history", "1"])
+        check("dropped by the dispatcher: sent_by_local_side" in out, f"history 1: {out!r}")
+
+    # a network event's latency is the sum of its stages, exactly
+    _, _, _, s = run(args.sppsim, ["--quiet", "--trace", "traces/tcp_many.pcap"])
+    st = s["latency_stages_ps"]
+    net = ("tcp_syn", "tcp_synack", "tcp_ack", "tcp_data", "tcp_fin", "tcp_rst")
+    total = sum(s["latency_ps"][t]["count"] * s["latency_ps"][t]["mean"]
+                for t in net if t in s["latency_ps"])
+    check(abs(sum(v["sum"] for v in st.values()) - total) <= 1e-6 * total,
+          f"stages sum to {sum(v['sum'] for v in st.values())}, latencies to {total}")
+    check(all(v["count"] == st["core"]["count"] for v in st.values()), "stage counts differ")
+
+
+main(body)
