@@ -58,6 +58,8 @@ public:
     // Ready time of the front element in ps, or CYCLE_NEVER.
     uint64_t next_ready() const { return chan_next_ready(&c_); }
     uint32_t depth() const { return chan_depth(&c_); }
+    // The depth as a variable that waveform tracing (sc_trace) can follow.
+    const uint32_t &depth_ref() const { return c_.q.count; }
     uint32_t capacity() const { return chan_capacity(&c_); }
     const chan_stats &stats()
     {

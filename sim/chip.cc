@@ -71,6 +71,20 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
             std::make_unique<ClusterUnit>(("cluster" + std::to_string(i)).c_str(), i, cfg.cluster,
                                           cfg.core, &img, cfg.chip.on_fault, sp, *host, tx->model(),
                                           *jobs[i], luc_ctl, internal_events, txq, ev_stats));
+    if (!files.vcd.empty()) {
+        std::string base = files.vcd;
+        if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
+            base.resize(base.size() - 4); // SystemC adds the extension
+        vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
+        if (!vcd_)
+            throw std::runtime_error(files.vcd + ": cannot write the waveform file");
+        vcd_->set_time_unit(1, sc_core::SC_PS);
+        vcd_path_ = base + ".vcd";
+        trace_waveforms();
+    }
+    if (cfg.chip.sample_ps)
+        sampler = std::make_unique<Sampler>("sampler", *this, cfg.chip.sample_ps,
+                                            cfg.chip.max_samples);
     if (uc_trace_) {
         if (files.trace_flow >= 0) {
             for (auto &cl : clusters)
@@ -89,8 +103,61 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
     }
 }
 
+namespace {
+// SystemC writes the wall-clock date into the VCD header; a run's outputs must depend on its
+// inputs only (same trace, config and seed: the same bytes), so the date is blanked in place.
+void fix_vcd_date(const std::string &path)
+{
+    FILE *f = std::fopen(path.c_str(), "r+");
+    if (!f)
+        return;
+    char head[256] = {};
+    size_t n = std::fread(head, 1, sizeof head - 1, f);
+    std::string h(head, n);
+    size_t a = h.find("$date\n"), b = h.find("\n$end", a == std::string::npos ? 0 : a);
+    if (a != std::string::npos && b != std::string::npos) {
+        a += 6;
+        std::string blank(b - a, ' ');
+        const char note[] = "     (simulated time)";
+        blank.replace(0, std::min(blank.size(), sizeof note - 1), note, std::min(blank.size(), sizeof note - 1));
+        std::fseek(f, static_cast<long>(a), SEEK_SET);
+        std::fwrite(blank.data(), 1, blank.size(), f);
+    }
+    std::fclose(f);
+}
+} // namespace
+
+// What --vcd shows: every channel's depth, the IPU's and every core's busy signal, scratchpad
+// cells, the dispatcher's flows and parked events, the timers armed. sc_trace follows the
+// variables themselves, so nothing is added to the units' work.
+void Chip::trace_waveforms()
+{
+    using sc_core::sc_trace;
+    sc_trace(vcd_, ingress.depth_ref(), "ingress_fifo.depth");
+    sc_trace(vcd_, ipu->model().busy, "ipu.busy");
+    sc_trace(vcd_, sp.model()->st.cells_used, "scratchpad.cells_used");
+    sc_trace(vcd_, events.depth_ref(), "events.depth");
+    sc_trace(vcd_, dispatcher->flows_in_use(), "dispatcher.flows_in_use");
+    sc_trace(vcd_, dispatcher->parked(), "dispatcher.parked");
+    sc_trace(vcd_, requests.depth_ref(), "requests.depth");
+    sc_trace(vcd_, lookup->timers_armed(), "lookup.timers_armed");
+    for (size_t i = 0; i < jobs.size(); i++) {
+        std::string c = "cluster" + std::to_string(i);
+        sc_trace(vcd_, jobs[i]->depth_ref(), c + ".jobs.depth");
+        const cluster &m = clusters[i]->model();
+        for (unsigned k = 0; k < m.cfg.cores; k++)
+            sc_trace(vcd_, m.slots[k].busy, c + ".core" + std::to_string(k) + ".busy");
+    }
+    sc_trace(vcd_, luc_ctl.depth_ref(), "luc_ctl.depth");
+    sc_trace(vcd_, disp_ctl.depth_ref(), "disp_ctl.depth");
+    sc_trace(vcd_, timer_events.depth_ref(), "timer_events.depth");
+    sc_trace(vcd_, internal_events.depth_ref(), "internal_events.depth");
+    sc_trace(vcd_, txq.depth_ref(), "tx.depth");
+}
+
 Chip::~Chip()
 {
+    sampler.reset();
     clusters.clear();
     tx.reset();
     lookup.reset();
@@ -109,6 +176,11 @@ Chip::~Chip()
 uint64_t Chip::run()
 {
     sc_core::sc_start();
+    if (vcd_) {
+        sc_core::sc_close_vcd_trace_file(vcd_);
+        vcd_ = nullptr;
+        fix_vcd_date(vcd_path_);
+    }
     ev_stats.timeline = nullptr;
     timeline_.reset(); // complete the file now, whatever happens after
     // The kernel may have gone on to a timer wake-up whose timers were all cancelled: the run
@@ -120,6 +192,22 @@ uint64_t Chip::run()
         end = std::max(end, c->last_work_ps());
     host->finish(end);
     return end;
+}
+
+bool Chip::active()
+{
+    if (!source->finished() || ingress.depth() || events.depth() || timer_events.depth() ||
+        internal_events.depth() || disp_ctl.depth() || requests.depth() || luc_ctl.depth() ||
+        txq.depth() || !ipu_idle(&ipu->model()) || !disp_idle(dispatcher->model()) ||
+        !luc_idle(lookup->model()) || luc_timers_armed(lookup->model()) || !tx_idle(tx->model()))
+        return true;
+    for (auto &j : jobs)
+        if (j->depth())
+            return true;
+    for (auto &c : clusters)
+        if (!cluster_idle(&c->model()))
+            return true;
+    return false;
 }
 
 std::string Chip::undrained()

@@ -26,6 +26,7 @@
 #include "lookup_unit.h"
 #include "messages.h"
 #include "pcap_reader.h"
+#include "sampler.h"
 #include "scratchpad_port.h"
 #include "source.h"
 #include "timeline.h"
@@ -45,6 +46,7 @@ struct RunFiles {
     std::string timeline;
     uint64_t timeline_from_ps = 0, timeline_to_ps = UINT64_MAX, timeline_max = 20000;
     int64_t history = -1; // --history N: the packet whose every step is told
+    std::string vcd;      // --vcd FILE.vcd: waveforms of queue depths and core activity
 };
 
 class Chip {
@@ -64,6 +66,9 @@ public:
     // the pages in open flows' buffers; else a one-line account of what is still held, unit by
     // unit.
     std::string undrained();
+    // Work is pending somewhere: the source has records left, an item waits in a channel or a
+    // unit, or a timer is armed.
+    bool active();
 
     const ChipConfig cfg;
     const uc_image &img;
@@ -85,12 +90,16 @@ public:
     std::unique_ptr<LookupUnit> lookup;
     std::unique_ptr<TxUnit> tx;
     std::vector<std::unique_ptr<ClusterUnit>> clusters;
+    std::unique_ptr<Sampler> sampler; // chip.sample_ps > 0
 
 private:
     FILE *event_log_ = nullptr;
     FILE *flow_log_ = nullptr;
     FILE *uc_trace_ = nullptr;
     std::unique_ptr<Timeline> timeline_;
+    sc_core::sc_trace_file *vcd_ = nullptr;
+    std::string vcd_path_;
+    void trace_waveforms();
 
 public:
     std::unique_ptr<History> history; // --history

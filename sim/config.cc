@@ -4,9 +4,20 @@
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
+#include <cerrno>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
 
 namespace {
 
@@ -45,6 +56,10 @@ const param_def top_defs[] = {
      "latency of each channel of the stateful path", nullptr},
     {"on_fault", PARAM_ENUM, offsetof(TopCfg, on_fault), FAULT_STOP, 0, 0, "",
      "on a core fault: stop the run (exit 3) or reset the flow and go on", fault_names},
+    {"sample_ps", PARAM_U64, offsetof(TopCfg, sample_ps), 10000000, 0, 1000000000000ull, "ps",
+     "interval of the stats' time series (utilisation, queues, occupancy); 0: none", nullptr},
+    {"max_samples", PARAM_U32, offsetof(TopCfg, max_samples), 1000, 2, 1000000, "samples",
+     "time series length; when full, samples merge in pairs and the interval doubles", nullptr},
 };
 
 // One entry per event type, named after it; built once from ev_type_name.
@@ -118,33 +133,169 @@ void ChipConfig::set(const std::string &assignment)
         assignment.substr(eq + 1));
 }
 
-void ChipConfig::load_json(const std::string &path)
+namespace {
+
+bool ends_with(const std::string &s, const std::string &suffix)
 {
-    std::ifstream in(path);
-    if (!in)
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The bundled Python config package (configs/sppsim_config) lives beside the microcode, whose
+// path is fixed at build time: <source>/microcode/tcp.uc -> <source>/configs.
+std::string configs_dir()
+{
+    std::string uc = SPPSIM_MICROCODE;
+    auto cut = uc.rfind("/microcode/");
+    return cut == std::string::npos ? std::string() : uc.substr(0, cut) + "/configs";
+}
+
+// Runs a Python config script (SPPSIM_PYTHON, else /usr/bin/python3, else python3 on PATH) with
+// configs/ on PYTHONPATH and returns its stdout. Throws ConfigError naming the script and its
+// last stderr line when it cannot start, fails, or is killed.
+std::string run_config_script(const std::string &path)
+{
+    if (access(path.c_str(), R_OK) != 0)
         throw ConfigError(path + ": cannot open config file");
+    std::string python;
+    if (const char *env = std::getenv("SPPSIM_PYTHON"); env && *env)
+        python = env;
+    else if (access("/usr/bin/python3", X_OK) == 0)
+        python = "/usr/bin/python3";
+    else
+        python = "python3";
+
+    std::vector<std::string> env_strings;
+    std::string pythonpath = configs_dir();
+    if (const char *old = std::getenv("PYTHONPATH"); old && *old)
+        pythonpath = pythonpath.empty() ? old : pythonpath + ":" + old;
+    for (char **e = environ; *e; e++)
+        if (std::strncmp(*e, "PYTHONPATH=", 11) != 0)
+            env_strings.emplace_back(*e);
+    if (!pythonpath.empty())
+        env_strings.push_back("PYTHONPATH=" + pythonpath);
+    std::vector<char *> envp;
+    for (auto &e : env_strings)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    int out[2], err[2];
+    if (pipe(out) != 0)
+        throw ConfigError(path + ": cannot run the config script: " + std::strerror(errno));
+    if (pipe(err) != 0) {
+        close(out[0]);
+        close(out[1]);
+        throw ConfigError(path + ": cannot run the config script: " + std::strerror(errno));
+    }
+    for (int fd : {out[0], err[0]})
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    posix_spawn_file_actions_addclose(&fa, out[1]);
+    posix_spawn_file_actions_addclose(&fa, err[1]);
+    std::string arg0 = python, arg1 = path;
+    char *argv[] = {arg0.data(), arg1.data(), nullptr};
+    pid_t pid;
+    int rc = posix_spawnp(&pid, python.c_str(), &fa, nullptr, argv, envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    close(err[1]);
+    if (rc != 0) {
+        close(out[0]);
+        close(err[0]);
+        throw ConfigError(path + ": cannot run " + python + ": " + std::strerror(rc));
+    }
+
+    // Read both pipes to the end (a script filling one while we block on the other would hang).
+    std::string text[2];
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char buf[4096];
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                text[i].append(buf, static_cast<size_t>(n));
+            } else if (n == 0 || errno != EINTR) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (auto &f : fds)
+        if (f.fd >= 0)
+            close(f.fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+
+    std::string last; // the script's last non-empty stderr line
+    std::istringstream lines(text[1]);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find_first_not_of(" \t\r") != std::string::npos)
+            last = line.substr(line.find_first_not_of(" \t"));
+    if (WIFSIGNALED(status))
+        throw ConfigError(path + ": the config script was killed by signal " +
+                          std::to_string(WTERMSIG(status)) + (last.empty() ? "" : ": " + last));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw ConfigError(path + ": the config script failed (exit " +
+                          std::to_string(WEXITSTATUS(status)) + ")" +
+                          (last.empty() ? "" : ": " + last));
+    if (text[0].find_first_not_of(" \t\r\n") == std::string::npos)
+        throw ConfigError(path + ": the config script printed no config (call chip.emit())");
+    return text[0];
+}
+
+// A JSON config object read from a stream; errors name the file (or script) it came from.
+void load_json_stream(ChipConfig &cfg, std::istream &in, const std::string &name)
+{
     boost::property_tree::ptree root;
     try {
         boost::property_tree::read_json(in, root);
     } catch (const boost::property_tree::json_parser_error &e) {
-        throw ConfigError(path + ":" + std::to_string(e.line()) + ": " + e.message());
+        throw ConfigError(name + ":" + std::to_string(e.line()) + ": " + e.message());
     }
     for (const auto &unit : root) {
         if (unit.first.empty())
-            throw ConfigError(path + ": the top level must be an object of units");
+            throw ConfigError(name + ": the top level must be an object of units");
         if (unit.second.empty() && !unit.second.data().empty())
-            throw ConfigError(path + ": " + unit.first + ": expected an object of parameters");
+            throw ConfigError(name + ": " + unit.first + ": expected an object of parameters");
         for (const auto &kv : unit.second) {
             if (!kv.second.empty())
-                throw ConfigError(path + ": " + unit.first + "." + kv.first +
+                throw ConfigError(name + ": " + unit.first + "." + kv.first +
                                   ": expected a number, boolean or string");
             try {
-                set(unit.first, kv.first, kv.second.data());
+                cfg.set(unit.first, kv.first, kv.second.data());
             } catch (const ConfigError &e) {
-                throw ConfigError(path + ": " + e.what());
+                throw ConfigError(name + ": " + e.what());
             }
         }
     }
+}
+
+} // namespace
+
+void ChipConfig::load_json(const std::string &path)
+{
+    if (ends_with(path, ".py")) {
+        std::istringstream in(run_config_script(path));
+        load_json_stream(*this, in, path + " (its output)");
+        return;
+    }
+    std::ifstream in(path);
+    if (!in)
+        throw ConfigError(path + ": cannot open config file");
+    load_json_stream(*this, in, path);
 }
 
 void ChipConfig::validate() const

@@ -35,6 +35,8 @@ struct TopCfg {
     uint32_t ctl_depth;      // capacity of the stateful path's internal channels
     uint64_t ctl_latency_ps; // their latency
     uint32_t on_fault;       // FaultPolicy
+    uint64_t sample_ps;      // time series interval; 0: none
+    uint32_t max_samples;    // time series length before it halves
 };
 
 // Which clusters run each event type (claims 1, 5, 6): a bit mask per type, bit i = cluster i.

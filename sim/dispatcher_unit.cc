@@ -79,5 +79,7 @@ void DispatcherUnit::run()
     if (!run_until_idle(clk_, wake_, last_work_ps_, step))
         return;
     uint64_t now = now_ps();
+    flows_in_use_ = disp_flows_in_use(d_);
+    parked_ = disp_pending_count(d_);
     wake_at_cycle(clk_, wake_, disp_next_cycle(d_), now);
 }

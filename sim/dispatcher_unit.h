@@ -27,6 +27,9 @@ public:
     const disp *model() const { return d_; }
     const UnitClock &clock() const { return clk_; }
     void set_history(History *h) { history_ = h; }
+    // After the latest activation, as variables for waveform tracing.
+    const uint32_t &flows_in_use() const { return flows_in_use_; }
+    const uint32_t &parked() const { return parked_; }
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }
 
@@ -39,6 +42,7 @@ private:
     TimedChannel<DispMsg> &ctl_;
     TimedChannel<luc_req> &out_;
     History *history_ = nullptr;
+    uint32_t flows_in_use_ = 0, parked_ = 0;
     sc_core::sc_event wake_;
     uint64_t last_work_ps_ = 0;
 };

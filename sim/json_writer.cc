@@ -47,6 +47,15 @@ void JsonWriter::kv(const char *key, double v)
     o_ << fmt_num(v);
 }
 
+void JsonWriter::kv(const char *key, const std::vector<double> &v)
+{
+    item(key);
+    o_ << '[';
+    for (size_t i = 0; i < v.size(); i++)
+        o_ << (i ? ", " : "") << fmt_num(v[i]);
+    o_ << ']';
+}
+
 void JsonWriter::str(const std::string &s)
 {
     o_ << '"';

@@ -35,6 +35,8 @@ public:
         o_ << (v ? "true" : "false");
     }
     void kv(const char *key, double v);
+    // A numeric array on one line (time series): [1, 2.5, 3]
+    void kv(const char *key, const std::vector<double> &v);
     void kv(const char *key, const std::string &v)
     {
         item(key);

@@ -100,6 +100,7 @@ void LookupUnit::run()
     if (!run_until_idle(clk_, wake_, last_work_ps_, step))
         return;
     uint64_t now = now_ps();
+    timers_armed_ = luc_timers_armed(l_);
     cycle_t next = luc_next_cycle(l_), timer = luc_next_timer(l_);
     if (next < timer)
         wake_at_cycle(clk_, wake_, next, now);

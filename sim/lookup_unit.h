@@ -24,6 +24,8 @@ public:
     const UnitClock &clock() const { return clk_; }
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }
+    // Timers armed after the latest activation (a variable for waveform tracing).
+    const uint32_t &timers_armed() const { return timers_armed_; }
 
 private:
     void run();
@@ -37,5 +39,6 @@ private:
     TimedChannel<DispMsg> &disp_ctl_;
     sc_core::sc_event wake_;
     uint64_t last_work_ps_ = 0;
+    uint32_t timers_armed_ = 0;
     sc_core::sc_event timer_wake_; // timers apart: see luc_next_timer
 };

@@ -20,6 +20,7 @@
 #include "asm.h"
 #include "chip.h"
 #include "config.h"
+#include "html_report.h"
 #include "image.h"
 #include "pcap_reader.h"
 #include "report.h"
@@ -115,9 +116,11 @@ int sc_main(int argc, char *argv[])
     po::options_description opts("Usage: sppsim --trace FILE [options]\nOptions");
     opts.add_options()("help,h", "print this help")("version", "print the version")(
         "trace,t", po::value<std::string>(), "capture to replay (pcap or pcapng)")(
-        "config,c", po::value<std::string>(), "chip config (JSON: {\"unit\": {\"key\": value}})")(
-        "set,s", po::value<std::vector<std::string>>()->composing(),
-        "override one parameter: unit.key=value (repeatable)")(
+        "config,c", po::value<std::string>(),
+        "chip config: JSON ({\"unit\": {\"key\": value}}) or a Python script that prints it "
+        "(FILE.py, "
+        "see configs/)")("set,s", po::value<std::vector<std::string>>()->composing(),
+                         "override one parameter: unit.key=value (repeatable)")(
         "rate,r", po::value<std::string>(), "replay at a fixed line rate, e.g. 100G")(
         "saturate", "replay as fast as the chip accepts")("stats", po::value<std::string>(),
                                                           "write the stats as JSON to this file")(
@@ -136,6 +139,10 @@ int sc_main(int argc, char *argv[])
         "the core or flow chosen by --uc-trace-core or --uc-trace-flow")(
         "uc-trace-core", po::value<std::string>(), "trace core K of cluster C, given as C.K")(
         "uc-trace-flow", po::value<uint32_t>(), "trace every event of flow proxy N, on any core")(
+        "html", po::value<std::string>(),
+        "write the report as one self-contained HTML page (tables and charts, no network)")(
+        "vcd", po::value<std::string>(),
+        "write waveforms (queue depths, core busy, occupancy) to this VCD file (GTKWave)")(
         "history", po::value<uint64_t>(),
         "tell every step of packet N (its index in the trace) through the chip, with the "
         "microcode it ran")(
@@ -208,6 +215,12 @@ int sc_main(int argc, char *argv[])
         fail(e.what());
     }
 
+    std::ofstream html_out;
+    if (vm.count("html")) {
+        html_out.open(vm["html"].as<std::string>());
+        if (!html_out)
+            fail(vm["html"].as<std::string>() + ": cannot write the HTML report");
+    }
     std::ofstream stats_out;
     if (vm.count("stats")) {
         stats_out.open(vm["stats"].as<std::string>());
@@ -249,6 +262,8 @@ int sc_main(int argc, char *argv[])
     } else if (vm.count("uc-trace-core") || vm.count("uc-trace-flow")) {
         fail("--uc-trace-core and --uc-trace-flow need --uc-trace FILE");
     }
+    if (vm.count("vcd"))
+        files.vcd = vm["vcd"].as<std::string>();
     if (vm.count("history")) {
         if (vm.count("uc-trace-flow"))
             fail("--history and --uc-trace-flow exclude each other (both trace one flow)");
@@ -303,6 +318,12 @@ int sc_main(int argc, char *argv[])
             fail(vm["stats"].as<std::string>() + ": error while writing the stats file");
     }
 
+    if (html_out.is_open()) {
+        write_html_report(html_out, *chip, s, info);
+        html_out.close();
+        if (!html_out)
+            fail(vm["html"].as<std::string>() + ": error while writing the HTML report");
+    }
     if (chip->ev_stats.stop)
         fail("core fault stopped the run (chip.on_fault=stop): " + chip->ev_stats.fault_lines[0],
              3);

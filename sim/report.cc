@@ -339,6 +339,15 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         j.end();
     }
     j.end();
+    if (chip.sampler) {
+        const Sampler &sm = *chip.sampler;
+        j.begin("timeseries");
+        j.kv("interval_ps", sm.interval_ps());
+        j.kv("t_ps", sm.times());
+        for (size_t i = 0; i < sm.names().size(); i++)
+            j.kv(sm.names()[i].c_str(), sm.columns()[i]);
+        j.end();
+    }
     j.begin("units");
     j.begin("source");
     j.kv("packets", src.packets);

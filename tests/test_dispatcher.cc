@@ -628,7 +628,7 @@ TEST_F(Disp, RoundRobinCyclesPerClusterSet)
     EXPECT_EQ(data, want_data);
 }
 
-TEST_F(Disp, LeastLoadedPicksFewestInFlightLowestFirst)
+TEST_F(Disp, LeastLoadedPicksFewestInFlightTiesRoundRobin)
 {
     Start(); // least_loaded is the default
     std::vector<disp_out> o;
@@ -645,15 +645,19 @@ TEST_F(Disp, LeastLoadedPicksFewestInFlightLowestFirst)
     EXPECT_EQ(x.core, 0u);
     EXPECT_EQ(disp_load(d, 1, 0), 1u);
     Complete(o[1], 120);
-    Complete(o[3], 120); // (0,1) and (1,1) empty: the lower cluster wins
+    Complete(o[3], 120); // (0,1) and (1,1) empty: the first after the last chosen, (1,0), wins
     disp_out y = One(Net(EV_TCP_ACK, 11, Key(1), EVC_SEND), 130);
-    EXPECT_EQ(y.cluster, 0u);
+    EXPECT_EQ(y.cluster, 1u);
     EXPECT_EQ(y.core, 1u);
-    // Restricted to cluster 1: its idle core 1.
+    disp_out y2 = One(Net(EV_TCP_ACK, 13, Key(2), EVC_SEND), 135); // then (0,1), wrapping
+    EXPECT_EQ(y2.cluster, 0u);
+    EXPECT_EQ(y2.core, 1u);
+    // Restricted to cluster 1 (its own cursor, from its first core): (1,0) and (1,1) both
+    // carry one event, so the tie goes to the first.
     disp_set_route(d, EV_TCP_ACK, 0x2);
     disp_out z = One(Net(EV_TCP_ACK, 12, Key(3), EVC_SEND), 140);
     EXPECT_EQ(z.cluster, 1u);
-    EXPECT_EQ(z.core, 1u);
+    EXPECT_EQ(z.core, 0u);
 }
 
 TEST_F(Disp, AffinityHashesTheProxy)

@@ -347,18 +347,25 @@ static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, un
     } else if (d->cfg.policy == DISP_AFFINITY) {
         uint32_t h = (uint32_t)((uint64_t)proxy * 2654435761u) >> 16;
         pick = h % n;
-    } else {
-        uint32_t best = UINT32_MAX;
+    } else { /* least loaded; ties go round robin, from the core after the last one chosen */
+        uint32_t load[DISP_MAX_CLUSTERS * DISP_MAX_CORES];
         unsigned i = 0;
         for (unsigned c = 0; c < d->ncluster; c++) {
             if (!(mask & (1u << c)))
                 continue;
-            for (unsigned k = 0; k < d->cores[c]; k++, i++)
-                if (d->load[c][k] < best) {
-                    best = d->load[c][k];
-                    pick = i;
-                }
+            for (unsigned k = 0; k < d->cores[c]; k++)
+                load[i++] = d->load[c][k];
         }
+        unsigned start = d->rr[mask] % n;
+        uint32_t best = UINT32_MAX;
+        for (unsigned j = 0; j < n; j++) {
+            unsigned x = start + j < n ? start + j : start + j - n;
+            if (load[x] < best) {
+                best = load[x];
+                pick = x;
+            }
+        }
+        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
     }
     for (unsigned c = 0; c < d->ncluster; c++) {
         if (!(mask & (1u << c)))

@@ -32,8 +32,9 @@
  * Core selection (claims 5, 6, 30), among the cores of the clusters routed for the event's
  * type, at the moment the event is dispatched:
  *   round_robin  - the next core after the last one chosen for that type's cluster set;
- *   least_loaded - the core with the fewest events dispatched and not yet completed (ties: the
- *                  lowest cluster, then core index);
+ *   least_loaded - the core with the fewest events dispatched and not yet completed; ties go
+ *                  round robin: the first such core after the last one chosen for that route
+ *                  (so an idle cluster spreads its events over its cores);
  *   affinity     - ((proxy * 2654435761) mod 2^32 >> 16) modulo the number of routed cores,
  *                  so all events of one flow and one route go to one core.
  * Cores are numbered per cluster; a route is a bit mask of clusters.

@@ -98,6 +98,69 @@ def body():
                                          "--history", "1"])
         check("dropped by the dispatcher: sent_by_local_side" in out, f"history 1: {out!r}")
 
+    # the time series: evenly spaced, bounded, and its rates add up to the run's totals
+    _, _, _, s = run(args.sppsim, ["--quiet", "--trace", "traces/tcp_many.pcap"])
+    ts = s["timeseries"]
+    t, dt = ts["t_ps"], ts["interval_ps"]
+    base = s["config"]["chip"]["sample_ps"]
+    check(dt % base == 0 and (dt // base) & (dt // base - 1) == 0 and 10 <= len(t) <=
+          s["config"]["chip"]["max_samples"], f"series: {len(t)} samples every {dt} ps")
+    check(all(abs((b - a) - dt) < 1e-6 for a, b in zip(t, t[1:])), "series: uneven spacing")
+    check(t[-1] >= s["sim_time_ps"] - dt, "series: stops before the end of the run")
+    tx = sum(ts["tx_gbps"]) * dt / 8e3
+    check(abs(tx - s["units"]["tx"]["bytes"]) <= 1e-6 * tx,
+          f"series: tx {tx} bytes, the run sent {s['units']['tx']['bytes']}")
+    got = sum(ts["delivered_gbps"]) * dt / 8e3
+    check(abs(got - s["delivered"]["bytes"]) <= 1e-6 * got, "series: delivered bytes")
+    check(max(ts["flows_in_use"]) <= s["units"]["dispatcher"]["flows_peak"], "series: flows")
+    n = len(t)
+    _, _, _, h = run(args.sppsim, ["--quiet", "--trace", "traces/tcp_many.pcap",
+                                   "--set", "chip.max_samples=16"])
+    hs = h["timeseries"]
+    check(len(hs["t_ps"]) < 16 and hs["interval_ps"] > dt and hs["interval_ps"] % dt == 0,
+          f"halving: {len(hs['t_ps'])} samples every {hs['interval_ps']} ps (from {n})")
+    check(abs(sum(hs["tx_gbps"]) * hs["interval_ps"] / 8e3 - tx) <= 1e-6 * tx,
+          "halving: the merged series lost transmitted bytes")
+
+    # waveforms: a VCD header with every signal, value changes in time order, core activity
+    with tempfile.TemporaryDirectory() as tmp:
+        vcd, ev_log = os.path.join(tmp, "w.vcd"), os.path.join(tmp, "ev.jsonl")
+        run(args.sppsim, ["--quiet", "--trace", "traces/default.pcap", "--vcd", vcd,
+                          "--event-log", ev_log])
+        with open(vcd) as f:
+            text = f.read()
+        with open(ev_log) as f:
+            events = [json.loads(x) for x in f]
+    check("$timescale\n     1 ps\n$end" in text and "(simulated time)" in text, "vcd: header")
+    ids, scope = {}, []
+    for ln in text.splitlines():
+        w = ln.split()
+        if w[:2] == ["$scope", "module"]:
+            scope.append(w[2])
+        elif w[:1] == ["$upscope"]:
+            scope.pop()
+        elif w[:1] == ["$var"]:
+            ids[w[3]] = ".".join(scope[1:] + [w[4]])
+    for want in ("ingress_fifo.depth", "ipu.busy", "dispatcher.flows_in_use",
+                 "lookup.timers_armed", "cluster0.core0.busy", "cluster1.core7.busy", "tx.depth"):
+        check(want in ids.values(), f"vcd: no signal {want} in {sorted(ids.values())[:8]}...")
+    t, last_t, rises, values = 0, -1, {}, {}
+    for ln in text.split("$enddefinitions", 1)[1].splitlines():
+        if ln.startswith("#"):
+            t = int(ln[1:])
+            check(t > last_t, f"vcd: time goes back to {t}")
+            last_t = t
+        elif ln[:1] in "01" and ln[1:] in ids:
+            name = ids[ln[1:]]
+            if ln[0] == "1" and values.get(name) == "0":
+                rises[name] = rises.get(name, 0) + 1
+            values[name] = ln[0]
+    for c in range(8):
+        name = f"cluster0.core{c}.busy"
+        ran = sum(1 for e in events if e["cluster"] == 0 and e["core"] == c)
+        check(rises.get(name, 0) <= ran and (ran == 0) == (rises.get(name, 0) == 0),
+              f"vcd: {name} rose {rises.get(name, 0)} times for {ran} events")
+
     # a network event's latency is the sum of its stages, exactly
     _, _, _, s = run(args.sppsim, ["--quiet", "--trace", "traces/tcp_many.pcap"])
     st = s["latency_stages_ps"]
