@@ -83,8 +83,8 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
         trace_waveforms();
     }
     if (cfg.chip.sample_ps)
-        sampler = std::make_unique<Sampler>("sampler", *this, cfg.chip.sample_ps,
-                                            cfg.chip.max_samples);
+        sampler =
+            std::make_unique<Sampler>("sampler", *this, cfg.chip.sample_ps, cfg.chip.max_samples);
     if (uc_trace_) {
         if (files.trace_flow >= 0) {
             for (auto &cl : clusters)
@@ -119,7 +119,8 @@ void fix_vcd_date(const std::string &path)
         a += 6;
         std::string blank(b - a, ' ');
         const char note[] = "     (simulated time)";
-        blank.replace(0, std::min(blank.size(), sizeof note - 1), note, std::min(blank.size(), sizeof note - 1));
+        blank.replace(0, std::min(blank.size(), sizeof note - 1), note,
+                      std::min(blank.size(), sizeof note - 1));
         std::fseek(f, static_cast<long>(a), SEEK_SET);
         std::fwrite(blank.data(), 1, blank.size(), f);
     }

@@ -220,9 +220,9 @@ void write_html_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
         for (unsigned k = 0; k < STAGE_COUNT; k++) {
             const hist &h = chip.ev_stats.stage[k];
             o << "<tr><td>" << stage_name(k) << "</td><td class='n'>" << num(hist_mean(&h) / 1e3)
-              << "</td><td class='n'>" << num(hist_quantile(&h, 0.5) / 1e3)
-              << "</td><td class='n'>" << num(hist_quantile(&h, 0.99) / 1e3)
-              << "</td><td class='n'>" << num(h.max / 1e3) << "</td></tr>";
+              << "</td><td class='n'>" << num(hist_quantile(&h, 0.5) / 1e3) << "</td><td class='n'>"
+              << num(hist_quantile(&h, 0.99) / 1e3) << "</td><td class='n'>" << num(h.max / 1e3)
+              << "</td></tr>";
         }
         o << "</table>\n";
     }
@@ -263,8 +263,8 @@ void write_html_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     o << "<h2>Protocol cores</h2><p>busy share of the run per core, darkest = the busiest ("
       << num(100 * busiest) << " %); hover for figures</p>";
     const int cell = 26;
-    o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << 90 + cell * max_cores
-      << "' height='" << 10 + cell * chip.clusters.size() << "'>";
+    o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << 90 + cell * max_cores << "' height='"
+      << 10 + cell * chip.clusters.size() << "'>";
     for (size_t i = 0; i < chip.clusters.size(); i++) {
         const cluster &m = chip.clusters[i]->model();
         uint64_t cyc = s.sim_ps / chip.clusters[i]->clock().period_ps;
@@ -273,10 +273,10 @@ void write_html_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
         for (unsigned k = 0; k < m.cfg.cores; k++) {
             double b = cluster_busy_share(&m, k, cyc);
             int shade = 255 - static_cast<int>(std::lround(busiest > 0 ? b / busiest * 215 : 0));
-            o << "<rect x='" << 80 + cell * k << "' y='" << 5 + cell * i << "' width='"
-              << cell - 2 << "' height='" << cell - 2 << "' fill='rgb(" << shade << "," << shade
-              << ",255)'><title>core " << i << "." << k << ": " << num(100 * b)
-              << " % busy, " << cluster_stats(&m, k)->events << " events</title></rect>";
+            o << "<rect x='" << 80 + cell * k << "' y='" << 5 + cell * i << "' width='" << cell - 2
+              << "' height='" << cell - 2 << "' fill='rgb(" << shade << "," << shade
+              << ",255)'><title>core " << i << "." << k << ": " << num(100 * b) << " % busy, "
+              << cluster_stats(&m, k)->events << " events</title></rect>";
         }
     }
     o << "</svg>\n";

@@ -6,12 +6,12 @@ Sampler::Sampler(sc_core::sc_module_name name, Chip &chip, uint64_t interval_ps,
                  uint32_t max_samples)
     : sc_module(name), chip_(chip), interval_(interval_ps), max_(max_samples & ~1u)
 {
-    names_ = {"ingress_depth",   "ipu_utilisation", "dispatcher_utilisation",
-              "parked_events",   "lookup_slots",    "timers_armed"};
+    names_ = {"ingress_depth", "ipu_utilisation", "dispatcher_utilisation",
+              "parked_events", "lookup_slots",    "timers_armed"};
     for (unsigned c = 0; c < chip.clusters.size(); c++)
         names_.push_back("cluster" + std::to_string(c) + "_busy");
-    for (const char *n : {"flows_in_use", "pages_in_use", "scratchpad_cells", "tx_gbps",
-                          "delivered_gbps"})
+    for (const char *n :
+         {"flows_in_use", "pages_in_use", "scratchpad_cells", "tx_gbps", "delivered_gbps"})
         names_.emplace_back(n);
     cols_.resize(names_.size());
     SC_METHOD(run);
@@ -29,10 +29,9 @@ void Sampler::run()
 void Sampler::take(uint64_t now)
 {
     // counters whose change over the interval makes a rate or a share
-    std::vector<uint64_t> cur = {chip_.ipu->model().st.busy_cycles,
-                                 disp_get_stats(chip_.dispatcher->model())->busy_cycles,
-                                 tx_get_stats(chip_.tx->model())->bytes,
-                                 chip_.host->bytes_delivered()};
+    std::vector<uint64_t> cur = {
+        chip_.ipu->model().st.busy_cycles, disp_get_stats(chip_.dispatcher->model())->busy_cycles,
+        tx_get_stats(chip_.tx->model())->bytes, chip_.host->bytes_delivered()};
     for (auto &c : chip_.clusters) {
         uint64_t busy = 0;
         for (unsigned k = 0; k < c->model().cfg.cores; k++)

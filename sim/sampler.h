@@ -1,15 +1,15 @@
 // Sampler: the chip's time series (stats JSON `timeseries`): every chip.sample_ps of simulated
 // time, per-unit utilisation over the interval, queue depths, flow-table, page and scratchpad
-// occupancy, and the transmitted and delivered rates. At most chip.max_samples samples (rounded down
-// to even): when full, neighbouring samples are merged in pairs (their mean) and the interval
+// occupancy, and the transmitted and delivered rates. At most chip.max_samples samples (rounded
+// down to even): when full, neighbouring samples are merged in pairs (their mean) and the interval
 // doubles, so a long
 // run keeps a bounded, evenly spaced series. It stops once the chip has no work left, so it
 // never keeps a finished run going.
 #pragma once
 
-#include <systemc>
 #include <cstdint>
 #include <string>
+#include <systemc>
 #include <vector>
 
 class Chip;
