@@ -19,12 +19,13 @@ args = ap.parse_args()
 
 
 def peak_rss_kib(cmd):
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    err = p.stderr.read().decode()
-    p.stderr.close()
-    check(os.waitstatus_to_exitcode(status) == 0, f"{' '.join(cmd)} failed: {err}")
-    return usage.ru_maxrss
+    # /usr/bin/time measures the program alone (a child forked from this Python would carry
+    # Python's own peak across the exec into its ru_maxrss)
+    with tempfile.NamedTemporaryFile("r") as out:
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name] + cmd,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        check(p.returncode == 0, f"{' '.join(cmd)} failed: {p.stderr}")
+        return int(out.read().split()[-1])
 
 
 def body():
