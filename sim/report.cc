@@ -56,6 +56,22 @@ void xmem_json(JsonWriter &j, const xmem_stats &m, uint64_t cycles)
 
 uint64_t cycles_of(uint64_t sim_ps, const UnitClock &c) { return sim_ps / c.period_ps; }
 
+// A latency histogram's figures (ps), the same keys wherever one is written.
+void hist_json(JsonWriter &j, const char *name, const hist &h)
+{
+    j.begin(name);
+    j.kv("count", h.count);
+    j.kv("sum", h.sum);
+    j.kv("min", h.count ? h.min : 0);
+    j.kv("mean", hist_mean(&h));
+    j.kv("p50", hist_quantile(&h, 0.5));
+    j.kv("p90", hist_quantile(&h, 0.9));
+    j.kv("p99", hist_quantile(&h, 0.99));
+    j.kv("p999", hist_quantile(&h, 0.999));
+    j.kv("max", h.max);
+    j.end();
+}
+
 } // namespace
 
 void write_config_json(JsonWriter &j, const ChipConfig &cfg, const char *key)
@@ -310,34 +326,13 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         j.kv(ev_type_name(t), s.events[t]);
     j.end();
     j.begin("latency_ps");
-    for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
-        const hist &h = chip.ev_stats.latency[t];
-        if (!h.count)
-            continue;
-        j.begin(ev_type_name(t));
-        j.kv("count", h.count);
-        j.kv("min", h.min);
-        j.kv("mean", hist_mean(&h));
-        j.kv("p50", hist_quantile(&h, 0.5));
-        j.kv("p90", hist_quantile(&h, 0.9));
-        j.kv("p99", hist_quantile(&h, 0.99));
-        j.kv("p999", hist_quantile(&h, 0.999));
-        j.kv("max", h.max);
-        j.end();
-    }
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
+        if (chip.ev_stats.latency[t].count)
+            hist_json(j, ev_type_name(t), chip.ev_stats.latency[t]);
     j.end();
     j.begin("latency_stages_ps");
-    for (unsigned k = 0; k < STAGE_COUNT; k++) {
-        const hist &h = chip.ev_stats.stage[k];
-        j.begin(stage_name(k));
-        j.kv("count", h.count);
-        j.kv("sum", h.sum);
-        j.kv("mean", hist_mean(&h));
-        j.kv("p50", hist_quantile(&h, 0.5));
-        j.kv("p99", hist_quantile(&h, 0.99));
-        j.kv("max", h.max);
-        j.end();
-    }
+    for (unsigned k = 0; k < STAGE_COUNT; k++)
+        hist_json(j, stage_name(k), chip.ev_stats.stage[k]);
     j.end();
     if (chip.sampler) {
         const Sampler &sm = *chip.sampler;
