@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -152,6 +153,25 @@ bool ClusterUnit::finish(const cluster_done &d)
             ev.t_arrival, ev.t_ipu_out, ev.t_disp_in, ev.t_disp_out, ev.t_luc_out, start, end};
         for (unsigned k = 0; k < STAGE_COUNT; k++)
             hist_add(&st_.stage[k], at[k + 1] > at[k] ? at[k + 1] - at[k] : 0);
+        // the segment is done when the last of its events is
+        uint64_t seg_end = end;
+        bool done = ev.pkt_nev <= 1;
+        if (!done) {
+            auto it = st_.open_segments.find(ev.pkt);
+            if (it == st_.open_segments.end()) {
+                st_.open_segments.emplace(ev.pkt,
+                                          EventStats::Open{ev.pkt_nev - 1u, ev.t_arrival, end});
+            } else {
+                seg_end = std::max(it->second.end, end);
+                it->second.end = seg_end;
+                if (--it->second.left == 0) {
+                    st_.open_segments.erase(it);
+                    done = true;
+                }
+            }
+        }
+        if (done)
+            hist_add(&st_.segment, seg_end > ev.t_arrival ? seg_end - ev.t_arrival : 0);
     }
     if (st_.timeline)
         st_.timeline->record(ev, index_, d.core, start, end, r);

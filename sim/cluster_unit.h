@@ -14,6 +14,7 @@
 #include <deque>
 #include <string>
 #include <systemc>
+#include <unordered_map>
 #include <vector>
 
 #include "channel.h"
@@ -46,6 +47,14 @@ struct EventStats {
     std::array<hist, EV_TYPE_COUNT> latency; // ps from t_arrival to the end of the handler
     // network events: ps spent in each stage (queueing included), so that a latency splits
     std::array<hist, STAGE_COUNT> stage;
+    // per segment (packet), end to end: from its arrival to the end of the last event it
+    // caused; the packets whose events are still running
+    hist segment;
+    struct Open {
+        uint32_t left;
+        uint64_t arrival, end;
+    };
+    std::unordered_map<uint64_t, Open> open_segments;
     uint64_t faults = 0;
     std::vector<std::string> fault_lines; // the first few
     bool stop = false;                    // a fault stopped the run
@@ -60,6 +69,7 @@ struct EventStats {
             hist_clear(&h);
         for (auto &h : stage)
             hist_clear(&h);
+        hist_clear(&segment);
     }
 };
 

@@ -158,6 +158,13 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
                   fmt_num(hist_quantile(&h, 0.999) / 1e3).c_str(), fmt_num(h.max / 1e3).c_str());
     }
     o << line("  %-16s %10llu", "total", ull(s.events_total));
+    if (chip.ev_stats.segment.count) {
+        const hist &h = chip.ev_stats.segment;
+        o << line("  %-16s %10llu %12s %12s %12s %12s", "per segment", ull(h.count),
+                  fmt_num(hist_quantile(&h, 0.5) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.99) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.999) / 1e3).c_str(), fmt_num(h.max / 1e3).c_str());
+    }
     if (chip.ev_stats.stage[STAGE_CORE].count) {
         o << "  where a network event's latency goes (mean, p99 ns; queueing included)\n";
         std::string l = "   ";
@@ -330,6 +337,7 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         if (chip.ev_stats.latency[t].count)
             hist_json(j, ev_type_name(t), chip.ev_stats.latency[t]);
     j.end();
+    hist_json(j, "latency_segment_ps", chip.ev_stats.segment);
     j.begin("latency_stages_ps");
     for (unsigned k = 0; k < STAGE_COUNT; k++)
         hist_json(j, stage_name(k), chip.ev_stats.stage[k]);

@@ -113,8 +113,9 @@ typedef struct event {
     uint32_t ts_val;
     uint32_t ts_ecr;
     uint8_t nsack;
-    uint8_t link; /* link_type of the frame (for the transmit side's header template) */
-    uint8_t pad[2];
+    uint8_t link;    /* link_type of the frame (for the transmit side's header template) */
+    uint8_t pkt_nev; /* events its packet derived (1..IPU_MAX_EVENTS; 0 for timer/internal) */
+    uint8_t pad[1];
     uint32_t sack[EV_MAX_SACK][2]; /* left, right edges */
     uint32_t arg; /* timer and internal events: the argument their raiser gave (ev_emit r2) */
     /* when the event passed each stage (ps; 0 where it did not), stamped by the glue: for the

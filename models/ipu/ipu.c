@@ -136,6 +136,7 @@ static bool finish(ipu *u)
             event *e = ring_push_slot(&u->out);
             *e = c->ev;
             e->type = c->types[i];
+            e->pkt_nev = (uint8_t)c->nev;
             u->st.ev_types[c->types[i]]++;
         }
         u->st.events += c->nev;

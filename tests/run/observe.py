@@ -170,6 +170,12 @@ def body():
     check(abs(sum(v["sum"] for v in st.values()) - total) <= 1e-6 * total,
           f"stages sum to {sum(v['sum'] for v in st.values())}, latencies to {total}")
     check(all(v["count"] == st["core"]["count"] for v in st.values()), "stage counts differ")
+    # one segment latency per packet that reached a core, never less than any of its events'
+    seg = s["latency_segment_ps"]
+    check(seg["count"] == s["packets"]["processed"],
+          f"{seg['count']} segment latencies for {s['packets']['processed']} packets")
+    check(seg["max"] == max(s["latency_ps"][t]["max"] for t in net if t in s["latency_ps"]),
+          "the slowest segment is not the slowest network event's")
 
 
 main(body)
