@@ -85,7 +85,7 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
     case UC_CMD_SOCK_OPEN:
         return u->host_.open(ev->flow, a[0], a[1], u->clk_.time_of(rec->cycle));
     case UC_CMD_SOCK_SPACE:
-        return smc_space(u->host_.model(), ev->flow);
+        return u->host_.window(ev->flow);
     case UC_CMD_SOCK_APPEND: {
         if (ev->sp_handle == SP_NONE || a[1] > ev->frame_len || a[0] > ev->frame_len - a[1]) {
             u->st_.bad_appends++;

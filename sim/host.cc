@@ -25,8 +25,9 @@ std::string file_name(const flow_key *k)
 } // namespace
 
 Host::Host(const smc_cfg &cfg, uint32_t flows, const disp *names, const std::string &dir)
-    : clk_(cfg.clock_mhz), names_(names), dir_(dir), bytes_(flows), opened_(flows), last_(flows),
-      path_(flows)
+    : clk_(cfg.clock_mhz), pool_bytes_(static_cast<uint64_t>(cfg.pages) * cfg.page_size),
+      page_size_(cfg.page_size), names_(names), dir_(dir), bytes_(flows), opened_(flows),
+      last_(flows), path_(flows)
 {
     sim_err err;
     s_ = smc_new(&cfg, flows, &err);
@@ -98,6 +99,13 @@ void Host::log_close(const char *what, uint32_t flow, uint64_t t_ps)
                  smc_pages_held(s_, flow), static_cast<unsigned long long>(t_ps),
                  static_cast<unsigned long long>(last_[flow]),
                  span ? static_cast<double>(bytes_[flow]) * 8e3 / static_cast<double>(span) : 0.0);
+}
+
+uint32_t Host::window(uint32_t flow) const
+{
+    uint64_t space = smc_space(s_, flow);
+    uint64_t pool_free = pool_bytes_ - static_cast<uint64_t>(smc_pages_in_use(s_)) * page_size_;
+    return static_cast<uint32_t>(space < pool_free ? space : pool_free);
 }
 
 void Host::close(uint32_t flow, uint64_t t_ps)

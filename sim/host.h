@@ -33,6 +33,10 @@ public:
 
     // sock_open at simulated time t_ps: a new connection on proxy flow (names its output file).
     uint32_t open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps);
+    // sock_space: the bytes the flow may be sent — its buffer's free space, but no more than
+    // the page pool can still hold (so the advertised window shrinks as the pool runs dry and
+    // the sender is throttled before data must be refused).
+    uint32_t window(uint32_t flow) const;
     // flow_close at t_ps: frees the flow's buffer.
     void close(uint32_t flow, uint64_t t_ps);
     // The end of the run at t_ps: a flow-log line for each connection still open.
@@ -53,6 +57,8 @@ private:
 
     smc *s_ = nullptr;
     UnitClock clk_;
+    uint64_t pool_bytes_; // the pool's pages x page size
+    uint32_t page_size_;
     const disp *names_;
     std::string dir_;
     uint64_t delivered_ = 0, last_ps_ = 0, conns_ = 0;

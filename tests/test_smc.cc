@@ -5,6 +5,8 @@
 // pseudo-random workload checked against a reference model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <set>
@@ -513,6 +515,152 @@ TEST_F(Smc, ReopenDiscardsAndStartsAtOffsetZero)
     EXPECT_EQ(St().bytes_dup, 0u);
     EXPECT_EQ(smc_deliver(s, 0, 10, 0), 10u);
     EXPECT_EQ(Joined(0), Bytes(0, 0, 10));
+}
+
+// Host memory per open flow (the target: at most 512 bytes besides the pages held): 10 000 flows
+// with 1.5 MB buffers (730 pages of 2 KiB each, so a slot table would take 731 pointers each),
+// each holding one page, cost no bookkeeping beyond the fixed per-flow state allocated at
+// smc_new.
+TEST_F(Smc, HostBytesPerOpenFlow)
+{
+    cfg.buf_segments = 1024;
+    cfg.buf_max = 4194304;
+    const uint32_t flows = 10000;
+    Make(flows);
+    const size_t base = smc_host_bytes(s);
+    EXPECT_GE(base, flows * 8u); // it does count the per-flow state
+    for (uint32_t f = 0; f < flows; f++) {
+        ASSERT_EQ(smc_open(s, f, 1460, 7), 730u * 2048) << f;
+        ASSERT_EQ(Append(f, 0, 100), 1u) << f;
+    }
+    EXPECT_EQ(smc_flows_open(s), flows);
+    EXPECT_EQ(smc_pages_in_use(s), flows);
+    EXPECT_EQ(smc_pages_held_total(s), flows);
+    EXPECT_EQ(smc_host_bytes(s), base);
+    EXPECT_LE(smc_host_bytes(s), 512u * flows);
+    // A mid-page window with data in two pages, as in-order traffic leaves it, costs no more.
+    for (uint32_t f = 0; f < flows; f++) {
+        ASSERT_EQ(smc_deliver(s, f, 100, 0), 100u);
+        ASSERT_EQ(Append(f, 100, 2000), 1u);
+    }
+    EXPECT_EQ(smc_pages_in_use(s), 2u * flows);
+    EXPECT_EQ(smc_host_bytes(s), base);
+    for (uint32_t f = 0; f < flows; f++)
+        smc_close(s, f);
+    EXPECT_EQ(smc_pages_in_use(s), 0u);
+    EXPECT_EQ(smc_host_bytes(s), base);
+}
+
+// A flow holding many out-of-order pages (100, scattered over a 1.5 MB window, appended in a
+// shuffled order, some straddling two pages) places them all, delivers byte-exact (holes as
+// zeros) and frees them all; its bookkeeping grows while it holds them and returns to the
+// fixed per-flow state as they go (by delivery, or by close).
+TEST_F(Smc, ManyOutOfOrderPagesInOneFlow)
+{
+    cfg.buf_segments = 1024;
+    cfg.buf_max = 4194304;
+    Make(2);
+    const size_t base = smc_host_bytes(s);
+    const uint64_t P = 2048;
+    for (uint32_t f = 0; f < 2; f++)
+        ASSERT_EQ(smc_open(s, f, 1460, 7), 730u * 2048);
+    // Range i starts 700 bytes before the end of page 7 * i + 5 and runs 500 + 3 * i bytes:
+    // from i = 67 on it straddles into the next page.
+    std::map<uint64_t, uint32_t> ranges;
+    std::set<uint64_t> pages;
+    uint64_t top = 0, dup = 0; // ranges below the highest one so far count as duplicates (smc.h)
+    for (uint32_t n = 0; n < 100; n++) {
+        uint32_t i = n * 37 % 100;
+        uint64_t off = (7 * i + 6) * P - 700, len = 500 + 3 * i;
+        ranges[off] = static_cast<uint32_t>(len);
+        for (uint64_t k = off / P; k <= (off + len - 1) / P; k++)
+            pages.insert(k);
+        dup += off < top ? std::min(off + len, top) - off : 0;
+        top = std::max(top, off + len);
+        for (uint32_t f = 0; f < 2; f++)
+            ASSERT_EQ(Append(f, off, static_cast<uint32_t>(len)), 1u) << f << " " << i;
+    }
+    const uint64_t hi = ranges.rbegin()->first + ranges.rbegin()->second;
+    ASSERT_LE(hi, 730u * 2048);
+    EXPECT_GT(pages.size(), 100u); // straddling ranges take two pages
+    for (uint32_t f = 0; f < 2; f++)
+        EXPECT_EQ(smc_pages_held(s, f), pages.size());
+    EXPECT_EQ(St().page_allocs, 2 * pages.size());
+    EXPECT_GT(dup, 0u);
+    EXPECT_EQ(St().bytes_dup, 2 * dup);
+    EXPECT_GT(smc_host_bytes(s), base);
+    // Bounded by the pages held, not the window: a doubling array of 16-byte entries per flow.
+    EXPECT_LE(smc_host_bytes(s), base + 2 * 2 * pages.size() * 16);
+
+    // Flow 0: delivered as is, in three steps; the holes come as zeros.
+    std::vector<uint8_t> want(hi, 0);
+    for (const auto &r : ranges) {
+        std::vector<uint8_t> b = Bytes(0, r.first, r.second);
+        std::copy(b.begin(), b.end(), want.begin() + static_cast<std::ptrdiff_t>(r.first));
+    }
+    const uint64_t steps[3] = {100 * P + 17, 400 * P, hi};
+    uint64_t done = 0;
+    for (uint64_t upto : steps) {
+        ASSERT_EQ(smc_deliver(s, 0, static_cast<uint32_t>(upto), 0), upto - done) << upto;
+        done = upto;
+        size_t left = 0;
+        for (uint64_t k : pages)
+            left += (k + 1) * P > upto;
+        EXPECT_EQ(smc_pages_held(s, 0), left) << upto;
+        EXPECT_EQ(smc_pages_in_use(s), smc_pages_held_total(s));
+    }
+    EXPECT_EQ(Joined(0), want);
+    EXPECT_EQ(St().bytes_delivered, hi);
+    EXPECT_EQ(smc_pages_held(s, 0), hi % P ? 1u : 0u);
+    got.clear();
+
+    // Flow 1: the holes are filled in order (duplicates over the ranges), then delivered.
+    for (uint64_t o = 0; o < hi; o += 1460)
+        ASSERT_EQ(Append(1, o, static_cast<uint32_t>(std::min<uint64_t>(1460, hi - o))), 1u) << o;
+    EXPECT_EQ(smc_pages_held(s, 1), (hi + P - 1) / P);
+    EXPECT_EQ(smc_deliver(s, 1, static_cast<uint32_t>(hi), 0), hi);
+    EXPECT_EQ(Joined(0), Bytes(1, 0, static_cast<uint32_t>(hi)));
+    EXPECT_EQ(smc_pages_held(s, 1), hi % P ? 1u : 0u);
+
+    // Closing frees the rest; every page taken was returned, and the bookkeeping is back.
+    smc_close(s, 0);
+    smc_close(s, 1);
+    EXPECT_EQ(smc_pages_in_use(s), 0u);
+    EXPECT_EQ(St().page_allocs, St().page_frees);
+    EXPECT_EQ(smc_host_bytes(s), base);
+    // A flow closed while holding many pages gives back its index too.
+    ASSERT_EQ(smc_open(s, 0, 1460, 7), 730u * 2048);
+    for (uint32_t i = 0; i < 50; i++)
+        ASSERT_EQ(Append(0, (49 - i) * 3 * P, 10), 1u);
+    EXPECT_EQ(smc_pages_held(s, 0), 50u);
+    EXPECT_GT(smc_host_bytes(s), base);
+    smc_close(s, 0);
+    EXPECT_EQ(St().bytes_discarded, 49 * 3 * P + 10);
+    EXPECT_EQ(smc_host_bytes(s), base);
+    EXPECT_EQ(smc_pages_in_use(s), 0u);
+}
+
+// A mid-page window holds size/P + 1 pages: all of them held at once, taken in reverse order.
+TEST_F(Smc, FullMidPageWindowOutOfOrder)
+{
+    Small();
+    cfg.buf_max = 1024; // 16 pages of 64 bytes
+    Make(1);
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 1024u);
+    ASSERT_EQ(Append(0, 0, 100), 1u);
+    ASSERT_EQ(smc_deliver(s, 0, 100, 0), 100u); // consumed 100: the window is [100, 1124)
+    got.clear();
+    for (uint64_t k = 18; k-- > 1;) { // pages 17 down to 1, the part of each in the window
+        uint64_t a = std::max<uint64_t>(k * 64, 100), b = std::min<uint64_t>(k * 64 + 64, 1124);
+        ASSERT_EQ(Append(0, a, static_cast<uint32_t>(b - a)), 1u) << k;
+    }
+    EXPECT_EQ(smc_pages_held(s, 0), 17u); // pages 1 .. 17
+    EXPECT_EQ(smc_pages_in_use(s), 17u);
+    EXPECT_EQ(St().page_allocs, 2u + 16);
+    EXPECT_EQ(smc_deliver(s, 0, 1124, 0), 1024u);
+    EXPECT_EQ(Joined(100), Bytes(0, 100, 1024));
+    EXPECT_EQ(smc_pages_held(s, 0), 1u); // page 17: [1088, 1152), partly ahead
+    EXPECT_EQ(St().page_frees, 16u + 1);
 }
 
 // What a delivery handed over when its pieces are too many to keep: checked on the fly.

@@ -1,11 +1,18 @@
 /* smc: the socket memory controller (claims 16, 17, 27, 28). See smc.h for the contract.
  *
- * Per flow, a slot table of size/P + 1 page pointers (P = page_size), indexed by
- * (stream offset / P) % nslots: the window [consumed, consumed + size) touches at most
- * size/P + 1 consecutive pages, so they never share a slot. Page buffers come from a free list
- * (linked through their first bytes); one is malloc'd only when the free list is empty, so host
- * memory follows the most pages ever in use, not cfg.pages. A page taken by an append has the
- * bytes the append does not write zeroed, so holes read as zeros. */
+ * Per flow, an index of the pages it holds: (page number k = stream offset / P, page) pairs,
+ * sorted by k (P = page_size). The window [consumed, consumed + size) touches at most size/P + 1
+ * consecutive page numbers, and every page held lies in it (a page is freed once all its bytes
+ * are below consumed), but with the host consuming in-order data at once a flow holds 0-2 pages
+ * almost always: only out-of-order data holds more. So the index lives inline in the flow
+ * (SMC_INLINE entries, scanned linearly) and spills to a heap array, grown by doubling and
+ * binary-searched, only while the flow holds more; it shrinks by halving, and returns inline,
+ * as the pages go. Host bookkeeping thus follows the pages held, not the buffer size.
+ *
+ * Page buffers come from a free list (linked through their first bytes); one is malloc'd only
+ * when the free list is empty, so host memory follows the most pages ever in use, not
+ * cfg.pages. A page taken by an append has the bytes the append does not write zeroed, so holes
+ * read as zeros. */
 #include "smc.h"
 
 #include <inttypes.h>
@@ -57,16 +64,33 @@ const stat_def smc_stat_defs[] = {
 #undef S
 const size_t smc_stat_count = sizeof smc_stat_defs / sizeof smc_stat_defs[0];
 
+/* One page held by a flow: stream bytes [k*P, (k+1)*P). */
+typedef struct smc_page_ref {
+    uint64_t k;
+    uint8_t *p;
+} smc_page_ref;
+
+/* Entries kept in the flow itself; more spill to the heap. */
+#define SMC_INLINE 4
+/* The smallest spilled array (entries); a spilled index returns inline at SMC_INLINE / 2. */
+#define SMC_SPILL_MIN 8
+
 typedef struct smc_flow {
-    bool open;
-    uint32_t size;     /* bytes, whole pages */
-    uint32_t nslots;   /* size / P + 1 */
-    uint32_t held;     /* pages held */
     uint64_t consumed; /* = delivered */
     uint64_t hi;       /* end of the highest range appended */
     cycle_t last_copy; /* completion of the last copy into the buffer */
-    uint8_t **slot;    /* nslots entries, each NULL or a page */
+    uint32_t size;     /* bytes, whole pages */
+    uint32_t held;     /* pages held: entries of the index */
+    uint32_t cap;      /* entries of the spilled array, or 0 while the index is inline; only
+                        * while held > SMC_INLINE / 2 is it spilled (index_shrink) */
+    bool open;
+    union {
+        smc_page_ref in[SMC_INLINE]; /* cap == 0 */
+        smc_page_ref *heap;          /* cap > 0 */
+    } pg;                            /* held entries, sorted by k, k distinct */
 } smc_flow;
+/* The per-flow budget: at most 512 bytes of host bookkeeping per open flow (smc_host_bytes). */
+_Static_assert(sizeof(smc_flow) <= 128, "smc_flow outgrew its share of the per-flow budget");
 
 struct smc {
     smc_cfg cfg;
@@ -75,8 +99,9 @@ struct smc {
     smc_flow *flows;
     uint8_t *free_list; /* page buffers not in use, linked through their first bytes */
     uint32_t free_count;
-    uint32_t in_use; /* pool pages taken by flows */
-    uint8_t *zero;   /* one page of zeros: a hole with no page */
+    uint32_t in_use;    /* pool pages taken by flows */
+    uint8_t *zero;      /* one page of zeros: a hole with no page */
+    size_t spill_bytes; /* allocated for spilled indexes */
     smc_deliver_fn fn;
     void *ctx;
     xmem mem;
@@ -127,16 +152,6 @@ static uint8_t *page_get(smc *s)
     return p;
 }
 
-/* Returns a flow's page to the pool. */
-static void page_free(smc *s, smc_flow *f, uint32_t slot)
-{
-    page_put(s, f->slot[slot]);
-    f->slot[slot] = NULL;
-    f->held--;
-    s->in_use--;
-    s->st.page_frees++;
-}
-
 /* Makes sure the free list holds n pages; 0, or -1 when the host is out of memory (the pages
  * malloc'd so far stay on the free list). */
 static int reserve(smc *s, uint32_t n)
@@ -150,18 +165,102 @@ static int reserve(smc *s, uint32_t n)
     return 0;
 }
 
+static smc_page_ref *index_of(smc_flow *f) { return f->cap ? f->pg.heap : f->pg.in; }
+
+/* The first entry of v[0..n) whose k is >= k (n when none): a scan while inline, a binary
+ * search when spilled. */
+static uint32_t lower_bound(const smc_page_ref *v, uint32_t n, uint64_t k)
+{
+    if (n <= SMC_INLINE) {
+        uint32_t i = 0;
+        while (i < n && v[i].k < k)
+            i++;
+        return i;
+    }
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v[mid].k < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Makes room for n entries in f's index, keeping its entries: 0, or -1 when the host is out of
+ * memory (nothing changed). */
+static int index_reserve(smc *s, smc_flow *f, uint32_t n)
+{
+    uint32_t cap = f->cap ? f->cap : SMC_INLINE;
+    if (n <= cap)
+        return 0;
+    uint32_t want = f->cap ? f->cap : SMC_SPILL_MIN;
+    while (want < n)
+        want *= 2;
+    smc_page_ref *v = realloc(f->cap ? f->pg.heap : NULL, (size_t)want * sizeof *v);
+    if (!v)
+        return -1;
+    if (!f->cap)
+        memcpy(v, f->pg.in, (size_t)f->held * sizeof *v);
+    s->spill_bytes += (size_t)(want - f->cap) * sizeof *v;
+    f->pg.heap = v;
+    f->cap = want;
+    return 0;
+}
+
+/* After entries left f's spilled index: halves the array while it is at most a quarter full,
+ * and moves it back inline once it holds SMC_INLINE / 2 entries or fewer (the slack keeps a flow
+ * hovering around SMC_INLINE pages from spilling and returning at every packet). */
+static void index_shrink(smc *s, smc_flow *f)
+{
+    if (!f->cap)
+        return;
+    if (f->held <= SMC_INLINE / 2) {
+        smc_page_ref *v = f->pg.heap;
+        s->spill_bytes -= (size_t)f->cap * sizeof *v;
+        memcpy(f->pg.in, v, (size_t)f->held * sizeof *v);
+        free(v);
+        f->cap = 0;
+        return;
+    }
+    uint32_t cap = f->cap;
+    while (cap > SMC_SPILL_MIN && f->held <= cap / 4)
+        cap /= 2;
+    if (cap == f->cap)
+        return;
+    smc_page_ref *v = realloc(f->pg.heap, (size_t)cap * sizeof *v);
+    if (!v)
+        return; /* keeping the larger array is harmless */
+    s->spill_bytes -= (size_t)(f->cap - cap) * sizeof *v;
+    f->pg.heap = v;
+    f->cap = cap;
+}
+
+/* Returns the first n pages of f's index to the pool (the pages wholly consumed). */
+static void free_first(smc *s, smc_flow *f, uint32_t n)
+{
+    if (!n)
+        return;
+    smc_page_ref *v = index_of(f);
+    for (uint32_t i = 0; i < n; i++)
+        page_put(s, v[i].p);
+    memmove(v, v + n, (size_t)(f->held - n) * sizeof *v);
+    f->held -= n;
+    s->in_use -= n;
+    s->st.page_frees += n;
+    index_shrink(s, f);
+}
+
 void smc_close(smc *s, uint32_t flow)
 {
     if (flow >= s->nflows || !s->flows[flow].open)
         return;
     smc_flow *f = &s->flows[flow];
-    for (uint32_t i = 0; i < f->nslots; i++)
-        if (f->slot[i])
-            page_free(s, f, i);
+    free_first(s, f, f->held);
     if (f->hi > f->consumed)
         s->st.bytes_discarded += f->hi - f->consumed;
-    free(f->slot);
-    memset(f, 0, sizeof *f);
+    memset(f, 0, sizeof *f); /* the index is inline and empty: free_first shrank it */
     s->nopen--;
     s->st.closes++;
 }
@@ -209,13 +308,8 @@ uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift)
     smc_close(s, flow);
     smc_flow *f = &s->flows[flow];
     uint32_t size = buf_size(&s->cfg, peer_mss, shift);
-    uint32_t nslots = size / s->cfg.page_size + 1;
-    f->slot = calloc(nslots, sizeof *f->slot);
-    if (!f->slot)
-        return 0;
-    f->open = true;
+    f->open = true; /* no page yet: the index starts inline and empty */
     f->size = size;
-    f->nslots = nslots;
     s->nopen++;
     s->st.opens++;
     return size;
@@ -258,29 +352,49 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
         return 1;
     }
     const uint64_t P = s->cfg.page_size;
-    uint32_t needed = 0;
-    for (uint64_t k = beg / P; k <= (end - 1) / P; k++)
-        if (!f->slot[k % f->nslots])
-            needed++;
-    if (needed > s->cfg.pages - s->in_use || reserve(s, needed))
-        return refuse(s, &s->st.refused_pool, len);
-
-    for (uint64_t k = beg / P; k <= (end - 1) / P; k++) {
-        uint64_t pbeg = k * P, pend = pbeg + P;
-        uint64_t a = beg > pbeg ? beg : pbeg, b = end < pend ? end : pend;
-        uint8_t **slot = &f->slot[k % f->nslots];
-        if (!*slot) { /* claim 17: one allocation operation, one page */
+    const uint64_t k0 = beg / P, k1 = (end - 1) / P;
+    const uint32_t span = (uint32_t)(k1 - k0 + 1); /* pages touched: <= size/P + 1 */
+    smc_page_ref *v = index_of(f);
+    /* The entries for k0..k1 are v[lo..hi): the pages touched that the flow has. */
+    uint32_t lo = lower_bound(v, f->held, k0);
+    uint32_t hi = lo;
+    while (hi < f->held && v[hi].k <= k1)
+        hi++;
+    uint32_t needed = span - (hi - lo);
+    if (needed) {
+        if (needed > s->cfg.pages - s->in_use || reserve(s, needed) ||
+            index_reserve(s, f, f->held + needed))
+            return refuse(s, &s->st.refused_pool, len);
+        v = index_of(f);
+        /* Open a gap so that k0..k1 take v[lo..lo+span), then fill it from its top down, moving
+         * the pages the flow has (an entry never moves down: it is at most at its k's place)
+         * and taking a page for each k without one (claim 17: one allocation operation, one
+         * page; the bytes the append does not write are zeroed). */
+        memmove(v + lo + span, v + hi, (size_t)(f->held - hi) * sizeof *v);
+        uint32_t j = hi;
+        for (uint32_t i = span; i-- > 0;) {
+            uint64_t k = k0 + i;
+            if (j > lo && v[j - 1].k == k) {
+                v[lo + i] = v[--j];
+                continue;
+            }
+            uint64_t pbeg = k * P, pend = pbeg + P;
+            uint64_t a = beg > pbeg ? beg : pbeg, b = end < pend ? end : pend;
             uint8_t *p = page_get(s);
             memset(p, 0, a - pbeg);
             memset(p + (b - pbeg), 0, pend - b);
-            *slot = p;
-            f->held++;
-            s->in_use++;
-            s->st.page_allocs++;
-            if (s->in_use > s->st.pages_peak)
-                s->st.pages_peak = s->in_use;
+            v[lo + i] = (smc_page_ref){k, p};
         }
-        memcpy(*slot + (a - pbeg), data + (a - beg), b - a);
+        f->held += needed;
+        s->in_use += needed;
+        s->st.page_allocs += needed;
+        if (s->in_use > s->st.pages_peak)
+            s->st.pages_peak = s->in_use;
+    }
+    for (uint32_t i = 0; i < span; i++) {
+        uint64_t pbeg = (k0 + i) * P, pend = pbeg + P;
+        uint64_t a = beg > pbeg ? beg : pbeg, b = end < pend ? end : pend;
+        memcpy(v[lo + i].p + (a - pbeg), data + (a - beg), b - a);
     }
     if (beg < f->hi)
         s->st.bytes_dup += (end < f->hi ? end : f->hi) - beg;
@@ -317,17 +431,22 @@ uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at)
     uint32_t n = (uint32_t)(end - beg); /* <= size: end <= hi <= consumed + size */
     cycle_t issue = at > f->last_copy ? at : f->last_copy;
     cycle_t done = xmem_access(&s->mem, issue, n, false);
+    /* Every page held is at or above consumed's page (those wholly below it were freed), so the
+     * index is walked from its start, in step with the pieces. */
+    const smc_page_ref *v = index_of(f);
+    uint32_t j = 0;
     if (s->fn)
         for (uint64_t o = beg; o < end;) {
             uint64_t k = o / P, in = o % P;
             uint64_t piece = end - o < P - in ? end - o : P - in;
-            const uint8_t *p = f->slot[k % f->nslots];
-            s->fn(s->ctx, flow, o, p ? p + in : s->zero, (uint32_t)piece, done);
+            while (j < f->held && v[j].k < k)
+                j++;
+            const uint8_t *p = j < f->held && v[j].k == k ? v[j].p + in : s->zero;
+            s->fn(s->ctx, flow, o, p, (uint32_t)piece, done);
             o += piece;
         }
-    for (uint64_t k = beg / P; k < end / P; k++)
-        if (f->slot[k % f->nslots])
-            page_free(s, f, (uint32_t)(k % f->nslots));
+    /* The pages whose bytes are now all below end: the index's first entries. */
+    free_first(s, f, lower_bound(v, f->held, end / P));
     f->consumed = end;
     s->st.bytes_delivered += n;
     return n;
@@ -352,4 +471,10 @@ uint64_t smc_pages_held_total(const smc *s)
     for (uint32_t i = 0; i < s->nflows; i++)
         n += s->flows[i].held; /* 0 for a flow not open */
     return n;
+}
+
+size_t smc_host_bytes(const smc *s)
+{
+    return sizeof *s + (size_t)(s->nflows ? s->nflows : 1) * sizeof *s->flows +
+           s->cfg.page_size /* the zero page */ + s->spill_bytes;
 }

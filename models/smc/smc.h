@@ -108,7 +108,8 @@ void smc_free(smc *s);
 void smc_set_deliver(smc *s, smc_deliver_fn fn, void *ctx);
 
 /* Opens (or re-opens: smc_close then open) flow's buffer at stream offset 0; returns its size in
- * bytes, or 0 (nothing opened) for flow >= flows or when the host is out of memory. */
+ * bytes, or 0 (nothing opened) for flow >= flows. It allocates nothing: a flow's page index
+ * grows as it holds pages. */
 uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift);
 /* Bytes free for the flow's window: size - (delivered - consumed), which is size in this model
  * (the host consumes at once); 0 for a flow not open. It does not shrink with out-of-order data
@@ -131,6 +132,12 @@ uint32_t smc_pages_held(const smc *s, uint32_t flow);
 uint32_t smc_flows_open(const smc *s);
 /* Sum of smc_pages_held over open flows (the invariant's right-hand side). */
 uint64_t smc_pages_held_total(const smc *s);
+/* Bytes of host memory the model holds for its own bookkeeping: the smc itself, its per-flow
+ * state for all flows, the page of zeros that stands for a hole, and the page indexes of flows
+ * holding more pages than fit in their inline entries. The page buffers (page_size bytes each,
+ * as many as pages_peak) are not counted. A flow's bookkeeping follows the pages it holds, not
+ * its buffer size: a flow holding few pages costs only its fixed per-flow state. */
+size_t smc_host_bytes(const smc *s);
 
 #ifdef __cplusplus
 }

@@ -104,7 +104,30 @@ def check_trace(name, tshark):
         check(len(syn) <= 1 or c.how == "syn", f"{name}: {c.name}: SYN-ACK for a picked-up flow")
 
 
+def window_follows_the_pool():
+    """With a pool of 4 pages (8 KiB), the window the chip advertises never offers more than the
+    pool can hold, and closes (0) when it is full."""
+    trace = os.path.join(ROOT, "traces", "tcp_loss.pcap")
+    with tempfile.TemporaryDirectory() as tmp:
+        tx = os.path.join(tmp, "tx.pcap")
+        p = subprocess.run([args.sppsim, "--quiet", "--no-progress", "--trace", trace,
+                            "--tx-pcap", tx, "--set", "smc.pages=4"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, f"pool: exit {p.returncode}: {p.stderr.strip()}")
+        with open(tx, "rb") as f:
+            raw = f.read()
+    wins = []
+    for lt, frame, _ in reassemble.Records(raw):
+        ver, pkt = reassemble._network(lt, frame)
+        src, dst, seg, _ = (reassemble._tcp_of_ipv4 if ver == 4 else reassemble._tcp_of_ipv6)(pkt)
+        if not seg[13] & SYN:
+            wins.append(struct.unpack_from("!H", seg, 14)[0])
+    check(wins and min(wins) == 0, f"pool: the window never closed: {sorted(set(wins))[:5]}")
+    check(max(wins) << 7 <= 4 * 2048, f"pool: a window of {max(wins)} << 7 exceeds the pool")
+
+
 def body():
+    window_follows_the_pool()
     tshark = shutil.which("tshark")
     if not tshark:
         print("note: tshark is not installed: only this script's own checks ran")
