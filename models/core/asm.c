@@ -21,6 +21,10 @@
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_MACRO_DEPTH 16
 #define MAX_MACRO_ARGS 16
+/* Lines that macro expansion may produce in one assembly: nested macros multiply (ten
+ * invocations per level over 16 levels would be 10^16 lines), so the total is bounded, at four
+ * times the most instructions a program may have. */
+#define MAX_MACRO_LINES (4u * (UC_MAX_CODE + 1))
 #define MAX_SRC_BYTES (16u << 20)
 #define NUM_CAP (1ull << 40) /* numbers saturate here: out of every range, no overflow */
 #define USAGE_MAX 64         /* an instruction's syntax, for errors */
@@ -322,7 +326,8 @@ typedef struct assembler {
     char **dirs; /* per file: the directory its includes are relative to */
     uint16_t incstack[MAX_INCLUDE_DEPTH + 1];
     unsigned nincs;
-    uint32_t expansions; /* the \@ counter */
+    uint32_t expansions;  /* the \@ counter */
+    uint32_t macro_lines; /* lines produced by macro expansion so far (MAX_MACRO_LINES) */
     bool have_protocol;
     uint16_t proto_file;
     uint32_t proto_line;
@@ -1451,6 +1456,12 @@ static int expand_macro(assembler *a, const src_line *l, const tok *t, uint32_t 
     if (!out || !cmap)
         rc = oom(a);
     for (uint32_t b = 0; rc == 0 && b < m->nbody; b++) {
+        if (++a->macro_lines > MAX_MACRO_LINES) {
+            rc = err_at(a, l, name->pos,
+                        "macro expansion too large (more than %u lines; nested macros multiply)",
+                        MAX_MACRO_LINES);
+            break;
+        }
         const char *body = m->body[b];
         size_t blen = strlen(body);
         uint32_t o = 0;

@@ -1,0 +1,185 @@
+.macro m0
+; nothing
+.endm
+.macro m1
+m0
+m0
+m0
+m0
+m0
+m0
+m0
+m0
+m0
+m0
+.endm
+.macro m2
+m1
+m1
+m1
+m1
+m1
+m1
+m1
+m1
+m1
+m1
+.endm
+.macro m3
+m2
+m2
+m2
+m2
+m2
+m2
+m2
+m2
+m2
+m2
+.endm
+.macro m4
+m3
+m3
+m3
+m3
+m3
+m3
+m3
+m3
+m3
+m3
+.endm
+.macro m5
+m4
+m4
+m4
+m4
+m4
+m4
+m4
+m4
+m4
+m4
+.endm
+.macro m6
+m5
+m5
+m5
+m5
+m5
+m5
+m5
+m5
+m5
+m5
+.endm
+.macro m7
+m6
+m6
+m6
+m6
+m6
+m6
+m6
+m6
+m6
+m6
+.endm
+.macro m8
+m7
+m7
+m7
+m7
+m7
+m7
+m7
+m7
+m7
+m7
+.endm
+.macro m9
+m8
+m8
+m8
+m8
+m8
+m8
+m8
+m8
+m8
+m8
+.endm
+.macro m10
+m9
+m9
+m9
+m9
+m9
+m9
+m9
+m9
+m9
+m9
+.endm
+.macro m11
+m10
+m10
+m10
+m10
+m10
+m10
+m10
+m10
+m10
+m10
+.endm
+.macro m12
+m11
+m11
+m11
+m11
+m11
+m11
+m11
+m11
+m11
+m11
+.endm
+.macro m13
+m12
+m12
+m12
+m12
+m12
+m12
+m12
+m12
+m12
+m12
+.endm
+.macro m14
+m13
+m13
+m13
+m13
+m13
+m13
+m13
+m13
+m13
+m13
+.endm
+.macro m15
+m14
+m14
+m14
+m14
+m14
+m14
+m14
+m14
+m14
+m14
+.endm
+m15
+fin
