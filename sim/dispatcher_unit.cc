@@ -69,7 +69,7 @@ void DispatcherUnit::run()
                 if (o.ev.sp_handle != SP_NONE)
                     sp_.release(o.ev.sp_handle); // dropped: counted by the model
                 if (history_ && o.ev.pkt == history_->packet())
-                    history_->dropped(o.ev, o.reason);
+                    history_->dropped(o.reason);
             }
             disp_pop_out(d_);
             progress++;

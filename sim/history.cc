@@ -51,9 +51,8 @@ void History::ended(const event &ev, unsigned cluster, const cluster_done &d, ui
     ended_.push_back(std::move(e));
 }
 
-void History::dropped(const event &ev, unsigned reason)
+void History::dropped(unsigned reason)
 {
-    (void)ev;
     dropped_ = true;
     drop_reason_ = reason;
 }

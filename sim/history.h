@@ -27,7 +27,7 @@ public:
     void ended(const event &ev, unsigned cluster, const cluster_done &d, uint64_t start_ps,
                uint64_t end_ps, const std::string &end_where);
     // The dispatcher dropped the packet for reason.
-    void dropped(const event &ev, unsigned reason);
+    void dropped(unsigned reason);
 
     void print(std::ostream &o) const;
 

@@ -252,6 +252,10 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
                   fmt_num(100.0 * share(busy, cyc * c.cfg.cores)).c_str(),
                   fmt_num(100.0 * share(busy_max, cyc)).c_str());
     }
+    if (chip.ev_stats.bad_appends || chip.ev_stats.bad_emits)
+        o << line("  microcode errors sock_append outside the frame %llu, ev_emit of an unknown "
+                  "type %llu (refused; a firmware bug)",
+                  ull(chip.ev_stats.bad_appends), ull(chip.ev_stats.bad_emits));
     if (chip.ev_stats.faults) {
         o << line("  faults           %llu", ull(chip.ev_stats.faults));
         for (const auto &f : chip.ev_stats.fault_lines)
@@ -318,6 +322,8 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.end();
     j.begin("faults");
     j.kv("count", chip.ev_stats.faults);
+    j.kv("bad_appends", chip.ev_stats.bad_appends);
+    j.kv("bad_emits", chip.ev_stats.bad_emits);
     j.begin_array("first");
     for (const auto &f : chip.ev_stats.fault_lines)
         j.value(f);
