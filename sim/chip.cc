@@ -215,19 +215,9 @@ std::string Chip::undrained()
 {
     std::ostringstream o;
     const struct ipu &u = ipu->model();
-    bool clusters_idle = true;
-    for (auto &c : clusters)
-        clusters_idle = clusters_idle && cluster_idle(&c->model());
-    bool chans_empty = ingress.depth() == 0 && events.depth() == 0 && timer_events.depth() == 0 &&
-                       internal_events.depth() == 0 && disp_ctl.depth() == 0 &&
-                       requests.depth() == 0 && luc_ctl.depth() == 0 && txq.depth() == 0;
-    for (auto &j : jobs)
-        chans_empty = chans_empty && j->depth() == 0;
     const smc *m = host->model();
-    bool pages_ok = smc_pages_in_use(m) == smc_pages_held_total(m);
-    bool stuck = !source->finished() || !chans_empty || !ipu_idle(&u) ||
-                 !disp_idle(dispatcher->model()) || !luc_idle(lookup->model()) || !clusters_idle ||
-                 !tx_idle(tx->model()) || !sp_empty(sp.model()) || !pages_ok;
+    bool stuck =
+        active() || !sp_empty(sp.model()) || smc_pages_in_use(m) != smc_pages_held_total(m);
     if (!stuck)
         return "";
     o << "source " << (source->finished() ? "done" : "waiting") << "; ingress FIFO "

@@ -62,7 +62,7 @@ public:
     // Runs until no unit has work left (or a fault stops it). Returns the simulated time of the
     // last activity (ps).
     uint64_t run();
-    // Empty when every queue drained, every scratchpad byte was freed and the pages held equal
+    // Empty when nothing is active(), every scratchpad byte was freed and the pages held equal
     // the pages in open flows' buffers; else a one-line account of what is still held, unit by
     // unit.
     std::string undrained();

@@ -79,11 +79,11 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
 {
     auto *u = static_cast<ClusterUnit *>(ctx);
     const uint32_t *a = rec->arg;
-    // the command's issue time on the SMC's clock
-    cycle_t at = u->host_.clock().cycle_at(u->clk_.time_of(rec->cycle));
+    uint64_t t_ps = u->clk_.time_of(rec->cycle);  // when the command issued
+    cycle_t at = u->host_.clock().cycle_at(t_ps); // ... on the SMC's clock
     switch (rec->cmd) {
     case UC_CMD_SOCK_OPEN:
-        return u->host_.open(ev->flow, a[0], a[1], u->clk_.time_of(rec->cycle));
+        return u->host_.open(ev->flow, a[0], a[1], t_ps);
     case UC_CMD_SOCK_SPACE:
         return u->host_.window(ev->flow);
     case UC_CMD_SOCK_APPEND: {

@@ -26,8 +26,7 @@ std::string file_name(const flow_key *k)
 
 Host::Host(const smc_cfg &cfg, uint32_t flows, const disp *names, const std::string &dir)
     : clk_(cfg.clock_mhz), pool_bytes_(static_cast<uint64_t>(cfg.pages) * cfg.page_size),
-      page_size_(cfg.page_size), names_(names), dir_(dir), bytes_(flows), opened_(flows),
-      last_(flows), path_(flows)
+      page_size_(cfg.page_size), names_(names), dir_(dir), conn_(flows)
 {
     sim_err err;
     s_ = smc_new(&cfg, flows, &err);
@@ -53,7 +52,7 @@ Host::~Host()
 uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
 {
     conns_++;
-    if (!dir_.empty() && flow < path_.size()) {
+    if (!dir_.empty() && flow < conn_.size()) {
         for (auto it = open_.begin(); it != open_.end(); ++it)
             if (it->first == flow) {
                 std::fclose(it->second);
@@ -63,17 +62,19 @@ uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
         const flow_key *k = disp_flow_key(names_, flow);
         std::string name = k ? file_name(k) : "flow" + std::to_string(flow);
         unsigned n = ++seen_[name];
-        path_[flow] = dir_ + "/" + name + (n > 1 ? "." + std::to_string(n) : "");
-        FILE *f = std::fopen(path_[flow].c_str(), "wb"); // an empty stream is a file too
+        conn_[flow].path = dir_ + "/" + name + (n > 1 ? "." + std::to_string(n) : "");
+        FILE *f = std::fopen(conn_[flow].path.c_str(), "wb"); // an empty stream is a file too
         if (f)
             std::fclose(f);
         else if (error_.empty())
-            error_ = path_[flow] + ": " + std::strerror(errno);
+            error_ = conn_[flow].path + ": " + std::strerror(errno);
     }
     uint32_t size = smc_open(s_, flow, mss, shift);
-    if (flow < bytes_.size()) {
-        bytes_[flow] = 0;
-        opened_[flow] = last_[flow] = t_ps;
+    if (flow < conn_.size()) {
+        Conn &c = conn_[flow];
+        c.open = true;
+        c.bytes = 0;
+        c.opened_ps = c.last_ps = t_ps;
     }
     if (flow_log_) {
         char key[160] = "?";
@@ -91,14 +92,14 @@ uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
 // opening to its last delivery).
 void Host::log_close(const char *what, uint32_t flow, uint64_t t_ps)
 {
-    uint64_t span = last_[flow] > opened_[flow] ? last_[flow] - opened_[flow] : 0;
+    const Conn &c = conn_[flow];
+    uint64_t span = c.last_ps > c.opened_ps ? c.last_ps - c.opened_ps : 0;
     std::fprintf(flow_log_,
                  "{\"event\":\"%s\",\"flow\":%u,\"delivered\":%llu,\"pages\":%u,"
                  "\"t_ps\":%llu,\"last_delivery_ps\":%llu,\"goodput_gbps\":%.6g}\n",
-                 what, flow, static_cast<unsigned long long>(bytes_[flow]),
-                 smc_pages_held(s_, flow), static_cast<unsigned long long>(t_ps),
-                 static_cast<unsigned long long>(last_[flow]),
-                 span ? static_cast<double>(bytes_[flow]) * 8e3 / static_cast<double>(span) : 0.0);
+                 what, flow, static_cast<unsigned long long>(c.bytes), smc_pages_held(s_, flow),
+                 static_cast<unsigned long long>(t_ps), static_cast<unsigned long long>(c.last_ps),
+                 span ? static_cast<double>(c.bytes) * 8e3 / static_cast<double>(span) : 0.0);
 }
 
 uint32_t Host::window(uint32_t flow) const
@@ -110,8 +111,11 @@ uint32_t Host::window(uint32_t flow) const
 
 void Host::close(uint32_t flow, uint64_t t_ps)
 {
-    if (flow_log_ && flow < bytes_.size())
-        log_close("close", flow, t_ps);
+    if (flow < conn_.size()) {
+        if (flow_log_ && conn_[flow].open)
+            log_close("close", flow, t_ps);
+        conn_[flow].open = false;
+    }
     smc_close(s_, flow);
 }
 
@@ -119,8 +123,8 @@ void Host::finish(uint64_t t_ps)
 {
     if (!flow_log_)
         return;
-    for (uint32_t f = 0; f < bytes_.size(); f++)
-        if (smc_space(s_, f) != 0) // open
+    for (uint32_t f = 0; f < conn_.size(); f++)
+        if (conn_[f].open)
             log_close("open_at_end", f, t_ps);
 }
 
@@ -131,12 +135,12 @@ FILE *Host::file_of(uint32_t flow)
             open_.splice(open_.begin(), open_, it);
             return it->second;
         }
-    if (flow >= path_.size() || path_[flow].empty())
+    if (flow >= conn_.size() || conn_[flow].path.empty())
         return nullptr;
-    FILE *f = std::fopen(path_[flow].c_str(), "ab");
+    FILE *f = std::fopen(conn_[flow].path.c_str(), "ab");
     if (!f) {
         if (error_.empty())
-            error_ = path_[flow] + ": " + std::strerror(errno);
+            error_ = conn_[flow].path + ": " + std::strerror(errno);
         return nullptr;
     }
     if (open_.size() == kMaxOpenFiles) {
@@ -153,9 +157,9 @@ void Host::deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *dat
     (void)off; // pieces arrive in stream order
     auto *h = static_cast<Host *>(ctx);
     h->delivered_ += len;
-    if (flow < h->bytes_.size()) {
-        h->bytes_[flow] += len;
-        h->last_[flow] = h->clk_.time_of(at);
+    if (flow < h->conn_.size()) {
+        h->conn_[flow].bytes += len;
+        h->conn_[flow].last_ps = h->clk_.time_of(at);
     }
     uint64_t t = h->clk_.time_of(at);
     if (t > h->last_ps_)
@@ -164,5 +168,5 @@ void Host::deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *dat
         return;
     FILE *f = h->file_of(flow);
     if (f && std::fwrite(data, 1, len, f) != len && h->error_.empty())
-        h->error_ = h->path_[flow] + ": " + std::strerror(errno);
+        h->error_ = h->conn_[flow].path + ": " + std::strerror(errno);
 }

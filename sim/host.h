@@ -64,11 +64,15 @@ private:
     uint64_t delivered_ = 0, last_ps_ = 0, conns_ = 0;
     std::string error_;
     FILE *flow_log_ = nullptr;
-    std::vector<uint64_t> bytes_;  // per proxy: delivered in its current connection
-    std::vector<uint64_t> opened_; // per proxy: when it opened (ps)
-    std::vector<uint64_t> last_;   // per proxy: its last delivery (ps)
+    struct Conn { // per proxy: its current connection
+        bool open = false;
+        uint64_t bytes = 0;     // delivered
+        uint64_t opened_ps = 0; // when it opened
+        uint64_t last_ps = 0;   // its last delivery
+        std::string path;       // its --deliver-dir file
+    };
+    std::vector<Conn> conn_;
     void log_close(const char *what, uint32_t flow, uint64_t t_ps);
-    std::vector<std::string> path_;               // per proxy: its current connection's file
     std::map<std::string, unsigned> seen_;        // connections per 5-tuple so far
     std::list<std::pair<uint32_t, FILE *>> open_; // files kept open, most recent first
 };
