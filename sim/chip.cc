@@ -58,7 +58,8 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
     dispatcher = std::make_unique<DispatcherUnit>(
         "dispatcher", cfg.dispatcher, n, cores.data(), img.class_portions, cfg.route.mask, sp,
         events, timer_events, internal_events, disp_ctl, requests);
-    host = std::make_unique<Host>(cfg.smc, flows, dispatcher->model(), files.deliver_dir);
+    host = std::make_unique<Host>("host", cfg.smc, cfg.host, flows, dispatcher->model(),
+                                  files.deliver_dir);
     host->set_flow_log(flow_log_);
     dispatcher->set_history(history.get());
     lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, &img, requests, luc_ctl,
@@ -200,7 +201,8 @@ bool Chip::active()
     if (!source->finished() || ingress.depth() || events.depth() || timer_events.depth() ||
         internal_events.depth() || disp_ctl.depth() || requests.depth() || luc_ctl.depth() ||
         txq.depth() || !ipu_idle(&ipu->model()) || !disp_idle(dispatcher->model()) ||
-        !luc_idle(lookup->model()) || luc_timers_armed(lookup->model()) || !tx_idle(tx->model()))
+        !luc_idle(lookup->model()) || luc_timers_armed(lookup->model()) || !tx_idle(tx->model()) ||
+        host->busy())
         return true;
     for (auto &j : jobs)
         if (j->depth())
@@ -244,6 +246,7 @@ std::string Chip::undrained()
     depth(o, "tx", txq);
     o << "; tx queue " << tx_queued(tx->model()) << "; scratchpad " << sp.model()->st.cells_used
       << "/" << sp.model()->ncells << " cells; pages " << smc_pages_in_use(m) << " in use, "
-      << smc_pages_held_total(m) << " in open flows' buffers";
+      << smc_pages_held_total(m) << " in open flows' buffers; host reads pending "
+      << happ_pending(host->app());
     return o.str();
 }

@@ -99,7 +99,7 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
         return smc_append(u->host_.model(), ev->flow, a[2], u->buf_.data(), a[1], at);
     }
     case UC_CMD_SOCK_DELIVER:
-        return smc_deliver(u->host_.model(), ev->flow, a[0], at);
+        return u->host_.deliver(ev->flow, a[0], at);
     case UC_CMD_TX_TEMPLATE: {
         if (ev->sp_handle == SP_NONE)
             return 0;

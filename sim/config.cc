@@ -104,7 +104,7 @@ std::vector<ChipConfig::Entry> ChipConfig::entries()
     return {{&source_params, &source},   {&top_params, &chip},        {&ipu_params, &ipu},
             {&sp_params, &scratchpad},   {&disp_params, &dispatcher}, {&luc_params, &lookup},
             {&cluster_params, &cluster}, {&core_params, &core},       {&smc_params, &smc},
-            {&tx_params, &tx},           {&route_params, &route}};
+            {&happ_params, &host},       {&tx_params, &tx},           {&route_params, &route}};
 }
 
 void ChipConfig::set(const std::string &unit, const std::string &key, const std::string &value)

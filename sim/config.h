@@ -9,6 +9,7 @@
 #include "cluster.h"
 #include "core.h"
 #include "dispatcher.h"
+#include "happ.h"
 #include "ipu.h"
 #include "lookup.h"
 #include "params.h"
@@ -54,6 +55,7 @@ struct ChipConfig {
     cluster_cfg cluster;
     core_cfg core;
     smc_cfg smc;
+    happ_cfg host;
     tx_cfg tx;
     RouteCfg route;
 

@@ -24,29 +24,75 @@ std::string file_name(const flow_key *k)
 }
 } // namespace
 
-Host::Host(const smc_cfg &cfg, uint32_t flows, const disp *names, const std::string &dir)
-    : clk_(cfg.clock_mhz), pool_bytes_(static_cast<uint64_t>(cfg.pages) * cfg.page_size),
-      page_size_(cfg.page_size), names_(names), dir_(dir), conn_(flows)
+Host::Host(sc_core::sc_module_name name, const smc_cfg &cfg, const happ_cfg &app, uint32_t flows,
+           const disp *names, const std::string &dir)
+    : sc_module(name), clk_(cfg.clock_mhz), app_clk_(app.clock_mhz),
+      pool_bytes_(static_cast<uint64_t>(cfg.pages) * cfg.page_size), page_size_(cfg.page_size),
+      names_(names), dir_(dir), conn_(flows)
 {
     sim_err err;
     s_ = smc_new(&cfg, flows, &err);
     if (!s_)
         throw std::runtime_error(err.msg);
+    app_ = happ_new(&app, flows, &err);
+    if (!app_) {
+        smc_free(s_);
+        throw std::runtime_error(err.msg);
+    }
     smc_set_deliver(s_, deliver_cb, this);
     if (!dir_.empty()) {
         if (mkdir(dir_.c_str(), 0777) != 0 && errno != EEXIST) {
+            happ_free(app_);
             smc_free(s_);
             throw std::runtime_error(
                 dir_ + ": cannot create the deliver directory: " + std::strerror(errno));
         }
     }
+    SC_METHOD(read);
+    sensitive << wake_;
+    dont_initialize();
 }
 
 Host::~Host()
 {
     for (auto &f : open_)
         std::fclose(f.second);
+    happ_free(app_);
     smc_free(s_);
+}
+
+uint32_t Host::deliver(uint32_t flow, uint32_t upto, cycle_t at)
+{
+    uint32_t n = smc_deliver(s_, flow, upto, at);
+    if (!n)
+        return 0;
+    if (happ_immediate(app_)) {
+        smc_consume(s_, flow, n, at);
+        return n;
+    }
+    uint64_t t = clk_.time_of(at);
+    cycle_t was = happ_next_cycle(app_);
+    happ_ready(app_, flow, n, app_clk_.cycle_at(t));
+    if (happ_next_cycle(app_) != was)
+        wake_at_cycle(app_clk_, wake_, happ_next_cycle(app_), now_ps());
+    return n;
+}
+
+void Host::read()
+{
+    auto step = [this](cycle_t cyc) {
+        unsigned progress = 0;
+        uint32_t flow, bytes;
+        cycle_t at;
+        while (happ_pop_read(app_, cyc, &flow, &bytes, &at)) {
+            smc_consume(s_, flow, bytes, clk_.cycle_at(app_clk_.time_of(at)));
+            progress++;
+        }
+        return progress;
+    };
+    if (!run_until_idle(app_clk_, wake_, last_work_ps_, step))
+        return;
+    wake_at_cycle(app_clk_, wake_, happ_next_cycle(app_), now_ps());
 }
 
 uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
@@ -111,6 +157,8 @@ uint32_t Host::window(uint32_t flow) const
 
 void Host::close(uint32_t flow, uint64_t t_ps)
 {
+    if (happ_close(app_, flow)) // unread data goes to the application before the buffer
+        smc_consume(s_, flow, UINT32_MAX, clk_.cycle_at(t_ps));
     if (flow < conn_.size()) {
         if (flow_log_ && conn_[flow].open)
             log_close("close", flow, t_ps);

@@ -1,10 +1,14 @@
-// Host: the socket memory controller (models/smc) and, behind it, the host application that
-// consumes each flow's in-order byte stream. The cores call the SMC through their answering
-// commands (sock_open, sock_space, sock_append, sock_deliver; see ClusterUnit), so it has no
-// process of its own: its timing is in the cycles it returns.
+// Host: the socket memory controller (models/smc) and, behind it, the host application
+// (models/host) that reads each flow's in-order byte stream. The cores call the SMC through their
+// answering commands (sock_open, sock_space, sock_append, sock_deliver; see ClusterUnit), whose
+// timing is in the cycles they return. The application reads what sock_deliver put in order:
+// at once by default (in the same call), or, with host_app.consume_mbps, at that rate per flow, in
+// a process of its own woken when the next read is due; the unread backlog keeps its pages and
+// shrinks the flow's advertised window until it is read. A flow that closes with data unread
+// hands it to the application at once (the proxy is reused: its buffer cannot wait).
 //
-// The default host application takes every delivered byte at once. It counts bytes per flow
-// and, with --deliver-dir, writes each connection's byte stream to DIR/<remote>-<local>
+// The host counts bytes read per flow and, with --deliver-dir, writes each connection's byte
+// stream to DIR/<remote>-<local>
 // (addresses and ports of the flow key, e.g. 10.0.0.1.40000-10.0.0.2.80; a later connection of
 // the same 5-tuple gets a ".2", ".3" ... suffix).
 #pragma once
@@ -15,21 +19,33 @@
 #include <string>
 #include <vector>
 
+#include <systemc>
+
 #include "dispatcher.h"
+#include "happ.h"
 #include "simtime.h"
 #include "smc.h"
 
-class Host {
+class Host : public sc_core::sc_module {
 public:
-    // Throws std::runtime_error for a bad config (message from smc_new) or an unusable dir.
-    Host(const smc_cfg &cfg, uint32_t flows, const disp *names, const std::string &deliver_dir);
-    ~Host();
+    SC_HAS_PROCESS(Host);
+    // Throws std::runtime_error for a bad config (message from smc_new or happ_new) or an
+    // unusable dir.
+    Host(sc_core::sc_module_name name, const smc_cfg &cfg, const happ_cfg &app, uint32_t flows,
+         const disp *names, const std::string &deliver_dir);
+    ~Host() override;
     Host(const Host &) = delete;
     Host &operator=(const Host &) = delete;
 
     smc *model() { return s_; }
     const smc *model() const { return s_; }
+    const happ *app() const { return app_; }
     const UnitClock &clock() const { return clk_; }
+    // sock_deliver at the SMC's cycle at: the bytes below upto are in order; the application
+    // reads them now or later. Returns the bytes put in order.
+    uint32_t deliver(uint32_t flow, uint32_t upto, cycle_t at);
+    // The application has reads to do (the run is not drained).
+    bool busy() const { return happ_pending(app_) != 0; }
 
     // sock_open at simulated time t_ps: a new connection on proxy flow (names its output file).
     uint32_t open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps);
@@ -49,14 +65,19 @@ public:
     const std::string &error() const { return error_; }
     // --flow-log: one JSON line per connection opened and closed (docs/outputs.md).
     void set_flow_log(FILE *f) { flow_log_ = f; }
+    uint64_t last_work_ps() const { return last_work_ps_; }
 
 private:
+    void read(); // the application's reads due now (with a consumption rate)
     static void deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *data,
                            uint32_t len, cycle_t at);
     FILE *file_of(uint32_t flow);
 
     smc *s_ = nullptr;
-    UnitClock clk_;
+    happ *app_ = nullptr;
+    UnitClock clk_, app_clk_;
+    sc_core::sc_event wake_;
+    uint64_t last_work_ps_ = 0;
     uint64_t pool_bytes_; // the pool's pages x page size
     uint32_t page_size_;
     const disp *names_;

@@ -302,6 +302,8 @@ void write_html_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
                luc_get_stats(chip.lookup->model()));
     stat_table(o, "socket memory controller", smc_stat_defs, smc_stat_count,
                smc_get_stats(chip.host->model()));
+    stat_table(o, "host application", happ_stat_defs, happ_stat_count,
+               happ_get_stats(chip.host->app()));
     stat_table(o, "transmit", tx_stat_defs, tx_stat_count, tx_get_stats(chip.tx->model()));
     stat_table(o, "scratchpad", sp_stat_defs, sp_stat_count, &chip.sp.model()->st);
 

@@ -272,6 +272,12 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
               "window %llu, pool %llu",
               ull(ss.appends), ull(ss.bytes_appended), ull(ss.bytes_dup), ull(ss.refused_window),
               ull(ss.refused_pool));
+    const happ_stats &hs = *happ_get_stats(chip.host->app());
+    if (chip.cfg.host.consume_mbps)
+        o << line("  application      reads %llu (%llu bytes) at %u Mb/s per flow; unread peak "
+                  "%llu bytes in a flow; %llu bytes unread at close",
+                  ull(hs.reads), ull(hs.bytes_read), chip.cfg.host.consume_mbps,
+                  ull(hs.backlog_peak), ull(hs.bytes_at_close));
     const tx_stats &ts = *tx_get_stats(chip.tx->model());
     o << "transmit\n";
     o << line("  frames           %llu (%llu bytes); dropped: queue full %llu, no template %llu",
@@ -418,6 +424,9 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         j.kv("pages_in_use", smc_pages_in_use(sm));
         j.kv("flows_open", smc_flows_open(sm));
         xmem_json(j, *smc_mem_stats(sm), cycles_of(s.sim_ps, chip.host->clock()));
+        j.end();
+        j.begin("host_app");
+        stats_json(j, happ_stat_defs, happ_stat_count, happ_get_stats(chip.host->app()));
         j.end();
         j.begin("tx");
         stats_json(j, tx_stat_defs, tx_stat_count, tx_get_stats(chip.tx->model()));

@@ -44,6 +44,14 @@ std::vector<uint8_t> Bytes(uint32_t flow, uint64_t off, uint32_t len)
     return v;
 }
 
+// The default host application: it reads everything put in order at once.
+uint32_t DeliverAll(smc *s, uint32_t flow, uint32_t upto, cycle_t at)
+{
+    uint32_t n = smc_deliver(s, flow, upto, at);
+    smc_consume(s, flow, UINT32_MAX, at);
+    return n;
+}
+
 class Smc : public ::testing::Test {
 protected:
     smc_cfg cfg{};
@@ -181,7 +189,7 @@ TEST_F(Smc, SpaceIsTheSizeWhileOpenAndZeroOtherwise)
     ASSERT_EQ(Append(0, 100, 50), 1u); // out of order: the window does not shrink
     EXPECT_EQ(smc_space(s, 0), 256u);
     ASSERT_EQ(Append(0, 0, 100), 1u);
-    EXPECT_EQ(smc_deliver(s, 0, 150, 0), 150u);
+    EXPECT_EQ(DeliverAll(s, 0, 150, 0), 150u);
     EXPECT_EQ(smc_space(s, 0), 256u);
     smc_close(s, 0);
     EXPECT_EQ(smc_space(s, 0), 0u);
@@ -217,7 +225,7 @@ TEST_F(Smc, OutOfOrderAppendsDeliverInOrderInPageBoundedPieces)
     ASSERT_EQ(Append(2, 10, 140), 1u);
     ASSERT_EQ(Append(2, 0, 10), 1u);
     EXPECT_EQ(smc_pages_in_use(s), 4u);
-    EXPECT_EQ(smc_deliver(s, 2, 240, 0), 240u);
+    EXPECT_EQ(DeliverAll(s, 2, 240, 0), 240u);
     ASSERT_EQ(got.size(), 4u); // [0,64) [64,128) [128,192) [192,240)
     EXPECT_EQ(got[3].data.size(), 48u);
     for (const Piece &p : got)
@@ -237,13 +245,13 @@ TEST_F(Smc, DeliveryInStepsFreesEachPageOnceFullyConsumed)
     ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
     ASSERT_EQ(Append(0, 0, 256), 1u);
     EXPECT_EQ(smc_pages_in_use(s), 4u);
-    EXPECT_EQ(smc_deliver(s, 0, 63, 0), 63u);
+    EXPECT_EQ(DeliverAll(s, 0, 63, 0), 63u);
     EXPECT_EQ(smc_pages_in_use(s), 4u);
-    EXPECT_EQ(smc_deliver(s, 0, 64, 0), 1u);
+    EXPECT_EQ(DeliverAll(s, 0, 64, 0), 1u);
     EXPECT_EQ(smc_pages_in_use(s), 3u);
-    EXPECT_EQ(smc_deliver(s, 0, 200, 0), 136u);
+    EXPECT_EQ(DeliverAll(s, 0, 200, 0), 136u);
     EXPECT_EQ(smc_pages_in_use(s), 1u);
-    EXPECT_EQ(smc_deliver(s, 0, 256, 0), 56u);
+    EXPECT_EQ(DeliverAll(s, 0, 256, 0), 56u);
     EXPECT_EQ(smc_pages_in_use(s), 0u);
     EXPECT_EQ(St().page_frees, 4u);
     EXPECT_EQ(Joined(0), Bytes(0, 0, 256));
@@ -259,16 +267,57 @@ TEST_F(Smc, MidPageWindowHoldsOneMorePage)
     Make();
     ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
     ASSERT_EQ(Append(0, 0, 100), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 100, 0), 100u); // consumed 100, inside page 1
+    ASSERT_EQ(DeliverAll(s, 0, 100, 0), 100u); // consumed 100, inside page 1
     got.clear();
     // The window [100, 356) touches pages 1..5: page 5 must not share page 1's slot.
     ASSERT_EQ(Append(0, 300, 56), 1u);
     ASSERT_EQ(Append(0, 100, 200), 1u);
     EXPECT_EQ(smc_pages_held(s, 0), 5u);
-    EXPECT_EQ(smc_deliver(s, 0, 356, 0), 256u);
+    EXPECT_EQ(DeliverAll(s, 0, 356, 0), 256u);
     EXPECT_EQ(Joined(100), Bytes(0, 100, 256));
     EXPECT_EQ(Append(0, 612, 1), 0u); // 356 + 256 is the window's end
     EXPECT_EQ(Append(0, 611, 1), 1u);
+}
+
+// The host application reads later than the data is put in order: the unread backlog keeps its
+// pages and shrinks the window until smc_consume takes it (issue 4's consumption rate).
+TEST_F(Smc, UnreadDataShrinksTheWindowUntilTheHostReadsIt)
+{
+    Small();
+    Make();
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
+    ASSERT_EQ(Append(0, 0, 200), 1u);
+    EXPECT_EQ(smc_deliver(s, 0, 200, 0), 200u);
+    EXPECT_TRUE(got.empty()); // handed over, not read: nothing reaches the host yet
+    EXPECT_EQ(smc_unread(s, 0), 200u);
+    EXPECT_EQ(smc_space(s, 0), 56u);
+    EXPECT_EQ(smc_pages_in_use(s), 4u);
+    EXPECT_EQ(St().bytes_delivered, 200u);
+    EXPECT_EQ(St().bytes_consumed, 0u);
+    EXPECT_EQ(Append(0, 200, 57), 0u); // beyond consumed 0 + size 256
+    EXPECT_EQ(Append(0, 199, 1), 0u);  // below delivered
+    EXPECT_EQ(Append(0, 200, 56), 1u);
+    EXPECT_EQ(smc_deliver(s, 0, 256, 0), 56u);
+    EXPECT_EQ(smc_space(s, 0), 0u);
+    // A read of 100 bytes at cycle 500: one read on the memory channel, issued then (the copies
+    // are done), its first data after mem_latency, 100 bytes at 16 per cycle.
+    EXPECT_EQ(smc_consume(s, 0, 100, 500), 100u);
+    EXPECT_EQ(Joined(0, 500 + cfg.mem_latency + 7), Bytes(0, 0, 100));
+    EXPECT_EQ(smc_space(s, 0), 100u);
+    EXPECT_EQ(smc_pages_in_use(s), 3u); // page 0 (bytes 0..63) is read; page 1 is not yet
+    EXPECT_EQ(St().page_frees, 1u);
+    EXPECT_EQ(Append(0, 256, 100), 1u); // the reopened window
+    got.clear();
+    EXPECT_EQ(smc_consume(s, 0, 1000, 600), 156u); // no more than was handed over
+    EXPECT_EQ(smc_consume(s, 0, 1000, 600), 0u);
+    EXPECT_EQ(Joined(100), Bytes(0, 100, 156));
+    EXPECT_EQ(smc_unread(s, 0), 0u);
+    EXPECT_EQ(St().bytes_consumed, 256u);
+    EXPECT_EQ(smc_pages_in_use(s), smc_pages_held_total(s));
+    smc_close(s, 0);
+    EXPECT_EQ(St().bytes_discarded, 100u); // appended at 256, never put in order nor read
+    EXPECT_EQ(smc_consume(s, 0, 10, 700), 0u);
+    EXPECT_EQ(smc_unread(s, 0), 0u);
 }
 
 TEST_F(Smc, RefusedWindowChangesNothing)
@@ -284,7 +333,7 @@ TEST_F(Smc, RefusedWindowChangesNothing)
     EXPECT_EQ(St().bytes_refused, 60u);
     EXPECT_EQ(Append(0, 200, 56), 1u); // exactly up to the window's end
     ASSERT_EQ(Append(0, 0, 200), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 130, 0), 130u);
+    ASSERT_EQ(DeliverAll(s, 0, 130, 0), 130u);
     smc_stats before = St();
     xmem_stats mbefore = *smc_mem_stats(s);
     uint32_t pages = smc_pages_in_use(s);
@@ -309,7 +358,7 @@ TEST_F(Smc, FlowNotOpenRefusesAndIgnores)
     EXPECT_EQ(smc_append(s, 7, 0, b, 4, 0), 0u); // beyond flows
     EXPECT_EQ(St().refused_window, 2u);
     EXPECT_EQ(St().bytes_refused, 8u);
-    EXPECT_EQ(smc_deliver(s, 0, 4, 0), 0u);
+    EXPECT_EQ(DeliverAll(s, 0, 4, 0), 0u);
     EXPECT_EQ(smc_open(s, 2, 0, 0), 0u);
     EXPECT_EQ(smc_flows_open(s), 0u);
     EXPECT_EQ(St().opens, 0u);
@@ -343,7 +392,7 @@ TEST_F(Smc, RefusedPoolIsAllOrNothing)
     EXPECT_EQ(Append(0, 64, 1), 0u);
     EXPECT_EQ(St().refused_pool, 2u);
     // Delivery returns pages to the pool.
-    ASSERT_EQ(smc_deliver(s, 1, 128, 0), 128u);
+    ASSERT_EQ(DeliverAll(s, 1, 128, 0), 128u);
     EXPECT_EQ(Append(0, 64, 128), 1u);
     EXPECT_EQ(smc_pages_in_use(s), 3u);
     EXPECT_EQ(St().pages_peak, 3u);
@@ -368,7 +417,7 @@ TEST_F(Smc, DupCountsBytesBelowTheHighestAppended)
     // A duplicate overwrites what was there.
     uint8_t x[3] = {0xaa, 0xbb, 0xcc};
     ASSERT_EQ(smc_append(s, 0, 1, x, 3, 0), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 5, 0), 5u);
+    ASSERT_EQ(DeliverAll(s, 0, 5, 0), 5u);
     std::vector<uint8_t> want = {Byte(0, 0), 0xaa, 0xbb, 0xcc, Byte(0, 4)};
     EXPECT_EQ(Joined(0), want);
     EXPECT_EQ(St().bytes_dup, 108u);
@@ -384,7 +433,7 @@ TEST_F(Smc, ZeroLengthAppend)
     EXPECT_EQ(St().appends, 1u);
     EXPECT_EQ(St().page_allocs, 0u);
     EXPECT_EQ(smc_mem_stats(s)->writes, 0u);
-    EXPECT_EQ(smc_deliver(s, 0, 10, 0), 0u); // nothing appended: clamped to 0
+    EXPECT_EQ(DeliverAll(s, 0, 10, 0), 0u); // nothing appended: clamped to 0
     EXPECT_EQ(St().deliver_clamped, 1u);
 }
 
@@ -395,14 +444,14 @@ TEST_F(Smc, DeliveryCyclesFromTheMemoryChannel)
     ASSERT_EQ(smc_open(s, 1, 0, 0), 32768u);
     // Copy: 50 + 100 + ceil(1000 / 16) = 213. Delivery issued later, at 500: 500 + 100 + 63.
     ASSERT_EQ(Append(0, 0, 1000, 50), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 1000, 500), 1000u);
+    ASSERT_EQ(DeliverAll(s, 0, 1000, 500), 1000u);
     ASSERT_FALSE(got.empty());
     EXPECT_EQ(Joined(0, 663), Bytes(0, 0, 1000)); // every piece stamped 663
     got.clear();
     // Delivery asked for before the copy completes waits for it: issued at 1000 + 110 = 1110,
     // then 100 + ceil(160 / 16) more.
     ASSERT_EQ(Append(1, 0, 160, 1000), 1u);
-    ASSERT_EQ(smc_deliver(s, 1, 160, 1020), 160u);
+    ASSERT_EQ(DeliverAll(s, 1, 160, 1020), 160u);
     EXPECT_EQ(Joined(0, 1220), Bytes(1, 0, 160));
     const xmem_stats *m = smc_mem_stats(s);
     EXPECT_EQ(m->writes, 2u);
@@ -417,7 +466,7 @@ TEST_F(Smc, DeliveryWaitsForTheLastCopyIntoTheFlow)
     ASSERT_EQ(smc_open(s, 0, 0, 0), 32768u);
     ASSERT_EQ(Append(0, 0, 16, 0), 1u);       // done 0 + 100 + 1 = 101
     ASSERT_EQ(Append(0, 4000, 1600, 10), 1u); // beyond upto; done max(110, 101) + 100 = 210
-    ASSERT_EQ(smc_deliver(s, 0, 16, 0), 16u); // issued at 210: 210 + 100 + 1
+    ASSERT_EQ(DeliverAll(s, 0, 16, 0), 16u);  // issued at 210: 210 + 100 + 1
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].at, 311u);
 }
@@ -429,7 +478,7 @@ TEST_F(Smc, CopiesShareOneBus)
     ASSERT_EQ(smc_open(s, 1, 0, 0), 32768u);
     ASSERT_EQ(Append(0, 0, 1600, 0), 1u); // 0 + 100 + 100 = 200
     ASSERT_EQ(Append(1, 0, 1600, 0), 1u); // the bus is busy until 200: 300
-    ASSERT_EQ(smc_deliver(s, 1, 1600, 0), 1600u);
+    ASSERT_EQ(DeliverAll(s, 1, 1600, 0), 1600u);
     EXPECT_EQ(got.back().at, 300u + 100 + 100);
     EXPECT_EQ(smc_mem_stats(s)->bus_cycles, 300u);
 }
@@ -440,12 +489,12 @@ TEST_F(Smc, DeliverClampsToWhatWasAppended)
     Make();
     ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
     ASSERT_EQ(Append(0, 0, 100), 1u);
-    EXPECT_EQ(smc_deliver(s, 0, 200, 0), 100u); // beyond the highest appended byte
+    EXPECT_EQ(DeliverAll(s, 0, 200, 0), 100u); // beyond the highest appended byte
     EXPECT_EQ(St().deliver_clamped, 1u);
     EXPECT_EQ(Joined(0), Bytes(0, 0, 100));
-    EXPECT_EQ(smc_deliver(s, 0, 100, 0), 0u); // nothing new: not a clamp
+    EXPECT_EQ(DeliverAll(s, 0, 100, 0), 0u); // nothing new: not a clamp
     EXPECT_EQ(St().deliver_clamped, 1u);
-    EXPECT_EQ(smc_deliver(s, 0, 50, 0), 0u); // below delivered
+    EXPECT_EQ(DeliverAll(s, 0, 50, 0), 0u); // below delivered
     EXPECT_EQ(St().deliver_clamped, 2u);
     EXPECT_EQ(St().bytes_delivered, 100u);
     EXPECT_EQ(smc_mem_stats(s)->reads, 1u);
@@ -458,11 +507,11 @@ TEST_F(Smc, HolesAreDeliveredAsZeros)
     ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
     // Dirty a page, then free it so that it is reused.
     ASSERT_EQ(Append(0, 0, 64), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 64, 0), 64u);
+    ASSERT_EQ(DeliverAll(s, 0, 64, 0), 64u);
     got.clear();
     ASSERT_EQ(Append(0, 70, 10), 1u);  // page 1 (reused) with holes around it
     ASSERT_EQ(Append(0, 250, 10), 1u); // page 3; page 2 never taken
-    EXPECT_EQ(smc_deliver(s, 0, 260, 0), 196u);
+    EXPECT_EQ(DeliverAll(s, 0, 260, 0), 196u);
     std::vector<uint8_t> want(196, 0);
     std::vector<uint8_t> a = Bytes(0, 70, 10), b = Bytes(0, 250, 10);
     std::copy(a.begin(), a.end(), want.begin() + 6);
@@ -480,7 +529,7 @@ TEST_F(Smc, CloseFreesPagesAndCountsDiscardedBytes)
     ASSERT_EQ(Append(0, 0, 100), 1u);
     ASSERT_EQ(Append(0, 200, 50), 1u);
     ASSERT_EQ(Append(1, 0, 10), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 100, 0), 100u);
+    ASSERT_EQ(DeliverAll(s, 0, 100, 0), 100u);
     EXPECT_EQ(smc_pages_held(s, 0), 2u);
     smc_close(s, 0);
     EXPECT_EQ(St().bytes_discarded, 150u); // [100, 250): never delivered
@@ -502,7 +551,7 @@ TEST_F(Smc, ReopenDiscardsAndStartsAtOffsetZero)
     Make();
     ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
     ASSERT_EQ(Append(0, 0, 100), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 60, 0), 60u);
+    ASSERT_EQ(DeliverAll(s, 0, 60, 0), 60u);
     got.clear();
     ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
     EXPECT_EQ(St().opens, 2u);
@@ -510,10 +559,10 @@ TEST_F(Smc, ReopenDiscardsAndStartsAtOffsetZero)
     EXPECT_EQ(St().bytes_discarded, 40u);
     EXPECT_EQ(smc_pages_in_use(s), 0u);
     EXPECT_EQ(smc_flows_open(s), 1u);
-    EXPECT_EQ(smc_deliver(s, 0, 10, 0), 0u); // nothing appended since
+    EXPECT_EQ(DeliverAll(s, 0, 10, 0), 0u); // nothing appended since
     ASSERT_EQ(Append(0, 0, 10), 1u);
     EXPECT_EQ(St().bytes_dup, 0u);
-    EXPECT_EQ(smc_deliver(s, 0, 10, 0), 10u);
+    EXPECT_EQ(DeliverAll(s, 0, 10, 0), 10u);
     EXPECT_EQ(Joined(0), Bytes(0, 0, 10));
 }
 
@@ -540,7 +589,7 @@ TEST_F(Smc, HostBytesPerOpenFlow)
     EXPECT_LE(smc_host_bytes(s), 512u * flows);
     // A mid-page window with data in two pages, as in-order traffic leaves it, costs no more.
     for (uint32_t f = 0; f < flows; f++) {
-        ASSERT_EQ(smc_deliver(s, f, 100, 0), 100u);
+        ASSERT_EQ(DeliverAll(s, f, 100, 0), 100u);
         ASSERT_EQ(Append(f, 100, 2000), 1u);
     }
     EXPECT_EQ(smc_pages_in_use(s), 2u * flows);
@@ -601,7 +650,7 @@ TEST_F(Smc, ManyOutOfOrderPagesInOneFlow)
     const uint64_t steps[3] = {100 * P + 17, 400 * P, hi};
     uint64_t done = 0;
     for (uint64_t upto : steps) {
-        ASSERT_EQ(smc_deliver(s, 0, static_cast<uint32_t>(upto), 0), upto - done) << upto;
+        ASSERT_EQ(DeliverAll(s, 0, static_cast<uint32_t>(upto), 0), upto - done) << upto;
         done = upto;
         size_t left = 0;
         for (uint64_t k : pages)
@@ -618,7 +667,7 @@ TEST_F(Smc, ManyOutOfOrderPagesInOneFlow)
     for (uint64_t o = 0; o < hi; o += 1460)
         ASSERT_EQ(Append(1, o, static_cast<uint32_t>(std::min<uint64_t>(1460, hi - o))), 1u) << o;
     EXPECT_EQ(smc_pages_held(s, 1), (hi + P - 1) / P);
-    EXPECT_EQ(smc_deliver(s, 1, static_cast<uint32_t>(hi), 0), hi);
+    EXPECT_EQ(DeliverAll(s, 1, static_cast<uint32_t>(hi), 0), hi);
     EXPECT_EQ(Joined(0), Bytes(1, 0, static_cast<uint32_t>(hi)));
     EXPECT_EQ(smc_pages_held(s, 1), hi % P ? 1u : 0u);
 
@@ -648,7 +697,7 @@ TEST_F(Smc, FullMidPageWindowOutOfOrder)
     Make(1);
     ASSERT_EQ(smc_open(s, 0, 0, 0), 1024u);
     ASSERT_EQ(Append(0, 0, 100), 1u);
-    ASSERT_EQ(smc_deliver(s, 0, 100, 0), 100u); // consumed 100: the window is [100, 1124)
+    ASSERT_EQ(DeliverAll(s, 0, 100, 0), 100u); // consumed 100: the window is [100, 1124)
     got.clear();
     for (uint64_t k = 18; k-- > 1;) { // pages 17 down to 1, the part of each in the window
         uint64_t a = std::max<uint64_t>(k * 64, 100), b = std::min<uint64_t>(k * 64 + 64, 1124);
@@ -657,7 +706,7 @@ TEST_F(Smc, FullMidPageWindowOutOfOrder)
     EXPECT_EQ(smc_pages_held(s, 0), 17u); // pages 1 .. 17
     EXPECT_EQ(smc_pages_in_use(s), 17u);
     EXPECT_EQ(St().page_allocs, 2u + 16);
-    EXPECT_EQ(smc_deliver(s, 0, 1124, 0), 1024u);
+    EXPECT_EQ(DeliverAll(s, 0, 1124, 0), 1024u);
     EXPECT_EQ(Joined(100), Bytes(0, 100, 1024));
     EXPECT_EQ(smc_pages_held(s, 0), 1u); // page 17: [1088, 1152), partly ahead
     EXPECT_EQ(St().page_frees, 16u + 1);
@@ -710,7 +759,7 @@ TEST_F(Smc, OffsetsWrapPast4GiB)
         Summary m;
         m.next = consumed;
         smc_set_deliver(s, Summarise, &m);
-        ASSERT_EQ(smc_deliver(s, 0, static_cast<uint32_t>(end), 0), end - consumed);
+        ASSERT_EQ(DeliverAll(s, 0, static_cast<uint32_t>(end), 0), end - consumed);
         EXPECT_EQ(m.next, end);
         EXPECT_EQ(m.bytes, end - consumed);
         EXPECT_FALSE(m.crossed);
@@ -730,7 +779,7 @@ TEST_F(Smc, OffsetsWrapPast4GiB)
     ASSERT_EQ(Append(0, base + 500, 1500), 1u);  // crosses 2^32 itself
     EXPECT_EQ(Append(0, base - 1, 1), 0u);       // just below consumed
     EXPECT_EQ(St().refused_window, 1u);
-    EXPECT_EQ(smc_deliver(s, 0, 3000, 0), 4000u);
+    EXPECT_EQ(DeliverAll(s, 0, 3000, 0), 4000u);
     EXPECT_EQ(Joined(base), Bytes(0, base, 4000));
     EXPECT_EQ(St().bytes_delivered, (1ull << 32) + 3000);
     // Far from consumed: still refused, either side.
@@ -753,7 +802,7 @@ TEST_F(Smc, ManyRoundsOfSmallPages)
         dup += skew;
         ASSERT_EQ(Append(0, off + skew, 256 - skew), 1u);
         ASSERT_EQ(Append(0, off, skew), 1u);
-        ASSERT_EQ(smc_deliver(s, 0, static_cast<uint32_t>(off + 256), 0), 256u);
+        ASSERT_EQ(DeliverAll(s, 0, static_cast<uint32_t>(off + 256), 0), 256u);
         off += 256;
     }
     EXPECT_EQ(Joined(0), Bytes(0, 0, static_cast<uint32_t>(off)));
@@ -831,7 +880,7 @@ TEST_F(Smc, RandomOperationsKeepTheInvariant)
         } else {
             uint64_t upto = mf.consumed + rnd(mf.hi - mf.consumed + 1);
             got.clear();
-            uint32_t n = smc_deliver(s, f, static_cast<uint32_t>(upto), 0);
+            uint32_t n = DeliverAll(s, f, static_cast<uint32_t>(upto), 0);
             ASSERT_EQ(n, mf.open ? upto - mf.consumed : 0u);
             if (mf.open && n) {
                 std::vector<uint8_t> want;

@@ -211,6 +211,20 @@ class Smc(Unit):
     mem_outstanding = Int(16, 1, 256, 'requests', 'external memory requests in flight at once')
 
 
+class HostApp(Unit):
+    """Parameters of `host_app` (`--set host_app.KEY=VALUE`).
+
+    clock_mhz: clock the host application's reads are timed in [1 – 100000 MHz]
+    consume_mbps: rate at which each flow's application reads delivered data; 0: it reads all at once [0 – 4000000000 Mb/s]
+    read_bytes: the most one read takes (with consume_mbps > 0) [1 – 1073741824 bytes]
+    """
+
+    unit_name = 'host_app'
+    clock_mhz = Int(1000, 1, 100000, 'MHz', "clock the host application's reads are timed in")
+    consume_mbps = Int(0, 0, 4000000000, 'Mb/s', "rate at which each flow's application reads delivered data; 0: it reads all at once")
+    read_bytes = Int(65536, 1, 1073741824, 'bytes', 'the most one read takes (with consume_mbps > 0)')
+
+
 class Tx(Unit):
     """Parameters of `tx` (`--set tx.KEY=VALUE`).
 
@@ -268,4 +282,4 @@ class Route(Unit):
 
 
 # Every unit, in the order sppsim reports them.
-UNITS = (Source, Top, Ipu, Scratchpad, Dispatcher, Lookup, Cluster, Core, Smc, Tx, Route)
+UNITS = (Source, Top, Ipu, Scratchpad, Dispatcher, Lookup, Cluster, Core, Smc, HostApp, Tx, Route)

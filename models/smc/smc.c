@@ -57,8 +57,9 @@ const stat_def smc_stat_defs[] = {
     S(page_allocs, "page allocation operations, one page each (claim 17)"),
     S(page_frees, "pages returned to the pool"),
     S(pages_peak, "most pages in use at once"),
-    S(bytes_delivered, "bytes handed to the host"),
-    S(bytes_discarded, "bytes appended but never delivered when their flow closed"),
+    S(bytes_delivered, "bytes put in order and handed to the host application to read"),
+    S(bytes_consumed, "bytes the host application read (their pages return to the pool)"),
+    S(bytes_discarded, "bytes appended but never read when their flow closed"),
     S(deliver_clamped, "deliveries whose end was beyond the appended data or below delivered"),
 };
 #undef S
@@ -76,13 +77,14 @@ typedef struct smc_page_ref {
 #define SMC_SPILL_MIN 8
 
 typedef struct smc_flow {
-    uint64_t consumed; /* = delivered */
-    uint64_t hi;       /* end of the highest range appended */
-    cycle_t last_copy; /* completion of the last copy into the buffer */
-    uint32_t size;     /* bytes, whole pages */
-    uint32_t held;     /* pages held: entries of the index */
-    uint32_t cap;      /* entries of the spilled array, or 0 while the index is inline; only
-                        * while held > SMC_INLINE / 2 is it spilled (index_shrink) */
+    uint64_t consumed;  /* read by the host application: the window's start */
+    uint64_t delivered; /* in order and handed to the host (>= consumed): rcv_nxt */
+    uint64_t hi;        /* end of the highest range appended */
+    cycle_t last_copy;  /* completion of the last copy into the buffer */
+    uint32_t size;      /* bytes, whole pages */
+    uint32_t held;      /* pages held: entries of the index */
+    uint32_t cap;       /* entries of the spilled array, or 0 while the index is inline; only
+                         * while held > SMC_INLINE / 2 is it spilled (index_shrink) */
     bool open;
     union {
         smc_page_ref in[SMC_INLINE]; /* cap == 0 */
@@ -319,15 +321,15 @@ uint32_t smc_space(const smc *s, uint32_t flow)
 {
     if (flow >= s->nflows || !s->flows[flow].open)
         return 0;
-    /* delivered == consumed: the host takes data at once. */
-    return s->flows[flow].size;
+    const smc_flow *f = &s->flows[flow];
+    return f->size - (uint32_t)(f->delivered - f->consumed);
 }
 
-/* The 64-bit stream offset of a 32-bit one: the one nearest consumed. Negative results (below
- * offset 0) come back as INT64 values below consumed, so callers compare signed. */
+/* The 64-bit stream offset of a 32-bit one: the one nearest delivered. Negative results (below
+ * offset 0) come back as INT64 values below delivered, so callers compare signed. */
 static int64_t unwrap(const smc_flow *f, uint32_t off)
 {
-    return (int64_t)f->consumed + (int32_t)(off - (uint32_t)f->consumed);
+    return (int64_t)f->delivered + (int32_t)(off - (uint32_t)f->delivered);
 }
 
 static uint32_t refuse(smc *s, uint64_t *counter, uint32_t len)
@@ -344,7 +346,7 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
         return refuse(s, &s->st.refused_window, len);
     smc_flow *f = &s->flows[flow];
     int64_t o = unwrap(f, off);
-    if (o < (int64_t)f->consumed || (uint64_t)o + len > f->consumed + f->size)
+    if (o < (int64_t)f->delivered || (uint64_t)o + len > f->consumed + f->size)
         return refuse(s, &s->st.refused_window, len);
     uint64_t beg = (uint64_t)o, end = beg + len;
     if (len == 0) {
@@ -410,13 +412,14 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
 
 uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at)
 {
+    (void)at; /* nothing moves until the host reads (smc_consume) */
     if (flow >= s->nflows || !s->flows[flow].open)
         return 0;
     smc_flow *f = &s->flows[flow];
     int64_t u = unwrap(f, upto);
     uint64_t end;
-    if (u < (int64_t)f->consumed) {
-        end = f->consumed;
+    if (u < (int64_t)f->delivered) {
+        end = f->delivered;
         s->st.deliver_clamped++;
     } else if ((uint64_t)u > f->hi) {
         end = f->hi;
@@ -424,11 +427,23 @@ uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at)
     } else {
         end = (uint64_t)u;
     }
-    if (end == f->consumed)
+    uint32_t n = (uint32_t)(end - f->delivered); /* <= size: end <= hi <= consumed + size */
+    f->delivered = end;
+    s->st.bytes_delivered += n;
+    return n;
+}
+
+uint32_t smc_consume(smc *s, uint32_t flow, uint32_t bytes, cycle_t at)
+{
+    if (flow >= s->nflows || !s->flows[flow].open)
+        return 0;
+    smc_flow *f = &s->flows[flow];
+    uint64_t ready = f->delivered - f->consumed;
+    uint32_t n = bytes < ready ? bytes : (uint32_t)ready;
+    if (!n)
         return 0;
     const uint64_t P = s->cfg.page_size;
-    uint64_t beg = f->consumed;
-    uint32_t n = (uint32_t)(end - beg); /* <= size: end <= hi <= consumed + size */
+    uint64_t beg = f->consumed, end = beg + n;
     cycle_t issue = at > f->last_copy ? at : f->last_copy;
     cycle_t done = xmem_access(&s->mem, issue, n, false);
     /* Every page held is at or above consumed's page (those wholly below it were freed), so the
@@ -448,8 +463,15 @@ uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at)
     /* The pages whose bytes are now all below end: the index's first entries. */
     free_first(s, f, lower_bound(v, f->held, end / P));
     f->consumed = end;
-    s->st.bytes_delivered += n;
+    s->st.bytes_consumed += n;
     return n;
+}
+
+uint32_t smc_unread(const smc *s, uint32_t flow)
+{
+    if (flow >= s->nflows || !s->flows[flow].open)
+        return 0;
+    return (uint32_t)(s->flows[flow].delivered - s->flows[flow].consumed);
 }
 
 const smc_stats *smc_get_stats(const smc *s) { return &s->st; }

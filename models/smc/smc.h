@@ -8,6 +8,7 @@
  *   smc_append  sock_append:  place len bytes at a stream offset, all or nothing.
  *   smc_deliver sock_deliver: every byte below this stream offset is in order: hand it over.
  *   smc_close   flow_close:   free the flow's pages.
+ * and the host application (models/host) reads what was handed over with smc_consume.
  *
  * Buffer size (claim 16, documented in docs/config.md): with the peer's MSS m (536 when 0) and
  * the receive window shift s in use (0 when window scaling was not negotiated),
@@ -18,34 +19,37 @@
  * Stream offsets: the microcode passes 32-bit offsets (sequence number minus the initial one,
  * modulo 2^32); the SMC keeps 64-bit offsets per flow and unwraps a 32-bit offset to the one
  * nearest the flow's consumed offset (consumed + (int32_t)(off - (uint32_t)consumed), so an
- * offset up to 2^31 bytes below consumed unwraps below it), so flows may carry more than 4 GiB.
+ * offset up to 2^31 bytes below delivered unwraps below it), so flows may carry more than 4 GiB.
+ * (The unwrapping is relative to delivered, the microcode's rcv_nxt, rather than consumed.)
  *
  * Buffer: the bytes [consumed, consumed + size) of the stream, where consumed is how far the host
- * has taken data. Page slot k of the buffer holds stream bytes [k*P, (k+1)*P) for the k in that
- * window (P = page_size). When consumed lies inside a page, the window touches size/P + 1 pages
- * (the partly consumed first one and a partly usable last one), so a flow may hold up to size/P + 1
- * pages. An append allocates the page of each slot it touches that has none, one page per
- * allocation operation (claim 17: page_allocs counts operations, and each takes one page), and
- * copies the bytes in (a write of len bytes on the memory channel, issued at the given cycle). An
- * append is refused, changing nothing, when any byte lies outside the window (refused_window; a
- * byte below consumed or at/after consumed + size) or the pool has fewer free pages than the append
- * needs (refused_pool: the data is dropped and the microcode leaves rcv_nxt, so the sender
- * retransmits; so is an append whose new page the host cannot allocate). Both count bytes_refused.
- * An append of 0 bytes to an open flow at an offset in [consumed, consumed + size] is placed
- * (counted in appends) without a memory access. bytes_dup counts, exactly, the bytes of an accepted
- * append at offsets below the end of the highest range appended to the flow before it:
- * retransmissions, and fills of holes left by out-of-order data, both count (the SMC does not track
- * which bytes below that end were placed). Such bytes overwrite what the buffer held.
+ * application has read, and delivered (>= consumed) how far the data is in order and handed to
+ * it: [consumed, delivered) is the unread backlog, which the advertised window leaves out. Page
+ * slot k of the buffer holds stream bytes [k*P, (k+1)*P) for the k in that window (P = page_size).
+ * When consumed lies inside a page, the window touches size/P + 1 pages (the partly consumed first
+ * one and a partly usable last one), so a flow may hold up to size/P + 1 pages. An append allocates
+ * the page of each slot it touches that has none, one page per allocation operation (claim 17:
+ * page_allocs counts operations, and each takes one page), and copies the bytes in (a write of len
+ * bytes on the memory channel, issued at the given cycle). An append is refused, changing nothing,
+ * when any byte lies outside the window (refused_window; a byte below delivered or at/after
+ * consumed + size) or the pool has fewer free pages than the append needs (refused_pool: the data
+ * is dropped and the microcode leaves rcv_nxt, so the sender retransmits; so is an append whose new
+ * page the host cannot allocate). Both count bytes_refused. An append of 0 bytes to an open flow at
+ * an offset in [consumed, consumed + size] is placed (counted in appends) without a memory access.
+ * bytes_dup counts, exactly, the bytes of an accepted append at offsets below the end of the
+ * highest range appended to the flow before it: retransmissions, and fills of holes left by
+ * out-of-order data, both count (the SMC does not track which bytes below that end were placed).
+ * Such bytes overwrite what the buffer held.
  *
- * Delivery: smc_deliver(upto) hands [delivered, upto) to the host through the deliver callback,
- * in page-sized pieces or less, in order, stamped with the cycle the host has them: a read of
- * those bytes on the memory channel issued at max(at, the completion of the last copy into the
- * flow's buffer). The host consumes at once (the default host model), so consumed = delivered =
- * upto after the call, and every page whose bytes are all below consumed returns to the pool.
- * upto (unwrapped like an append offset) beyond the highest byte ever appended, or below
- * delivered, is clamped (counted as deliver_clamped: a microcode bug a test should see). Bytes
- * below that highest byte that were never appended (a hole: also a microcode bug) are delivered
- * as zeros. The callback must not call back into the smc.
+ * Delivery: smc_deliver(upto) marks [delivered, upto) in order: handed to the host application,
+ * which reads it later (or at once) with smc_consume(n): the next n unread bytes go to the host
+ * through the deliver callback, in page-sized pieces or less, in order, stamped with the cycle
+ * the host has them: a read of those bytes on the memory channel issued at max(at, the completion
+ * of the last copy into the flow's buffer). Every page whose bytes are all below consumed then
+ * returns to the pool. upto (unwrapped like an append offset) beyond the highest byte ever
+ * appended, or below delivered, is clamped (counted as deliver_clamped: a microcode bug a test
+ * should see). Bytes below that highest byte that were never appended (a hole: also a microcode
+ * bug) are read as zeros. The callback must not call back into the smc.
  *
  * Invariant (SPEC §7): pages_in_use = sum over open flows of their pages held. */
 #ifndef SPPSIM_SMC_H
@@ -84,8 +88,9 @@ typedef struct smc_stats {
     uint64_t page_allocs; /* allocation operations: one page each (claim 17) */
     uint64_t page_frees;
     uint64_t pages_peak;
-    uint64_t bytes_delivered;
-    uint64_t bytes_discarded; /* held in a buffer when its flow closed, never delivered */
+    uint64_t bytes_delivered; /* put in order for the host (smc_deliver) */
+    uint64_t bytes_consumed;  /* read by the host (smc_consume) */
+    uint64_t bytes_discarded; /* held in a buffer when its flow closed, never read */
     uint64_t deliver_clamped;
 } smc_stats;
 
@@ -111,15 +116,20 @@ void smc_set_deliver(smc *s, smc_deliver_fn fn, void *ctx);
  * bytes, or 0 (nothing opened) for flow >= flows. It allocates nothing: a flow's page index
  * grows as it holds pages. */
 uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift);
-/* Bytes free for the flow's window: size - (delivered - consumed), which is size in this model
- * (the host consumes at once); 0 for a flow not open. It does not shrink with out-of-order data
- * held above delivered: as in TCP, the window is measured from rcv_nxt (here delivered). */
+/* Bytes free for the flow's window: size - (delivered - consumed), the buffer less the unread
+ * backlog; 0 for a flow not open. It does not shrink with out-of-order data held above
+ * delivered: as in TCP, the window is measured from rcv_nxt (here delivered). */
 uint32_t smc_space(const smc *s, uint32_t flow);
 /* Returns 1 when placed, 0 when refused (see above; a flow not open refuses as window). */
 uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
                     cycle_t at);
-/* Returns the bytes delivered by this call. */
+/* Returns the bytes put in order by this call. at is unused (nothing moves until a read). */
 uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at);
+/* The host application reads up to bytes of flow's unread data at cycle at (see Delivery);
+ * returns the bytes read. */
+uint32_t smc_consume(smc *s, uint32_t flow, uint32_t bytes, cycle_t at);
+/* Bytes of flow delivered but not yet read (0 for a flow not open). */
+uint32_t smc_unread(const smc *s, uint32_t flow);
 /* Frees every page of flow and forgets it; bytes appended but never delivered count as
  * bytes_discarded. Idempotent (closing a flow not open does nothing, not even count). Every
  * function takes any flow number: one >= flows is a flow not open. */
