@@ -66,6 +66,8 @@ public:
         chan_settle(&c_, now_ps());
         return c_.st;
     }
+    // The end of the warm-up (chan_reset_stats).
+    void reset_stats() { chan_reset_stats(&c_, now_ps()); }
     const std::string &name() const { return name_; }
     sc_core::sc_event &data_event() { return data_ev_; }
     sc_core::sc_event &space_event() { return space_ev_; }

@@ -1,5 +1,7 @@
 #include "chip.h"
 
+#include "report.h"
+
 #include <algorithm>
 #include <sstream>
 #include <stdexcept>
@@ -64,6 +66,8 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
     dispatcher->set_history(history.get());
     lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, &img, requests, luc_ctl,
                                           job_ptrs, timer_events, disp_ctl);
+    warmup.configured = cfg.chip.warmup_packets || cfg.chip.warmup_ps;
+    source->set_warmup(cfg.chip.warmup_packets, cfg.chip.warmup_ps, [this] { end_warmup(); });
     TraceSource *src = source.get();
     tx = std::make_unique<TxUnit>("tx", cfg.tx, flows, txq, files.tx_pcap,
                                   [src] { return src->epoch_ns(); });
@@ -194,6 +198,35 @@ uint64_t Chip::run()
         end = std::max(end, c->last_work_ps());
     host->finish(end);
     return end;
+}
+
+void Chip::end_warmup()
+{
+    uint64_t now = now_ps();
+    Summary s = summarize(*this, now);
+    warmup.ended = true;
+    warmup.end_ps = now;
+    warmup.first_packet = source->next_index();
+    warmup.in_flight = warmup.first_packet - s.processed - s.dropped_total;
+    source->reset_stats();
+    ingress.reset_stats();
+    for (auto *c : {&events, &timer_events, &internal_events})
+        c->reset_stats();
+    disp_ctl.reset_stats();
+    requests.reset_stats();
+    luc_ctl.reset_stats();
+    txq.reset_stats();
+    for (auto &j : jobs)
+        j->reset_stats();
+    ipu->reset_stats();
+    dispatcher->reset_stats();
+    lookup->reset_stats();
+    for (auto &c : clusters)
+        c->reset_stats();
+    host->reset_stats();
+    tx_reset_stats(tx->model());
+    sp_reset_stats(sp.model());
+    ev_stats.reset();
 }
 
 bool Chip::active()

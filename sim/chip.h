@@ -70,6 +70,16 @@ public:
     // unit, or a timer is armed.
     bool active();
 
+    // The warm-up (STYLE.md: warm-up, measure, drain). When it ends, every unit's stats restart;
+    // the packets read before it that were still in the chip are counted, so that packets in +
+    // in_flight = processed + dropped holds for the measure phase.
+    struct Warmup {
+        bool configured = false, ended = false;
+        uint64_t end_ps = 0;       // when it ended
+        uint64_t first_packet = 0; // the index of the first packet measured
+        uint64_t in_flight = 0;    // packets read before it, not yet processed nor dropped
+    } warmup;
+
     const ChipConfig cfg;
     const uc_image &img;
     ScratchpadPort sp;
@@ -100,6 +110,7 @@ private:
     sc_core::sc_trace_file *vcd_ = nullptr;
     std::string vcd_path_;
     void trace_waveforms();
+    void end_warmup();
 
 public:
     std::unique_ptr<History> history; // --history

@@ -63,8 +63,12 @@ struct EventStats {
     FILE *log = nullptr;                  // --event-log: one JSON line per finished event
     Timeline *timeline = nullptr;         // --timeline
     History *history = nullptr;           // --history
-    EventStats()
+    EventStats() { reset(); }
+    // Clears the counts and histograms (the end of the warm-up); faults and firmware errors
+    // stay counted, whenever they happened.
+    void reset()
     {
+        count.fill(0);
         for (auto &h : latency)
             hist_clear(&h);
         for (auto &h : stage)
@@ -82,6 +86,7 @@ public:
                 TimedChannel<event> &internal, TimedChannel<TxMsg> &txq, EventStats &st);
     ~ClusterUnit() override { cluster_fini(&c_); }
     const cluster &model() const { return c_; }
+    void reset_stats() { cluster_reset_stats(&c_); } // the end of the warm-up
     // The instruction trace (docs/outputs.md) of one core of this cluster, or of one flow on
     // whichever core runs it, written to f.
     void trace_core(FILE *f, unsigned core);

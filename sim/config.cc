@@ -60,6 +60,12 @@ const param_def top_defs[] = {
      "interval of the stats' time series (utilisation, queues, occupancy); 0: none", nullptr},
     {"max_samples", PARAM_U32, offsetof(TopCfg, max_samples), 1000, 2, 1000000, "samples",
      "time series length; when full, samples merge in pairs and the interval doubles", nullptr},
+    {"warmup_packets", PARAM_U64, offsetof(TopCfg, warmup_packets), 0, 0, 1000000000000ull,
+     "packets", "warm-up: the stats restart when the packet of this index arrives; 0: not so",
+     nullptr},
+    {"warmup_ps", PARAM_U64, offsetof(TopCfg, warmup_ps), 0, 0, 1000000000000000ull, "ps",
+     "warm-up: the stats restart at the first packet arriving at or after this time; 0: not so",
+     nullptr},
 };
 
 // One entry per event type, named after it; built once from ev_type_name.

@@ -38,6 +38,8 @@ struct TopCfg {
     uint32_t on_fault;       // FaultPolicy
     uint64_t sample_ps;      // time series interval; 0: none
     uint32_t max_samples;    // time series length before it halves
+    uint64_t warmup_packets; // the warm-up ends at this packet (index) ...
+    uint64_t warmup_ps;      // ... or at the first packet arriving at or after this; 0: not
 };
 
 // Which clusters run each event type (claims 1, 5, 6): a bit mask per type, bit i = cluster i.

@@ -25,6 +25,7 @@ public:
                    TimedChannel<luc_req> &out);
     ~DispatcherUnit() override { disp_free(d_); }
     const disp *model() const { return d_; }
+    void reset_stats() { disp_reset_stats(d_); } // the end of the warm-up
     const UnitClock &clock() const { return clk_; }
     void set_history(History *h) { history_ = h; }
     // After the latest activation, as variables for waveform tracing.

@@ -66,6 +66,14 @@ public:
     // --flow-log: one JSON line per connection opened and closed (docs/outputs.md).
     void set_flow_log(FILE *f) { flow_log_ = f; }
     uint64_t last_work_ps() const { return last_work_ps_; }
+    // The end of the warm-up: the SMC's and the application's stats and the bytes and
+    // connections counted here restart.
+    void reset_stats()
+    {
+        smc_reset_stats(s_);
+        happ_reset_stats(app_);
+        delivered_ = conns_ = 0;
+    }
 
 private:
     void read(); // the application's reads due now (with a consumption rate)

@@ -19,6 +19,7 @@ public:
     ~IpuUnit() override { ipu_fini(&u_); }
 
     const ipu &model() const { return u_; }
+    void reset_stats() { u_.st = {}; } // the end of the warm-up
     const UnitClock &clock() const { return clk_; }
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }

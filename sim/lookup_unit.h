@@ -21,6 +21,7 @@ public:
                TimedChannel<DispMsg> &disp_ctl);
     ~LookupUnit() override { luc_free(l_); }
     const luc *model() const { return l_; }
+    void reset_stats() { luc_reset_stats(l_); } // the end of the warm-up
     const UnitClock &clock() const { return clk_; }
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }

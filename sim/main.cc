@@ -6,6 +6,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
+
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -297,6 +299,15 @@ int sc_main(int argc, char *argv[])
         fail(e.what());
     }
     uint64_t sim_ps = chip->run();
+    if (chip->warmup.ended) // the stats cover the measure phase and the drain
+        sim_ps -= std::min(sim_ps, chip->warmup.end_ps);
+    else if (chip->warmup.configured)
+        std::fprintf(stderr,
+                     "sppsim: warning: the trace ended before the warm-up did "
+                     "(chip.warmup_packets=%llu, chip.warmup_ps=%llu); the stats cover the whole "
+                     "run\n",
+                     static_cast<unsigned long long>(cfg.chip.warmup_packets),
+                     static_cast<unsigned long long>(cfg.chip.warmup_ps));
 
     RunInfo info;
     info.trace = reader->path();
@@ -332,9 +343,15 @@ int sc_main(int argc, char *argv[])
     std::string stuck = chip->undrained();
     if (!stuck.empty())
         fail("deadlock: work is pending but no unit can progress: " + stuck, 3);
-    if (s.packets_in != s.processed + s.dropped_total)
-        fail("invariant broken: packets in " + std::to_string(s.packets_in) + " != processed " +
-                 std::to_string(s.processed) + " + dropped " + std::to_string(s.dropped_total),
+    // after a warm-up, the packets it left in the chip were processed or dropped in the measure
+    // phase without being counted in it
+    if (s.packets_in + chip->warmup.in_flight != s.processed + s.dropped_total)
+        fail("invariant broken: packets in " + std::to_string(s.packets_in) +
+                 (chip->warmup.in_flight ? " + in flight at the warm-up's end " +
+                                               std::to_string(chip->warmup.in_flight)
+                                         : std::string()) +
+                 " != processed " + std::to_string(s.processed) + " + dropped " +
+                 std::to_string(s.dropped_total),
              3);
     if (info.truncated)
         fail(info.trace + ": truncated capture: the last record is incomplete (" +

@@ -125,7 +125,13 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     o << line("  trace            %s (%s)%s", info.trace.c_str(), info.link.c_str(),
               info.truncated ? "  [TRUNCATED: ends in a partial record]" : "");
     o << line("  microcode        %s (%s)", info.microcode.c_str(), info.microcode_hash.c_str());
-    o << line("  simulated time   %.3f us", s.sim_ps / 1e6);
+    o << line("  simulated time   %.3f us%s", s.sim_ps / 1e6,
+              chip.warmup.ended ? " (measured, after the warm-up)" : "");
+    if (chip.warmup.ended)
+        o << line("  warm-up          ended at %.3f us, at packet %llu; %llu packets were still in "
+                  "the chip (in + those = processed + dropped)",
+                  chip.warmup.end_ps / 1e6, ull(chip.warmup.first_packet),
+                  ull(chip.warmup.in_flight));
     o << "packets\n";
     o << line("  in               %llu (%llu bytes)", ull(s.packets_in), ull(s.bytes_in));
     o << line("  processed        %llu", ull(s.processed));
@@ -309,6 +315,14 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.end();
     write_config_json(j, chip.cfg, "config");
     j.kv("sim_time_ps", s.sim_ps);
+    if (chip.warmup.configured) {
+        j.begin("warmup");
+        j.kv("ended", chip.warmup.ended);
+        j.kv("end_ps", chip.warmup.end_ps);
+        j.kv("first_packet", chip.warmup.first_packet);
+        j.kv("packets_in_flight", chip.warmup.in_flight);
+        j.end();
+    }
     j.begin("packets");
     j.kv("in", s.packets_in);
     j.kv("processed", s.processed);

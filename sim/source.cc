@@ -32,11 +32,11 @@ bool TraceSource::read_next()
     pend_.caplen = caplen;
     pend_.len = len;
     pend_.link = rd_.link();
-    pend_.index = st_.packets;
+    pend_.index = read_++;
     uint64_t t = 0;
     switch (cfg_.mode) {
     case REPLAY_TIMESTAMPS:
-        if (st_.packets == 0)
+        if (pend_.index == 0)
             first_ts_ns_ = ts_ns;
         t = ts_ns >= first_ts_ns_ ? (ts_ns - first_ts_ns_) * 1000u : 0;
         if (t < prev_ps_) {
@@ -58,7 +58,7 @@ bool TraceSource::read_next()
     st_.packets++;
     st_.bytes += len;
     have_ = true;
-    if (progress_ && (st_.packets & 0xffff) == 0)
+    if (progress_ && (read_ & 0xffff) == 0)
         progress_line(false);
     return true;
 }
@@ -75,6 +75,11 @@ void TraceSource::run()
         if (pend_.t_arrival > now) {
             wake_.notify(ps(pend_.t_arrival - now));
             return;
+        }
+        if (warm_fn_ && (pend_.index >= warm_packets_ || now >= warm_ps_)) {
+            auto fn = std::move(warm_fn_);
+            warm_fn_ = nullptr;
+            fn();
         }
         if (!out_.can_push()) {
             if (cfg_.mode == REPLAY_SATURATE) {
@@ -100,6 +105,24 @@ void TraceSource::run()
     }
 }
 
+void TraceSource::set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn)
+{
+    if (!packets && !ps)
+        return;
+    warm_packets_ = packets ? packets : UINT64_MAX;
+    warm_ps_ = ps ? ps : UINT64_MAX;
+    warm_fn_ = std::move(fn);
+}
+
+void TraceSource::reset_stats()
+{
+    st_ = SourceStats{};
+    if (have_) {
+        st_.packets = 1;
+        st_.bytes = pend_.len;
+    }
+}
+
 void TraceSource::progress_line(bool final)
 {
     auto t = std::chrono::steady_clock::now();
@@ -114,8 +137,8 @@ void TraceSource::progress_line(bool final)
                  "%ssppsim: %3.0f%% of the trace, %llu packets, %.3f ms simulated, %.1f s wall, "
                  "%.2f M packets/s%s",
                  tty ? "\r" : "", final ? 100.0 : 100.0 * rd_.fraction_read(),
-                 static_cast<unsigned long long>(st_.packets), static_cast<double>(now_ps()) / 1e9,
-                 wall, wall > 0 ? static_cast<double>(st_.packets) / wall / 1e6 : 0.0,
+                 static_cast<unsigned long long>(read_), static_cast<double>(now_ps()) / 1e9, wall,
+                 wall > 0 ? static_cast<double>(read_) / wall / 1e6 : 0.0,
                  tty && !final ? "" : "\n");
     progress_shown_ = true;
 }

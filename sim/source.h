@@ -7,6 +7,7 @@
 #include <systemc>
 
 #include <chrono>
+#include <functional>
 #include <vector>
 
 #include "channel.h"
@@ -36,6 +37,14 @@ public:
     // The capture timestamp (ns since the epoch) that simulated time 0 stands for.
     uint64_t epoch_ns() const { return first_ts_ns_; }
     bool finished() const { return eof_ && !have_; }
+    // The warm-up (chip.warmup_packets, chip.warmup_ps; 0: not by that measure): fn runs once,
+    // at the arrival of the first packet of the measure phase — the one of index packets, or the
+    // first arriving at or after ps, whichever comes first — before it enters.
+    void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn);
+    // Zeroes the stats at the end of the warm-up: the packet about to enter counts as read.
+    void reset_stats();
+    // The index of the packet about to enter (during fn: the first one measured).
+    uint64_t next_index() const { return pend_.index; }
 
 private:
     void run();
@@ -55,6 +64,9 @@ private:
     uint64_t prev_ps_ = 0;
     unsigned __int128 bits_ = 0;
     SourceStats st_;
+    uint64_t read_ = 0; // records read, the whole run (st_.packets restarts after the warm-up)
+    uint64_t warm_packets_ = 0, warm_ps_ = 0;
+    std::function<void()> warm_fn_;
     bool progress_;
     bool progress_shown_ = false;
     std::chrono::steady_clock::time_point wall0_, last_print_;

@@ -33,6 +33,8 @@ class Top(Unit):
     on_fault: on a core fault: stop the run (exit 3) or reset the flow and go on [stop, reset_flow]
     sample_ps: interval of the stats' time series (utilisation, queues, occupancy); 0: none [0 – 1000000000000 ps]
     max_samples: time series length; when full, samples merge in pairs and the interval doubles [2 – 1000000 samples]
+    warmup_packets: warm-up: the stats restart when the packet of this index arrives; 0: not so [0 – 1000000000000 packets]
+    warmup_ps: warm-up: the stats restart at the first packet arriving at or after this time; 0: not so [0 – 1000000000000000 ps]
     """
 
     unit_name = 'chip'
@@ -47,6 +49,8 @@ class Top(Unit):
     on_fault = Enum('stop', ('stop', 'reset_flow'), '', 'on a core fault: stop the run (exit 3) or reset the flow and go on')
     sample_ps = Int(10000000, 0, 1000000000000, 'ps', "interval of the stats' time series (utilisation, queues, occupancy); 0: none")
     max_samples = Int(1000, 2, 1000000, 'samples', 'time series length; when full, samples merge in pairs and the interval doubles')
+    warmup_packets = Int(0, 0, 1000000000000, 'packets', 'warm-up: the stats restart when the packet of this index arrives; 0: not so')
+    warmup_ps = Int(0, 0, 1000000000000000, 'ps', 'warm-up: the stats restart at the first packet arriving at or after this time; 0: not so')
 
 
 class Ipu(Unit):

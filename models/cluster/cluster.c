@@ -263,6 +263,14 @@ const cluster_core_stats *cluster_stats(const cluster *c, unsigned core)
     return &c->slots[core].st;
 }
 
+void cluster_reset_stats(cluster *c)
+{
+    for (uint32_t i = 0; i < c->cfg.cores; i++) {
+        memset(&c->slots[i].st, 0, sizeof c->slots[i].st);
+        c->slots[i].st.max_queue = ring_count(&c->slots[i].in);
+    }
+}
+
 double cluster_ipc(const cluster *c, unsigned core)
 {
     const cluster_core_stats *st = &c->slots[core].st;

@@ -142,6 +142,9 @@ void cluster_pop_out(cluster *c);
 bool cluster_idle(const cluster *c);
 
 const cluster_core_stats *cluster_stats(const cluster *c, unsigned core);
+/* The end of the warm-up (STYLE.md: warm-up, measure, drain): zeroes the counters of every core;
+ * the peaks restart from the current level. */
+void cluster_reset_stats(cluster *c);
 /* insns / busy_cycles of core (0 before it has run). */
 double cluster_ipc(const cluster *c, unsigned core);
 /* busy_cycles / elapsed of core (0 when elapsed is 0). */

@@ -26,6 +26,14 @@ void chan_settle(chan *c, uint64_t now)
     }
 }
 
+void chan_reset_stats(chan *c, uint64_t now)
+{
+    memset(&c->st, 0, sizeof c->st);
+    c->st.max_depth = ring_count(&c->q);
+    if (now > c->last_t)
+        c->last_t = now;
+}
+
 void *chan_push(chan *c, uint64_t now)
 {
     chan_settle(c, now);

@@ -50,6 +50,8 @@ void *chan_peek(const chan *c, uint64_t now);
 void chan_pop(chan *c, uint64_t now);
 /* Brings depth_time up to now (call before reading the stats). */
 void chan_settle(chan *c, uint64_t now);
+/* The end of the warm-up: zeroes the counters from now on; max_depth restarts at the depth. */
+void chan_reset_stats(chan *c, uint64_t now);
 
 #ifdef __cplusplus
 }

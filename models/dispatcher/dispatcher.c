@@ -744,6 +744,12 @@ bool disp_idle(const disp *d)
 
 const disp_stats *disp_get_stats(const disp *d) { return &d->st; }
 
+void disp_reset_stats(disp *d)
+{
+    memset(&d->st, 0, sizeof d->st);
+    d->st.flows_peak = d->in_use;
+}
+
 uint32_t disp_flows_in_use(const disp *d) { return d->in_use; }
 
 uint32_t disp_pending_count(const disp *d) { return d->pool_used; }

@@ -155,6 +155,9 @@ void disp_pop_out(disp *d);
 bool disp_idle(const disp *d);
 
 const disp_stats *disp_get_stats(const disp *d);
+/* The end of the warm-up (STYLE.md: warm-up, measure, drain): zeroes the counters; the peaks
+ * restart from the current level. */
+void disp_reset_stats(disp *d);
 uint32_t disp_flows_in_use(const disp *d);
 uint32_t disp_pending_count(const disp *d);
 /* Events dispatched to (cluster, core) and not yet completed. */

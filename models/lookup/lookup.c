@@ -777,6 +777,13 @@ bool luc_idle(const luc *l)
 }
 
 const luc_stats *luc_get_stats(const luc *l) { return &l->st; }
+
+void luc_reset_stats(luc *l)
+{
+    memset(&l->st, 0, sizeof l->st);
+    memset(&l->mem.st, 0, sizeof l->mem.st);
+    l->st.timers_peak = luc_timers_armed(l);
+}
 const xmem_stats *luc_mem_stats(const luc *l) { return &l->mem.st; }
 uint32_t luc_slots_in_use(const luc *l) { return l->cfg.slots - l->nfree; }
 const uint8_t *luc_record(const luc *l, uint32_t flow) { return record(l, flow); }

@@ -148,6 +148,9 @@ void luc_pop_timer(luc *l);
 bool luc_idle(const luc *l);
 
 const luc_stats *luc_get_stats(const luc *l);
+/* The end of the warm-up (STYLE.md: warm-up, measure, drain): zeroes the counters (its memory
+ * channel's too); the peaks restart from the current level. */
+void luc_reset_stats(luc *l);
 const xmem_stats *luc_mem_stats(const luc *l);
 uint32_t luc_slots_in_use(const luc *l);
 /* The current record of flow (for tests and the per-flow report); ws_size bytes. */

@@ -164,3 +164,13 @@ int sp_write(scratchpad *s, uint32_t h, uint32_t off, const void *src, uint32_t 
     copy(s, h, off, (uint8_t *)src, n, true);
     return 0;
 }
+
+void sp_reset_stats(scratchpad *s)
+{
+    uint64_t live = s->st.allocs - s->st.frees;
+    uint64_t cells = s->st.cells_used, bytes = s->st.bytes_used;
+    memset(&s->st, 0, sizeof s->st);
+    s->st.allocs = live;
+    s->st.cells_used = s->st.cells_peak = cells;
+    s->st.bytes_used = s->st.bytes_peak = bytes;
+}

@@ -80,6 +80,10 @@ int sp_read(const scratchpad *s, uint32_t h, uint32_t off, void *dst, uint32_t n
 /* Overwrites n bytes at offset off of frame h. Returns 0, or -1 when out of bounds. */
 int sp_write(scratchpad *s, uint32_t h, uint32_t off, const void *src, uint32_t n);
 static inline bool sp_empty(const scratchpad *s) { return s->free_count == s->ncells; }
+/* The end of the warm-up (STYLE.md): zeroes the counters, except that the frames alive now count
+ * as allocated in the new phase (so allocs = frees again once they are freed); the peaks restart
+ * from the current level. */
+void sp_reset_stats(scratchpad *s);
 
 #ifdef __cplusplus
 }

@@ -476,6 +476,13 @@ uint32_t smc_unread(const smc *s, uint32_t flow)
 
 const smc_stats *smc_get_stats(const smc *s) { return &s->st; }
 
+void smc_reset_stats(smc *s)
+{
+    memset(&s->st, 0, sizeof s->st);
+    memset(&s->mem.st, 0, sizeof s->mem.st);
+    s->st.pages_peak = s->in_use;
+}
+
 const xmem_stats *smc_mem_stats(const smc *s) { return &s->mem.st; }
 
 uint32_t smc_pages_in_use(const smc *s) { return s->in_use; }

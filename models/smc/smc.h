@@ -136,6 +136,9 @@ uint32_t smc_unread(const smc *s, uint32_t flow);
 void smc_close(smc *s, uint32_t flow);
 
 const smc_stats *smc_get_stats(const smc *s);
+/* The end of the warm-up (STYLE.md: warm-up, measure, drain): zeroes the counters (its memory
+ * channel's too); the peaks restart from the current level. */
+void smc_reset_stats(smc *s);
 const xmem_stats *smc_mem_stats(const smc *s);
 uint32_t smc_pages_in_use(const smc *s);
 uint32_t smc_pages_held(const smc *s, uint32_t flow);

@@ -404,4 +404,6 @@ bool tx_idle(const tx *t) { return ring_empty(&t->q); }
 
 const tx_stats *tx_get_stats(const tx *t) { return &t->st; }
 
+void tx_reset_stats(tx *t) { memset(&t->st, 0, sizeof t->st); }
+
 uint32_t tx_queued(const tx *t) { return ring_count(&t->q); }

@@ -108,6 +108,8 @@ void tx_pop_out(tx *t);
 /* True when the queue holds nothing (none building, waiting or departed and not popped). */
 bool tx_idle(const tx *t);
 const tx_stats *tx_get_stats(const tx *t);
+/* The end of the warm-up (STYLE.md): zeroes the counters. */
+void tx_reset_stats(tx *t);
 /* Frames occupying the queue (of cfg.depth), departed ones not yet popped included. */
 uint32_t tx_queued(const tx *t);
 
