@@ -351,4 +351,141 @@ inline Spec tcp4(uint8_t flags = TCPF_ACK, size_t payload = 0)
     return s;
 }
 
+// ---- RoCEv2 (UDP destination port 4791) ----
+// Reference CRC-32 (reflected, polynomial 0xedb88320), bit by bit: independent of the model's
+// table-driven one. crc is the running register (start with 0xffffffff; complement at the end).
+inline uint32_t ref_crc32(uint32_t crc, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return crc;
+}
+
+// A RoCEv2 transport packet: BTH, the extension headers as given, payload, pad bytes and a
+// 4-byte ICRC field (zero until roce_seal fills it).
+struct Roce {
+    uint8_t opcode = 0x04; // RC SEND only
+    bool se = false, mig = false, ackreq = false;
+    std::optional<uint8_t> pad;      // the BTH's pad count; default: to a multiple of 4
+    std::optional<size_t> pad_bytes; // pad bytes written; default: the pad count
+    uint8_t tver = 0;
+    uint16_t pkey = 0xffff;
+    uint8_t resv8a = 0;
+    uint32_t qp = 0x12, psn = 0;
+    Bytes ext; // RETH, AETH, ImmDt... in order
+    Bytes payload;
+    bool icrc = true; // roce_seal appends the ICRC field (false: a packet cut before it)
+};
+inline Bytes reth(uint64_t va, uint32_t rkey, uint32_t len)
+{
+    Bytes b;
+    app32(b, uint32_t(va >> 32));
+    app32(b, uint32_t(va));
+    app32(b, rkey);
+    app32(b, len);
+    return b;
+}
+inline Bytes aeth(uint8_t syndrome, uint32_t msn)
+{
+    Bytes b;
+    app32(b, uint32_t(syndrome) << 24 | (msn & 0xffffff));
+    return b;
+}
+inline Bytes roce_body(const Roce &r)
+{
+    uint8_t pad = r.pad ? *r.pad : uint8_t(-r.payload.size() & 3);
+    Bytes b;
+    app8(b, r.opcode);
+    app8(b, uint8_t(r.se << 7 | r.mig << 6 | (pad & 3) << 4 | (r.tver & 15)));
+    app16(b, r.pkey);
+    app32(b, uint32_t(r.resv8a) << 24 | (r.qp & 0xffffff));
+    app32(b, uint32_t(r.ackreq) << 31 | (r.psn & 0xffffff));
+    app(b, r.ext);
+    app(b, r.payload);
+    b.resize(b.size() + (r.pad_bytes ? *r.pad_bytes : pad), 0);
+    if (r.icrc)
+        b.resize(b.size() + 4, 0);
+    return b;
+}
+// A Spec for a RoCEv2 packet over IPv4 or IPv6 (UDP source port sport).
+inline Spec roce_spec(const Roce &r, int ipver = 4, uint16_t sport = 49152)
+{
+    Spec s;
+    s.ip = ipver;
+    s.proto = 17;
+    s.sport = sport;
+    s.dport = 4791;
+    s.payload = roce_body(r);
+    return s;
+}
+// The ICRC the RoCEv2 annex defines for the built frame f (IP header at f.l3_off, UDP header at
+// f.l4_off, no IPv6 extension headers, the ICRC in the last 4 bytes of the UDP datagram):
+// CRC-32 over 8 bytes of 0xff and the packet with IPv4 ToS/TTL/checksum or IPv6 traffic class,
+// flow label and hop limit, the UDP checksum and BTH byte 4 set to all ones.
+inline uint32_t ref_icrc(const Frame &f)
+{
+    const uint8_t *ip = f.bytes.data() + f.l3_off;
+    const uint8_t *udp = f.bytes.data() + f.l4_off;
+    size_t ulen = size_t(udp[4]) << 8 | udp[5];
+    Bytes m(ip, udp + ulen - 4);
+    size_t u = f.l4_off - f.l3_off;
+    if ((m[0] >> 4) == 4) {
+        m[1] = m[8] = m[10] = m[11] = 0xff;
+    } else {
+        m[0] |= 0x0f;
+        m[1] = m[2] = m[3] = m[7] = 0xff;
+    }
+    m[u + 6] = m[u + 7] = 0xff;
+    m[u + 8 + 4] = 0xff;
+    const uint8_t ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    uint32_t c = ref_crc32(0xffffffffu, ones, 8);
+    return ~ref_crc32(c, m.data(), m.size());
+}
+// Recomputes the UDP checksum of f in place (unless it is 0: "none").
+inline void udp_recsum(Frame &f)
+{
+    uint8_t *ip = f.bytes.data() + f.l3_off;
+    uint8_t *udp = f.bytes.data() + f.l4_off;
+    if (udp[6] == 0 && udp[7] == 0)
+        return;
+    size_t ulen = size_t(udp[4]) << 8 | udp[5];
+    uint64_t ps = (ip[0] >> 4) == 4 ? ref_sum(ip + 12, 8) : ref_sum(ip + 8, 32);
+    ps += 17 + ulen;
+    udp[6] = udp[7] = 0;
+    uint16_t c = ref_csum(udp, ulen, ps);
+    if (c == 0)
+        c = 0xffff;
+    udp[6] = uint8_t(c >> 8);
+    udp[7] = uint8_t(c);
+}
+// Recomputes the IPv4 header checksum of f in place (after a test changed a header field).
+inline void ipv4_recsum(Frame &f)
+{
+    uint8_t *ip = f.bytes.data() + f.l3_off;
+    ip[10] = ip[11] = 0;
+    uint16_t c = ref_csum(ip, size_t(ip[0] & 15) * 4);
+    ip[10] = uint8_t(c >> 8);
+    ip[11] = uint8_t(c);
+}
+// Writes the ICRC (least significant byte first) into the last 4 bytes of f's UDP datagram,
+// XORed with flip (non-zero: a wrong ICRC), then the UDP checksum.
+inline void roce_seal(Frame &f, uint32_t flip = 0)
+{
+    uint8_t *udp = f.bytes.data() + f.l4_off;
+    size_t ulen = size_t(udp[4]) << 8 | udp[5];
+    uint32_t c = ref_icrc(f) ^ flip;
+    for (int i = 0; i < 4; i++)
+        udp[ulen - 4 + i] = uint8_t(c >> (8 * i));
+    udp_recsum(f);
+}
+inline Frame roce_frame(const Roce &r, int ipver = 4, uint16_t sport = 49152)
+{
+    Frame f = build(roce_spec(r, ipver, sport));
+    roce_seal(f);
+    return f;
+}
+
 } // namespace fb

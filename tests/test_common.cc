@@ -226,8 +226,9 @@ std::string fmt6(std::initializer_list<uint16_t> groups)
 
 TEST(FlowKey, LayoutHasNoHiddenPadding)
 {
-    EXPECT_EQ(sizeof(flow_key), 40u); // the hash reads exactly five 64-bit words
+    EXPECT_EQ(sizeof(flow_key), 44u); // the hash reads five 64-bit words, then qp
     EXPECT_EQ(offsetof(flow_key, pad), 38u);
+    EXPECT_EQ(offsetof(flow_key, qp), 40u);
 }
 
 TEST(FlowKey, ClearZeroesEveryByte)

@@ -761,6 +761,13 @@ TEST(CoreEvent, LdevReadsEveryField)
     e.key.dport = 443;
     e.key.af = 6;
     e.arg = 0xc0ffee;
+    e.qp = 0xabcdef;
+    e.opcode = 0x0b;
+    e.bth_flags = ROCE_F_ACKREQ | ROCE_F_IMM | 2 << ROCE_F_PAD_SHIFT;
+    e.syndrome = 0x7f;
+    e.rkey = 0xdeadbeef;
+    e.dma_len = 0x10001;
+    e.va = 0x0123456789abcdefull;
     uint32_t want[UC_EVF_COUNT] = {};
     want[UC_EVF_TYPE] = EV_TCP_ACK;
     want[UC_EVF_CLASS] = EVC_SEND;
@@ -795,7 +802,17 @@ TEST(CoreEvent, LdevReadsEveryField)
     want[UC_EVF_DPORT] = 443;
     want[UC_EVF_AF] = 6;
     want[UC_EVF_ARG] = 0xc0ffee;
-    static_assert(UC_EVF_COUNT == 33, "three handlers of up to 16 ldev cover every field");
+    want[UC_EVF_PSN] = 0x80000001; // the PSN and MSN are seq and ack under RoCE names
+    want[UC_EVF_MSN] = 0xfffffffe;
+    want[UC_EVF_QP] = 0xabcdef;
+    want[UC_EVF_OPCODE] = 0x0b;
+    want[UC_EVF_BTH_FLAGS] = 0x29;
+    want[UC_EVF_SYNDROME] = 0x7f;
+    want[UC_EVF_RKEY] = 0xdeadbeef;
+    want[UC_EVF_DMA_LEN] = 0x10001;
+    want[UC_EVF_VA_LO] = 0x89abcdef;
+    want[UC_EVF_VA_HI] = 0x01234567;
+    static_assert(UC_EVF_COUNT == 43, "three handlers of up to 16 ldev cover every field");
     // 16 registers: the fields in handlers of 16, r0..r15 each
     for (unsigned part = 0; part * 16 < UC_EVF_COUNT; part++) {
         Rig h;
@@ -1321,7 +1338,7 @@ TEST(CoreCheck, RejectsEachKindOfBadImageWithItsLocation)
         {"call target",
          {W(UC_CALL, 0, 0, 2), fin},
          "t.uc:1: call target 2 is outside the code (2 instructions)"},
-        {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 33"},
+        {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 43"},
         {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 11"},
         {"falls off",
          {W(UC_NOP), W(UC_ADD, 1, 2)},

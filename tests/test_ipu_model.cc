@@ -130,11 +130,11 @@ TEST(IpuModel, ParamTable)
 {
     EXPECT_STREQ(ipu_params.unit, "ipu");
     const char *order[] = {
-        "clock_mhz",       "in_depth", "out_depth", "cycles_per_msg", "millicycles_per_byte",
-        "verify_checksums"};
-    const char *units[] = {"MHz", "frames", "events", "cycles", "1/1000 cycle", ""};
-    ASSERT_EQ(ipu_params.n, 6u);
-    for (size_t i = 0; i < 6; i++) {
+        "clock_mhz",        "in_depth",   "out_depth", "cycles_per_msg", "millicycles_per_byte",
+        "verify_checksums", "verify_icrc"};
+    const char *units[] = {"MHz", "frames", "events", "cycles", "1/1000 cycle", "", ""};
+    ASSERT_EQ(ipu_params.n, 7u);
+    for (size_t i = 0; i < 7; i++) {
         EXPECT_STREQ(ipu_params.defs[i].name, order[i]);
         EXPECT_STREQ(ipu_params.defs[i].unit, units[i]);
         ASSERT_NE(ipu_params.defs[i].doc, nullptr);
@@ -144,6 +144,8 @@ TEST(IpuModel, ParamTable)
     EXPECT_EQ(ipu_params.defs[2].min, uint64_t(IPU_MAX_EVENTS));
     EXPECT_EQ(ipu_params.defs[2].max, 65536u);
     EXPECT_EQ(ipu_params.defs[5].kind, PARAM_BOOL);
+    EXPECT_EQ(ipu_params.defs[6].kind, PARAM_BOOL);
+    EXPECT_EQ(ipu_params.defs[6].def, 1u);
 }
 
 TEST(IpuModel, ParamErrors)
@@ -212,13 +214,13 @@ TEST(IpuModel, StatTable)
 {
     const char *names[] = {"frames",         "processed",   "bytes",
                            "events",         "busy_cycles", "stall_scratchpad_full",
-                           "stall_out_full", "tso_frames"};
-    ASSERT_EQ(ipu_stat_count, 8u);
+                           "stall_out_full", "tso_frames",  "roce_other"};
+    ASSERT_EQ(ipu_stat_count, 9u);
     ipu_stats st;
     memset(&st, 0, sizeof st);
     st.frames = 1, st.processed = 2, st.bytes = 3, st.events = 4, st.busy_cycles = 5;
-    st.stall_scratchpad_full = 6, st.stall_out_full = 7, st.tso_frames = 8;
-    for (size_t i = 0; i < 8; i++) {
+    st.stall_scratchpad_full = 6, st.stall_out_full = 7, st.tso_frames = 8, st.roce_other = 9;
+    for (size_t i = 0; i < 9; i++) {
         EXPECT_STREQ(ipu_stat_defs[i].name, names[i]);
         EXPECT_GT(strlen(ipu_stat_defs[i].desc), 10u);
         EXPECT_EQ(stat_read(&ipu_stat_defs[i], &st), i + 1);

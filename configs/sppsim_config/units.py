@@ -62,6 +62,7 @@ class Ipu(Unit):
     cycles_per_msg: fixed parse-engine time per frame [0 – 1000000 cycles]
     millicycles_per_byte: parse-engine time per frame byte (the total is rounded up) [0 – 1000000 1/1000 cycle]
     verify_checksums: drop frames whose IPv4 header, TCP or UDP checksum is wrong [true, false]
+    verify_icrc: drop RoCEv2 frames whose invariant CRC is wrong (bad_icrc); 0: trust it [true, false]
     """
 
     unit_name = 'ipu'
@@ -71,6 +72,7 @@ class Ipu(Unit):
     cycles_per_msg = Int(20, 0, 1000000, 'cycles', 'fixed parse-engine time per frame')
     millicycles_per_byte = Int(16, 0, 1000000, '1/1000 cycle', 'parse-engine time per frame byte (the total is rounded up)')
     verify_checksums = Bool(True, '', 'drop frames whose IPv4 header, TCP or UDP checksum is wrong')
+    verify_icrc = Bool(True, '', 'drop RoCEv2 frames whose invariant CRC is wrong (bad_icrc); 0: trust it')
 
 
 class Scratchpad(Unit):
@@ -262,6 +264,18 @@ class Route(Unit):
     tcp_close: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     tcp_recv_credit: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     tcp_internal: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_send_first: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_send_middle: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_send_last: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_send_only: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_write_first: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_write_middle: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_write_last: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_write_only: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_ack: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_nak: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_ack_timer: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_internal: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     udp_datagram: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     other: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     """
@@ -281,6 +295,18 @@ class Route(Unit):
     tcp_close = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_recv_credit = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_internal = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_first = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_middle = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_last = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_only = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_first = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_middle = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_last = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_only = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_ack = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_nak = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_ack_timer = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_internal = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     udp_datagram = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     other = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
 

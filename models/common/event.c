@@ -5,16 +5,50 @@
 #define NAME_OF(table, i) ((i) < sizeof(table) / sizeof((table)[0]) ? (table)[i] : "?")
 
 static const char *const type_names[EV_TYPE_COUNT] = {
-    "tcp_syn",         "tcp_synack",   "tcp_ack",       "tcp_data",      "tcp_fin",  "tcp_rst",
-    "tcp_rto",         "tcp_delack",   "tcp_time_wait", "tcp_keepalive", "tcp_send", "tcp_close",
-    "tcp_recv_credit", "tcp_internal", "udp_datagram",  "other",
+    [EV_TCP_SYN] = "tcp_syn",
+    [EV_TCP_SYNACK] = "tcp_synack",
+    [EV_TCP_ACK] = "tcp_ack",
+    [EV_TCP_DATA] = "tcp_data",
+    [EV_TCP_FIN] = "tcp_fin",
+    [EV_TCP_RST] = "tcp_rst",
+    [EV_TCP_RTO] = "tcp_rto",
+    [EV_TCP_DELACK] = "tcp_delack",
+    [EV_TCP_TIME_WAIT] = "tcp_time_wait",
+    [EV_TCP_KEEPALIVE] = "tcp_keepalive",
+    [EV_TCP_SEND] = "tcp_send",
+    [EV_TCP_CLOSE] = "tcp_close",
+    [EV_TCP_RECV_CREDIT] = "tcp_recv_credit",
+    [EV_TCP_INTERNAL] = "tcp_internal",
+    [EV_ROCE_SEND_FIRST] = "roce_send_first",
+    [EV_ROCE_SEND_MIDDLE] = "roce_send_middle",
+    [EV_ROCE_SEND_LAST] = "roce_send_last",
+    [EV_ROCE_SEND_ONLY] = "roce_send_only",
+    [EV_ROCE_WRITE_FIRST] = "roce_write_first",
+    [EV_ROCE_WRITE_MIDDLE] = "roce_write_middle",
+    [EV_ROCE_WRITE_LAST] = "roce_write_last",
+    [EV_ROCE_WRITE_ONLY] = "roce_write_only",
+    [EV_ROCE_ACK] = "roce_ack",
+    [EV_ROCE_NAK] = "roce_nak",
+    [EV_ROCE_ACK_TIMER] = "roce_ack_timer",
+    [EV_ROCE_INTERNAL] = "roce_internal",
+    [EV_UDP_DATAGRAM] = "udp_datagram",
+    [EV_OTHER] = "other",
 };
 static const char *const class_names[EVC_COUNT] = {"receive", "send", "timer", "host", "internal"};
 static const char *const chan_names[CH_COUNT] = {"network", "host", "timer", "internal"};
-static const char *const proto_names[PROTO_COUNT] = {"tcp", "udp", "other"};
+static const char *const proto_names[PROTO_COUNT] = {"tcp", "roce", "udp", "other"};
 static const char *const drop_names[DROP_REASON_COUNT] = {
-    "ingress_overflow", "capture_truncated", "malformed", "bad_checksum",    "ip_fragment",
-    "oversize",         "no_route",          "no_flow",   "flow_table_full", "sent_by_local_side",
+    [DROP_INGRESS_OVERFLOW] = "ingress_overflow",
+    [DROP_CAPTURE_TRUNCATED] = "capture_truncated",
+    [DROP_MALFORMED] = "malformed",
+    [DROP_BAD_CHECKSUM] = "bad_checksum",
+    [DROP_BAD_ICRC] = "bad_icrc",
+    [DROP_IP_FRAGMENT] = "ip_fragment",
+    [DROP_OVERSIZE] = "oversize",
+    [DROP_NO_ROUTE] = "no_route",
+    [DROP_NO_FLOW] = "no_flow",
+    [DROP_FLOW_TABLE_FULL] = "flow_table_full",
+    [DROP_SENT_BY_LOCAL_SIDE] = "sent_by_local_side",
 };
 static const char *const link_names[LINK_COUNT] = {"ethernet", "linux_sll", "linux_sll2", "raw_ip",
                                                    "bsd_null"};
@@ -32,8 +66,10 @@ unsigned ev_class_of(unsigned t)
         return EVC_TIMER;
     if (t >= EV_TCP_SEND && t <= EV_TCP_RECV_CREDIT)
         return EVC_HOST;
-    if (t == EV_TCP_INTERNAL)
+    if (t == EV_TCP_INTERNAL || t == EV_ROCE_INTERNAL)
         return EVC_INTERNAL;
+    if (t == EV_ROCE_ACK_TIMER)
+        return EVC_TIMER;
     return EVC_RECEIVE;
 }
 

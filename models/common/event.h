@@ -31,6 +31,23 @@ typedef enum ev_type {
     EV_TCP_RECV_CREDIT,
     /* internal channel: raised by a core's ev_emit command (claim 15) */
     EV_TCP_INTERNAL,
+    /* RoCEv2 reliable connection (UDP port 4791), network channel: one event per packet, by
+     * its BTH opcode. "With immediate" SEND/WRITE opcodes map to the *_LAST and *_ONLY types
+     * (bth_flags bit 3 says so). */
+    EV_ROCE_SEND_FIRST,
+    EV_ROCE_SEND_MIDDLE,
+    EV_ROCE_SEND_LAST,
+    EV_ROCE_SEND_ONLY,
+    EV_ROCE_WRITE_FIRST,
+    EV_ROCE_WRITE_MIDDLE,
+    EV_ROCE_WRITE_LAST,
+    EV_ROCE_WRITE_ONLY,
+    EV_ROCE_ACK, /* ACK opcode, AETH syndrome "ACK" */
+    EV_ROCE_NAK, /* ACK opcode, AETH syndrome "RNR NAK" or "NAK" (the syndrome says which) */
+    /* timer channel: the coalesced-ACK timer of a RoCE queue pair */
+    EV_ROCE_ACK_TIMER,
+    /* internal channel: raised by a core's ev_emit for a RoCE queue pair */
+    EV_ROCE_INTERNAL,
     EV_UDP_DATAGRAM,
     EV_OTHER,
     EV_TYPE_COUNT
@@ -49,7 +66,8 @@ typedef enum ev_class {
 /* Logical channels an event arrives on (claims 9, 10). */
 typedef enum ev_chan { CH_NETWORK, CH_HOST, CH_TIMER, CH_INTERNAL, CH_COUNT } ev_chan;
 
-typedef enum ev_proto { PROTO_TCP, PROTO_UDP, PROTO_OTHER, PROTO_COUNT } ev_proto;
+/* PROTO_ROCE: RoCEv2 (UDP destination port 4791), whatever its opcode. */
+typedef enum ev_proto { PROTO_TCP, PROTO_ROCE, PROTO_UDP, PROTO_OTHER, PROTO_COUNT } ev_proto;
 
 /* Why a packet left the chip without being processed. Every packet read from the trace ends
  * either processed or counted under exactly one of these (SPEC §7). */
@@ -58,6 +76,7 @@ typedef enum drop_reason {
     DROP_CAPTURE_TRUNCATED,  /* the capture holds fewer bytes than were on the wire (snaplen) */
     DROP_MALFORMED,          /* a header is truncated or inconsistent */
     DROP_BAD_CHECKSUM,       /* IPv4 header, TCP or UDP checksum wrong */
+    DROP_BAD_ICRC,           /* RoCEv2 invariant CRC wrong (ipu.verify_icrc) */
     DROP_IP_FRAGMENT,        /* IPv4 or IPv6 fragment: the chip does not reassemble */
     DROP_OVERSIZE,           /* frame larger than the whole scratchpad */
     DROP_NO_ROUTE,           /* no cluster is configured for the event's type (e.g. UDP) */
@@ -82,6 +101,16 @@ enum {
     TCPF_URG = 0x20,
     TCPF_ECE = 0x40,
     TCPF_CWR = 0x80
+};
+
+/* bth_flags bits: from the BTH, plus whether the opcode carries an immediate. */
+enum {
+    ROCE_F_ACKREQ = 0x01,  /* BTH A: the requester asks for an acknowledgment */
+    ROCE_F_SOLICIT = 0x02, /* BTH SE: solicited event */
+    ROCE_F_MIGREQ = 0x04,  /* BTH M: migration state */
+    ROCE_F_IMM = 0x08,     /* opcode "with immediate" (ImmDt present; its value is in arg) */
+    ROCE_F_PAD_SHIFT = 4,  /* bits 4-5: pad count (0..3 bytes before the ICRC) */
+    ROCE_F_PAD_MASK = 0x30
 };
 
 /* The event descriptor. Plain data: copied by value between units. */
@@ -115,9 +144,19 @@ typedef struct event {
     uint8_t nsack;
     uint8_t link;    /* link_type of the frame (for the transmit side's header template) */
     uint8_t pkt_nev; /* events its packet derived (1..IPU_MAX_EVENTS; 0 for timer/internal) */
-    uint8_t pad[1];
+    uint8_t opcode;  /* RoCE: BTH opcode */
     uint32_t sack[EV_MAX_SACK][2]; /* left, right edges */
     uint32_t arg; /* timer and internal events: the argument their raiser gave (ev_emit r2) */
+    /* parsed RoCEv2 headers (host byte order; 0 where absent). The PSN is in seq and the AETH's
+     * MSN in ack; pay_off/pay_len bound the message payload only (after BTH, RETH, AETH and
+     * ImmDt, before the pad bytes and the ICRC). */
+    uint32_t qp;       /* BTH destination QP (24 bits) */
+    uint32_t rkey;     /* RETH (WRITE first/only) */
+    uint32_t dma_len;  /* RETH: length of the whole WRITE message */
+    uint8_t bth_flags; /* ROCE_F_* */
+    uint8_t syndrome;  /* AETH (ACK opcode) */
+    uint8_t pad[2];
+    uint64_t va; /* RETH: virtual address of the WRITE's first byte */
     /* when the event passed each stage (ps; 0 where it did not), stamped by the glue: for the
      * per-stage latencies, the timeline and the per-packet history */
     simtime_ps t_ipu_out;  /* left the IPU */
@@ -154,8 +193,9 @@ const char *ev_proto_name(unsigned p);
 const char *drop_reason_name(unsigned r);
 const char *link_type_name(unsigned l);
 
-/* The class of events of type t (claim 9): network types receive, timer types timer, host
- * types host, tcp_internal internal. */
+/* The class of events of type t (claim 9): network types receive, timer types (tcp_rto ..
+ * tcp_keepalive, roce_ack_timer) timer, host types host, tcp_internal and roce_internal
+ * internal. */
 unsigned ev_class_of(unsigned t);
 
 /* A zeroed event with every "none" field set (flow, handle, wscale). */

@@ -1,5 +1,6 @@
 #include "flow_key.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,12 +21,21 @@ static uint64_t mix64(uint64_t x)
 
 uint64_t flow_key_hash(const flow_key *k, uint64_t seed)
 {
-    uint64_t w[5];
+    uint64_t w[5]; /* everything before qp: addresses, ports, af, proto, padding */
+    _Static_assert(offsetof(flow_key, qp) == sizeof w, "the words end where qp starts");
+    _Static_assert(sizeof(flow_key) == sizeof w + sizeof(uint32_t), "qp is the last field");
     memcpy(w, k, sizeof w);
     uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL;
     for (int i = 0; i < 5; i++)
         h = mix64(h ^ w[i]);
+    if (k->qp) /* keeps the hash of TCP and UDP keys as it was */
+        h = mix64(h ^ k->qp);
     return h;
+}
+
+bool flow_key_is_roce(const flow_key *k)
+{
+    return k->af != 0 && k->proto == 17 && k->sport == 0 && k->dport == ROCE_UDP_PORT;
 }
 
 void flow_key_reverse(flow_key *out, const flow_key *in)
@@ -33,8 +43,10 @@ void flow_key_reverse(flow_key *out, const flow_key *in)
     flow_key t = *in;
     memcpy(t.src, in->dst, 16);
     memcpy(t.dst, in->src, 16);
-    t.sport = in->dport;
-    t.dport = in->sport;
+    if (!flow_key_is_roce(in)) {
+        t.sport = in->dport;
+        t.dport = in->sport;
+    }
     *out = t;
 }
 
@@ -77,6 +89,8 @@ int flow_key_format(const flow_key *k, char *buf, size_t size)
     char s[64], d[64];
     fmt_addr(s, k->src, k->af);
     fmt_addr(d, k->dst, k->af);
+    if (flow_key_is_roce(k))
+        return snprintf(buf, size, "%s>%s/roce qp 0x%06x", s, d, (unsigned)k->qp);
     const char *p = k->proto == 6 ? "tcp" : k->proto == 17 ? "udp" : "ip";
     return snprintf(buf, size, "%s:%u>%s:%u/%s", s, k->sport, d, k->dport, p);
 }

@@ -231,13 +231,16 @@ void core_set_trace(core *c, core_trace_fn fn, void *ctx)
 
 /* ---- the run loop ---- */
 
-/* Where each uc_evf lives in the event descriptor: one table serves ldev and the harness. */
+/* Where each uc_evf lives in the event descriptor: one table serves ldev and the harness. A
+ * field of 8 bytes (the RETH's va) is read as its low (shift 0) or high (shift 32) half. */
 // clang-format off
-#define EVF(f, member) [f] = {offsetof(event, member), sizeof(((event *)0)->member)}
+#define EVF(f, member) [f] = {offsetof(event, member), sizeof(((event *)0)->member), 0}
+#define EVF_HI(f, member) [f] = {offsetof(event, member), sizeof(((event *)0)->member), 32}
 // clang-format on
 static const struct {
     uint16_t off;
     uint8_t size;
+    uint8_t shift;
 } evf_loc[UC_EVF_COUNT] = {
     EVF(UC_EVF_TYPE, type),
     EVF(UC_EVF_CLASS, cls),
@@ -272,8 +275,19 @@ static const struct {
     EVF(UC_EVF_DPORT, key.dport),
     EVF(UC_EVF_AF, key.af),
     EVF(UC_EVF_ARG, arg),
+    EVF(UC_EVF_PSN, seq),
+    EVF(UC_EVF_MSN, ack),
+    EVF(UC_EVF_QP, qp),
+    EVF(UC_EVF_OPCODE, opcode),
+    EVF(UC_EVF_BTH_FLAGS, bth_flags),
+    EVF(UC_EVF_SYNDROME, syndrome),
+    EVF(UC_EVF_RKEY, rkey),
+    EVF(UC_EVF_DMA_LEN, dma_len),
+    EVF(UC_EVF_VA_LO, va),
+    EVF_HI(UC_EVF_VA_HI, va),
 };
 #undef EVF
+#undef EVF_HI
 
 static inline uint32_t ev_field(const event *e, uint32_t f)
 {
@@ -285,6 +299,11 @@ static inline uint32_t ev_field(const event *e, uint32_t f)
         uint16_t v;
         memcpy(&v, p, sizeof v);
         return v;
+    }
+    case 8: {
+        uint64_t v;
+        memcpy(&v, p, sizeof v);
+        return (uint32_t)(v >> evf_loc[f].shift);
     }
     default: {
         uint32_t v;
@@ -308,6 +327,12 @@ void core_event_field_set(event *e, unsigned f, uint32_t v)
         *p = (uint8_t)v;
     } else if (evf_loc[f].size == 2) {
         uint16_t w = (uint16_t)v;
+        memcpy(p, &w, sizeof w);
+    } else if (evf_loc[f].size == 8) { /* one half; the other is kept */
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        unsigned sh = evf_loc[f].shift;
+        w = (w & ~((uint64_t)0xffffffffu << sh)) | (uint64_t)v << sh;
         memcpy(p, &w, sizeof w);
     } else {
         memcpy(p, &v, sizeof v);

@@ -53,6 +53,16 @@ static const char *const evf_names[UC_EVF_COUNT] = {
     [UC_EVF_DPORT] = "dport",
     [UC_EVF_AF] = "af",
     [UC_EVF_ARG] = "arg",
+    [UC_EVF_PSN] = "psn",
+    [UC_EVF_MSN] = "msn",
+    [UC_EVF_QP] = "qp",
+    [UC_EVF_OPCODE] = "opcode",
+    [UC_EVF_BTH_FLAGS] = "bth_flags",
+    [UC_EVF_SYNDROME] = "syndrome",
+    [UC_EVF_RKEY] = "rkey",
+    [UC_EVF_DMA_LEN] = "dma_len",
+    [UC_EVF_VA_LO] = "va_lo",
+    [UC_EVF_VA_HI] = "va_hi",
 };
 
 static const char *const cmd_names[UC_CMD_COUNT] = {

@@ -123,6 +123,17 @@ typedef enum uc_evf {
     UC_EVF_DPORT,
     UC_EVF_AF,
     UC_EVF_ARG, /* timer and internal events: the argument (timer id; ev_emit's r2) */
+    /* RoCEv2 (event.h): */
+    UC_EVF_PSN, /* BTH PSN: the descriptor's seq */
+    UC_EVF_MSN, /* AETH MSN: the descriptor's ack */
+    UC_EVF_QP,  /* BTH destination QP */
+    UC_EVF_OPCODE,
+    UC_EVF_BTH_FLAGS, /* ROCE_F_* */
+    UC_EVF_SYNDROME,  /* AETH */
+    UC_EVF_RKEY,      /* RETH */
+    UC_EVF_DMA_LEN,   /* RETH */
+    UC_EVF_VA_LO,     /* RETH virtual address, low 32 bits */
+    UC_EVF_VA_HI,     /* and high 32 bits */
     UC_EVF_COUNT
 } uc_evf;
 

@@ -19,6 +19,8 @@ static const param_def defs[] = {
      "1/1000 cycle", "parse-engine time per frame byte (the total is rounded up)", NULL},
     {"verify_checksums", PARAM_BOOL, offsetof(ipu_cfg, verify_checksums), 1, 0, 1, "",
      "drop frames whose IPv4 header, TCP or UDP checksum is wrong", NULL},
+    {"verify_icrc", PARAM_BOOL, offsetof(ipu_cfg, verify_icrc), 1, 0, 1, "",
+     "drop RoCEv2 frames whose invariant CRC is wrong (bad_icrc); 0: trust it", NULL},
 };
 const param_table ipu_params = {"ipu", defs, sizeof defs / sizeof defs[0]};
 
@@ -36,6 +38,8 @@ const stat_def ipu_stat_defs[] = {
     S(stall_out_full, "finished frames that had to wait for out-queue room"),
     S(tso_frames,
       "frames captured before segmentation offload (IPv4 length 0; checksums not verified)"),
+    S(roce_other, "RoCEv2 frames with an opcode outside RC SEND/WRITE/ACK (READ, atomics, CNP, "
+                  "UC, UD...): one other event each"),
 };
 #undef S
 const size_t ipu_stat_count = sizeof ipu_stat_defs / sizeof ipu_stat_defs[0];
@@ -142,6 +146,7 @@ static bool finish(ipu *u)
         u->st.events += c->nev;
         u->st.processed++;
         u->st.tso_frames += c->tso;
+        u->st.roce_other += c->ev.proto == PROTO_ROCE && c->types[0] == EV_OTHER;
     }
     u->st.checks[c->check]++;
     u->blocked_out = false;
@@ -156,7 +161,7 @@ static bool start(ipu *u, cycle_t now)
     ipu_slot *s = ring_front(&u->in);
     ipu_parse_out *c = &u->cur;
     if (!u->blocked_sp) {
-        ipu_parse(&s->p, u->cfg.verify_checksums != 0, c);
+        ipu_parse_with(&s->p, u->cfg.verify_checksums != 0, u->cfg.verify_icrc != 0, c);
         if (c->drop < 0 && sp_too_big(u->sp, s->p.caplen)) {
             c->drop = DROP_OVERSIZE;
             c->check = IPU_CK_OVERSIZE;

@@ -53,7 +53,12 @@ typedef enum ipu_check {
     IPU_CK_UDP_SHORT,
     IPU_CK_UDP_LEN, /* UDP length < 8 or past the datagram */
     IPU_CK_UDP_CSUM,
-    IPU_CK_OVERSIZE, /* parsed fine, but larger than the whole scratchpad (DROP_OVERSIZE) */
+    IPU_CK_ROCE_SHORT, /* RoCEv2: BTH, or the opcode's RETH/AETH/ImmDt, plus the ICRC do not fit */
+    IPU_CK_ROCE_VERSION, /* RoCEv2: BTH transport header version is not 0 */
+    IPU_CK_ROCE_PAD,     /* RoCEv2: headers + pad count + ICRC longer than the UDP datagram */
+    IPU_CK_ROCE_AETH,    /* RoCEv2: AETH syndrome of the reserved kind (bits 6-5 = 10) */
+    IPU_CK_ROCE_ICRC,    /* RoCEv2: invariant CRC wrong (DROP_BAD_ICRC) */
+    IPU_CK_OVERSIZE,     /* parsed fine, but larger than the whole scratchpad (DROP_OVERSIZE) */
     IPU_CK_COUNT
 } ipu_check;
 
@@ -71,8 +76,33 @@ typedef struct ipu_parse_out {
 
 /* Parses p->data (p->caplen bytes; p->len on the wire) framed as p->link. Fills every field of
  * out (on a drop, ev holds what was parsed before the failing check). Never reads outside
- * [data, data + caplen); data may be NULL when caplen is 0. */
-void ipu_parse(const pkt *p, bool verify_checksums, ipu_parse_out *out);
+ * [data, data + caplen); data may be NULL when caplen is 0. verify_checksums: the IPv4 header,
+ * TCP and UDP checksums; verify_icrc: the RoCEv2 invariant CRC.
+ *
+ * RoCEv2 (UDP destination port 4791, IPv4 or IPv6; input side only): the BTH (12 bytes), then
+ * by opcode the RETH (16: WRITE first/only), the AETH (4: ACK) and the ImmDt (4: "with
+ * immediate"), the payload, pad count bytes and the 4-byte ICRC. One event per packet:
+ *   RC SEND first/middle/last/only -> EV_ROCE_SEND_* (last/only with immediate too),
+ *   RC RDMA WRITE first/middle/last/only -> EV_ROCE_WRITE_* (likewise),
+ *   RC ACK with syndrome ACK -> EV_ROCE_ACK; with RNR NAK or NAK -> EV_ROCE_NAK,
+ *   any other opcode (READ, atomics, SEND with invalidate, UC, UD, CNP...) -> EV_OTHER, proto
+ *   still PROTO_ROCE, payload = everything after the BTH (ipu_stats.roce_other counts them).
+ * The key is {addresses, proto 17, sport 0, dport 4791, qp}; the event gets qp, opcode,
+ * bth_flags, seq = PSN, and as present rkey, va, dma_len, syndrome, ack = MSN, arg = ImmDt.
+ * The UDP checksum is verified when non-zero (0 is legal over IPv4). The ICRC covers the IP
+ * header (options and IPv6 extension headers included) to the end of the pad, after 8 bytes of
+ * 0xff, with these fields read as all ones: IPv4 ToS, TTL, header checksum; IPv6 traffic
+ * class, flow label, hop limit; the UDP checksum; the BTH's reserved byte 4. It is the
+ * complement of the reflected CRC-32 (polynomial 0x04c11db7, initial value all ones) over
+ * those bytes, sent least significant byte first. A TSO capture (IPv4 length 0) leaves it
+ * unverified, as it does the checksums. */
+void ipu_parse_with(const pkt *p, bool verify_checksums, bool verify_icrc, ipu_parse_out *out);
+/* = ipu_parse_with(p, verify, verify, out) */
+void ipu_parse(const pkt *p, bool verify, ipu_parse_out *out);
+/* The RoCEv2 ICRC of a packet whose IP header starts at ip: af 4 or 6, the UDP header at
+ * udp_off from ip, the ICRC at end from ip (end >= udp_off + 20: UDP header and BTH present).
+ * Returns the value as a little-endian read of the 4 ICRC bytes gives it. */
+uint32_t ipu_icrc(const uint8_t *ip, unsigned af, uint32_t udp_off, uint32_t end);
 
 /* Internet checksum (RFC 1071) of n bytes, folded, not complemented, added to sum. The result
  * is at most 0xffff, so sums chain: ipu_csum_add(ipu_csum_add(0, a, na), b, nb); every chunk but
@@ -87,6 +117,7 @@ typedef struct ipu_cfg {
     uint32_t cycles_per_msg;
     uint32_t millicycles_per_byte;
     uint32_t verify_checksums; /* bool */
+    uint32_t verify_icrc;      /* bool */
 } ipu_cfg;
 
 typedef struct ipu_stats {
@@ -98,6 +129,7 @@ typedef struct ipu_stats {
     uint64_t stall_scratchpad_full; /* times a frame had to wait for scratchpad cells */
     uint64_t stall_out_full;        /* times finished events had to wait for out-queue room */
     uint64_t tso_frames;            /* frames captured before segmentation offload */
+    uint64_t roce_other;            /* RoCE frames outside the typed RC subset (EV_OTHER) */
     uint64_t drops[DROP_REASON_COUNT];
     uint64_t checks[IPU_CK_COUNT]; /* frames by deciding check; sums to frames, and
                                       processed = checks[IPU_CK_OK] + checks[IPU_CK_NULL_FAMILY] */

@@ -8,7 +8,8 @@
 
 static inline int fz_is_network_type(unsigned t)
 {
-    return t <= EV_TCP_RST || t == EV_UDP_DATAGRAM || t == EV_OTHER;
+    return t <= EV_TCP_RST || (t >= EV_ROCE_SEND_FIRST && t <= EV_ROCE_NAK) ||
+           t == EV_UDP_DATAGRAM || t == EV_OTHER;
 }
 
 /* The drop reason each check implies (ipu_parse never decides IPU_CK_OVERSIZE). */
@@ -21,6 +22,8 @@ static inline int fz_reason_of(unsigned check)
     case IPU_CK_TCP_CSUM:
     case IPU_CK_UDP_CSUM:
         return DROP_BAD_CHECKSUM;
+    case IPU_CK_ROCE_ICRC:
+        return DROP_BAD_ICRC;
     case IPU_CK_IPV4_FRAG:
     case IPU_CK_IPV6_FRAG:
         return DROP_IP_FRAGMENT;
@@ -73,7 +76,13 @@ static inline void fz_check_parse(const pkt *p, const ipu_parse_out *o)
     } else if (e->proto == PROTO_UDP) {
         FZ_CHECK(e->key.proto == 17 && (e->key.af == 4 || e->key.af == 6));
         FZ_CHECK(e->pay_off == (uint32_t)e->l4_off + 8);
+        FZ_CHECK(e->key.dport != ROCE_UDP_PORT);
         FZ_CHECK(o->nev == 1 && o->types[0] == EV_UDP_DATAGRAM);
+    } else if (e->proto == PROTO_ROCE) {
+        FZ_CHECK(e->key.proto == 17 && (e->key.af == 4 || e->key.af == 6));
+        FZ_CHECK(flow_key_is_roce(&e->key) && e->key.qp == e->qp && e->qp <= 0xffffff);
+        FZ_CHECK(e->pay_off >= (uint32_t)e->l4_off + 8 + 12 && e->seq <= 0xffffff);
+        FZ_CHECK(o->nev == 1 && o->types[0] != EV_UDP_DATAGRAM && o->types[0] > EV_TCP_RST);
     } else {
         FZ_CHECK(o->nev == 1 && o->types[0] == EV_OTHER);
         FZ_CHECK(e->l4_off == e->pay_off);

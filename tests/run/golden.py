@@ -42,7 +42,7 @@ def body():
     ipu = stats["units"]["ipu"]
     check(ipu["processed"] == expected["processed"],
           f"{name}: IPU processed {ipu['processed']}, expected {expected['processed']}")
-    ipu_reasons = ("ingress_overflow", "capture_truncated", "malformed", "bad_checksum",
+    ipu_reasons = ("ingress_overflow", "capture_truncated", "malformed", "bad_checksum", "bad_icrc",
                    "ip_fragment", "oversize")
     got_drops = {k: v for k, v in pk["dropped"].items() if v and k in ipu_reasons}
     check(got_drops == expected.get("dropped", {}), f"{name}: drops {got_drops}, expected {expected.get('dropped', {})}")
