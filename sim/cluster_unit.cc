@@ -144,7 +144,9 @@ bool ClusterUnit::finish(const cluster_done &d)
     unsigned t = ev.type < EV_TYPE_COUNT ? ev.type : unsigned{EV_OTHER};
     st_.count[t]++;
     uint64_t end = clk_.time_of(r.end);
+    const unsigned proto = ev.proto < PROTO_COUNT ? ev.proto : unsigned{PROTO_OTHER};
     hist_add(&st_.latency[t], end > ev.t_arrival ? end - ev.t_arrival : 0);
+    hist_add(&st_.proto_latency[proto], end > ev.t_arrival ? end - ev.t_arrival : 0);
     if (st_.log)
         log_event(d, h_front(d.core), end);
     uint64_t start = clk_.time_of(r.start);
@@ -170,8 +172,11 @@ bool ClusterUnit::finish(const cluster_done &d)
                 }
             }
         }
-        if (done)
+        if (done) {
             hist_add(&st_.segment, seg_end > ev.t_arrival ? seg_end - ev.t_arrival : 0);
+            hist_add(&st_.proto_segment[proto],
+                     seg_end > ev.t_arrival ? seg_end - ev.t_arrival : 0);
+        }
     }
     if (st_.timeline)
         st_.timeline->record(ev, index_, d.core, start, end, r);

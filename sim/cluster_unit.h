@@ -50,6 +50,9 @@ struct EventStats {
     // per segment (packet), end to end: from its arrival to the end of the last event it
     // caused; the packets whose events are still running
     hist segment;
+    // the same two by protocol (an event's proto; a segment's is its events')
+    std::array<hist, PROTO_COUNT> proto_latency;
+    std::array<hist, PROTO_COUNT> proto_segment;
     struct Open {
         uint32_t left;
         uint64_t arrival, end;
@@ -74,6 +77,10 @@ struct EventStats {
         for (auto &h : stage)
             hist_clear(&h);
         hist_clear(&segment);
+        for (auto &h : proto_latency)
+            hist_clear(&h);
+        for (auto &h : proto_segment)
+            hist_clear(&h);
     }
 };
 

@@ -171,6 +171,16 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
                   fmt_num(hist_quantile(&h, 0.99) / 1e3).c_str(),
                   fmt_num(hist_quantile(&h, 0.999) / 1e3).c_str(), fmt_num(h.max / 1e3).c_str());
     }
+    for (unsigned p = 0; p < PROTO_COUNT; p++) {
+        const hist &h = chip.ev_stats.proto_latency[p];
+        if (!h.count)
+            continue;
+        std::string name = std::string(ev_proto_name(p)) + " events";
+        o << line("  %-16s %10llu %12s %12s %12s %12s", name.c_str(), ull(h.count),
+                  fmt_num(hist_quantile(&h, 0.5) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.99) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.999) / 1e3).c_str(), fmt_num(h.max / 1e3).c_str());
+    }
     if (chip.ev_stats.stage[STAGE_CORE].count) {
         o << "  where a network event's latency goes (mean, p99 ns; queueing included)\n";
         std::string l = "   ";
@@ -364,6 +374,17 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
             hist_json(j, ev_type_name(t), chip.ev_stats.latency[t]);
     j.end();
     hist_json(j, "latency_segment_ps", chip.ev_stats.segment);
+    // by protocol: every event of it, and its segments end to end (protocols that occurred)
+    j.begin("latency_protocol_ps");
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        if (chip.ev_stats.proto_latency[p].count) {
+            j.begin(ev_proto_name(p));
+            hist_json(j, "events", chip.ev_stats.proto_latency[p]);
+            if (chip.ev_stats.proto_segment[p].count)
+                hist_json(j, "segment", chip.ev_stats.proto_segment[p]);
+            j.end();
+        }
+    j.end();
     j.begin("latency_stages_ps");
     for (unsigned k = 0; k < STAGE_COUNT; k++)
         hist_json(j, stage_name(k), chip.ev_stats.stage[k]);

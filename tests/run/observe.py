@@ -3,7 +3,7 @@
 slice has a duration, every flow arrow starts and ends on slices that exist, slices of one track
 never overlap, the window and the cap are kept); the per-packet history (--history) tells every
 step with the microcode the packet's events ran; and a network event's latency splits exactly
-into its stages (latency_stages_ps)."""
+into its stages (latency_stages_ps); the latencies by protocol add up (latency_protocol_ps)."""
 import argparse
 import json
 import os
@@ -176,6 +176,14 @@ def body():
           f"{seg['count']} segment latencies for {s['packets']['processed']} packets")
     check(seg["max"] == max(s["latency_ps"][t]["max"] for t in net if t in s["latency_ps"]),
           "the slowest segment is not the slowest network event's")
+    # by protocol: every TCP event and segment, exactly (only TCP ran)
+    lp = s["latency_protocol_ps"]
+    check(list(lp) == ["tcp"], f"protocols with latencies: {list(lp)}")
+    tcp = [v for t, v in s["latency_ps"].items() if t.startswith("tcp_")]
+    for k in ("count", "sum", "max"):
+        want = max(v[k] for v in tcp) if k == "max" else sum(v[k] for v in tcp)
+        check(lp["tcp"]["events"][k] == want, f"tcp events {k}: {lp['tcp']['events'][k]} != {want}")
+    check(lp["tcp"]["segment"] == seg, "tcp segment latencies differ from all segments'")
 
 
 main(body)
