@@ -31,10 +31,11 @@ public:
         chan_refuse(&c_);
         producer_waiting_ = producer_waiting_ || wait;
     }
-    // Appends an element at the current simulated time; returns its storage to fill.
-    T *push()
+    // Appends an element at the current simulated time; returns its storage to fill. The
+    // overloads that take now (ps) save the kernel call where the caller has the time already.
+    T *push() { return push(now_ps()); }
+    T *push(uint64_t now)
     {
-        uint64_t now = now_ps();
         bool was_empty = chan_depth(&c_) == 0;
         T *slot = static_cast<T *>(chan_push(&c_, now));
         if (was_empty)
@@ -42,10 +43,11 @@ public:
         return slot;
     }
     // The front element if it is ready now, else nullptr.
-    T *peek() const { return static_cast<T *>(chan_peek(&c_, now_ps())); }
-    void pop()
+    T *peek() const { return peek(now_ps()); }
+    T *peek(uint64_t now) const { return static_cast<T *>(chan_peek(&c_, now)); }
+    void pop() { pop(now_ps()); }
+    void pop(uint64_t now)
     {
-        uint64_t now = now_ps();
         chan_pop(&c_, now);
         uint64_t next = chan_next_ready(&c_);
         if (next != CYCLE_NEVER)

@@ -301,8 +301,9 @@ void ClusterUnit::log_event(const cluster_done &d, const Held &h, uint64_t end_p
 void ClusterUnit::run()
 {
     auto step = [this](cycle_t cyc) {
+        const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
-        while (luc_job *j = jobs_.peek()) {
+        while (luc_job *j = jobs_.peek(now)) {
             if (!cluster_can_accept(&c_, j->core)) {
                 cluster_refuse(&c_, j->core);
                 break; // in order: the next job waits behind this one
@@ -312,7 +313,7 @@ void ClusterUnit::run()
                 cluster_trace_flow(&c_, j->ev.flow, history_line, this);
             held_[j->core].push_back({j->slot, j->portions});
             cluster_push(&c_, j->core, &cj, cyc);
-            jobs_.pop();
+            jobs_.pop(now);
             progress++;
         }
         progress += cluster_advance(&c_, cyc);

@@ -28,25 +28,26 @@ DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg
 void DispatcherUnit::run()
 {
     auto step = [this](cycle_t cyc) {
+        const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
-        while (DispMsg *m = ctl_.peek()) {
+        while (DispMsg *m = ctl_.peek(now)) {
             if (m->kind == DispMsg::COMPLETE)
                 disp_complete(d_, m->flow, m->portions, m->cluster, m->core, cyc);
             else
                 disp_flow_close(d_, m->flow, cyc);
-            ctl_.pop();
+            ctl_.pop(now);
             progress++;
         }
         for (unsigned ch = 0; ch < CH_COUNT; ch++) {
             TimedChannel<event> *in = in_[ch];
             if (!in)
                 continue;
-            while (event *e = in->peek()) {
+            while (event *e = in->peek(now)) {
                 if (!disp_can_accept(d_, ch))
                     break; // the model's own next_cycle wakes us when it has room
-                e->t_disp_in = now_ps();
+                e->t_disp_in = now;
                 disp_push(d_, e, cyc);
-                in->pop();
+                in->pop(now);
                 progress++;
             }
         }
@@ -58,9 +59,9 @@ void DispatcherUnit::run()
                     out_.refuse(true);
                     break;
                 }
-                luc_req *r = out_.push();
+                luc_req *r = out_.push(now);
                 r->ev = o.ev;
-                r->ev.t_disp_out = now_ps();
+                r->ev.t_disp_out = now;
                 r->cluster = o.cluster;
                 r->portions = o.portions;
                 r->core = o.core;

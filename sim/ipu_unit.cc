@@ -17,13 +17,14 @@ IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPor
 void IpuUnit::run()
 {
     auto step = [this](cycle_t cyc) {
+        const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
         while (ipu_can_accept(&u_)) {
-            pkt *p = in_.peek();
+            pkt *p = in_.peek(now);
             if (!p)
                 break;
             ipu_push(&u_, p, cyc);
-            in_.pop();
+            in_.pop(now);
             progress++;
         }
         progress += ipu_advance(&u_, cyc);
@@ -33,8 +34,8 @@ void IpuUnit::run()
                 out_.refuse(true);
                 break;
             }
-            e.t_ipu_out = now_ps();
-            *out_.push() = e;
+            e.t_ipu_out = now;
+            *out_.push(now) = e;
             ipu_pop_out(&u_);
             progress++;
         }

@@ -57,18 +57,19 @@ bool LookupUnit::control(const LucMsg &m, cycle_t cyc)
 void LookupUnit::run()
 {
     auto step = [this](cycle_t cyc) {
+        const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
-        while (LucMsg *m = ctl_.peek()) {
+        while (LucMsg *m = ctl_.peek(now)) {
             if (!control(*m, cyc))
                 break;
-            ctl_.pop();
+            ctl_.pop(now);
             progress++;
         }
-        while (luc_req *r = in_.peek()) {
+        while (luc_req *r = in_.peek(now)) {
             if (!luc_can_accept(l_))
                 break;
             luc_push(l_, r, cyc);
-            in_.pop();
+            in_.pop(now);
             progress++;
         }
         progress += luc_advance(l_, cyc);
@@ -79,8 +80,8 @@ void LookupUnit::run()
                 out->refuse(true);
                 break;
             }
-            j.ev.t_luc_out = now_ps();
-            *out->push() = j;
+            j.ev.t_luc_out = now;
+            *out->push(now) = j;
             luc_pop_out(l_);
             progress++;
         }
@@ -90,8 +91,8 @@ void LookupUnit::run()
                 timers_.refuse(true);
                 break;
             }
-            e.t_arrival = now_ps();
-            *timers_.push() = e;
+            e.t_arrival = now;
+            *timers_.push(now) = e;
             luc_pop_timer(l_);
             progress++;
         }

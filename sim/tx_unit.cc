@@ -38,10 +38,11 @@ TxUnit::~TxUnit()
 void TxUnit::run()
 {
     auto step = [this](cycle_t cyc) {
+        const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
-        while (TxMsg *m = in_.peek()) {
+        while (TxMsg *m = in_.peek(now)) {
             tx_emit(t_, m->flow, &m->seg, cyc); // a refusal is counted by the model
-            in_.pop();
+            in_.pop(now);
             progress++;
         }
         progress += tx_advance(t_, cyc);
