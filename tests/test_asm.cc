@@ -7,6 +7,7 @@
 // Goldens live in tests/golden/asm/; SPPSIM_UPDATE_GOLDEN=1 rewrites them from the current
 // output (then review the diff).
 #include "asm.h"
+#include "core.h"
 
 #include <gtest/gtest.h>
 
@@ -531,6 +532,12 @@ std::string many(const std::string &line, int n)
 
 const std::string kTcpEntries = ".entry tcp_syn h\n.entry tcp_synack h\n.entry tcp_ack h\n"
                                 ".entry tcp_data h\n.entry tcp_rst h\nh: fin\n";
+// Every entry .protocol roce requires but roce_connect.
+const std::string kRoceEntries =
+    ".entry roce_send_first h\n.entry roce_send_middle h\n.entry roce_send_last h\n"
+    ".entry roce_send_only h\n.entry roce_write_first h\n.entry roce_write_middle h\n"
+    ".entry roce_write_last h\n.entry roce_write_only h\n.entry roce_ack h\n.entry roce_nak h\n"
+    ".entry roce_ack_timer h\n.entry roce_internal h\nh: fin\n";
 
 std::vector<ErrCase> error_cases()
 {
@@ -632,6 +639,10 @@ std::vector<ErrCase> error_cases()
          "t.uc:1:1: missing .entry for tcp_fin (required by .protocol tcp)"},
         {"MissingEntryUdp", "  fin\n.protocol udp\n",
          "t.uc:1:1: missing .entry for udp_datagram (required by .protocol udp)"},
+        {"MissingEntryRoce", ".protocol roce\n" + kRoceEntries,
+         "t.uc:1:1: missing .entry for roce_connect (required by .protocol roce)"},
+        {"MissingEntryRoceFirst", ".protocol roce\n  fin\n",
+         "t.uc:1:1: missing .entry for roce_send_first (required by .protocol roce)"},
         {"UnknownProtocol", ".protocol tpc\n",
          "t.uc:1:11: unknown protocol 'tpc' (expected tcp, udp or roce)"},
         {"DuplicateProtocol", ".protocol roce\n.protocol roce\n",
@@ -997,15 +1008,52 @@ TEST(AsmTables, EntriesAndClassPortions)
     EXPECT_EQ(im.img.ws_size, 20u);
     EXPECT_EQ(im.img.portions[2].off, 16u);
 
-    // no protocol: nothing is required; roce requires nothing (yet)
+    // no protocol: nothing is required
     assemble(im, "  fin\n");
     ASSERT_EQ(im.rc, 0);
     EXPECT_STREQ(im.img.protocol, "");
     for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
         EXPECT_EQ(im.img.entry[t], UC_NO_ENTRY);
-    assemble(im, ".protocol roce\n  fin\n");
-    ASSERT_EQ(im.rc, 0);
+    // roce: the thirteen RoCE types, and nothing else (no TCP type, no udp_datagram)
+    assemble(im, ".protocol roce\n" + kRoceEntries + ".entry roce_connect h\n");
+    ASSERT_EQ(im.rc, 0) << im.err.msg;
     EXPECT_STREQ(im.img.protocol, "roce");
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
+        EXPECT_EQ(im.img.entry[t],
+                  t >= EV_ROCE_SEND_FIRST && t <= EV_ROCE_CONNECT ? 0u : UC_NO_ENTRY)
+            << ev_type_name(t);
+}
+
+// The bundled RoCE firmware assembles, with the layout and class needs its header documents.
+TEST(AsmTables, BundledRoceFirmware)
+{
+    Image im;
+    const std::string path = kSrc + "/microcode/roce.uc";
+    im.rc = uc_assemble_file(path.c_str(), &im.img, &im.err);
+    ASSERT_EQ(im.rc, 0) << im.err.msg;
+    EXPECT_STREQ(im.img.protocol, "roce");
+    ASSERT_EQ(im.img.nportions, 2u);
+    EXPECT_STREQ(im.img.portions[0].name, "qp");
+    EXPECT_EQ(im.img.portions[0].size, 72u);
+    EXPECT_STREQ(im.img.portions[1].name, "conn");
+    EXPECT_EQ(im.img.portions[1].off, 72u);
+    EXPECT_EQ(im.img.ws_size, 80u);
+    EXPECT_EQ(im.img.class_portions[EVC_RECEIVE], 1u);
+    EXPECT_EQ(im.img.class_portions[EVC_TIMER], 1u);
+    EXPECT_EQ(im.img.class_portions[EVC_HOST], 3u);
+    EXPECT_EQ(im.img.class_portions[EVC_INTERNAL], 1u);
+    EXPECT_EQ(im.img.class_portions[EVC_SEND], 0u);
+    for (unsigned t = EV_ROCE_SEND_FIRST; t <= EV_ROCE_CONNECT; t++)
+        EXPECT_NE(im.img.entry[t], UC_NO_ENTRY) << ev_type_name(t);
+    const uc_symbol *epsn = uc_image_find(&im.img, "qp.epsn");
+    ASSERT_TRUE(epsn);
+    EXPECT_EQ(epsn->value, 8u);
+    core c;
+    core_cfg cfg;
+    core_cfg_default(&cfg);
+    sim_err err;
+    ASSERT_EQ(core_init(&c, &cfg, &im.img, &err), 0) << err.msg; // the loader's checks
+    core_fini(&c);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1157,7 +1205,8 @@ TEST(AsmImage, CraftedHeadersAreRefused)
 
 TEST(AsmDisassembly, ReassemblesToTheSameProgram)
 {
-    for (const char *f : {"/tests/golden/asm/all_forms.uc", "/microcode/examples/count_bytes.uc"}) {
+    for (const char *f : {"/tests/golden/asm/all_forms.uc", "/microcode/examples/count_bytes.uc",
+                          "/microcode/roce.uc"}) {
         SCOPED_TRACE(f);
         Image im;
         assemble(im, read_text(kSrc + f), "x.uc");

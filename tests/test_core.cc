@@ -957,6 +957,50 @@ void build_tx_sack(Prog &p, uint32_t nsack, uint32_t addr)
     p.fin();
 }
 
+// The RoCE commands (docs/isa.md): numbered after flow_close, named as the assembler spells
+// them; host_write answers at issue (r0), tx_roce is recorded with its four arguments.
+TEST(CoreCmd, RoceCommandsRecordTheirArgumentsAndHostWriteAnswers)
+{
+    EXPECT_EQ(unsigned(UC_CMD_HOST_WRITE), 11u);
+    EXPECT_EQ(unsigned(UC_CMD_TX_ROCE), 12u);
+    EXPECT_EQ(unsigned(UC_CMD_COUNT), 13u);
+    EXPECT_STREQ(uc_cmd_name(UC_CMD_HOST_WRITE), "host_write");
+    EXPECT_STREQ(uc_cmd_name(UC_CMD_TX_ROCE), "tx_roce");
+    EXPECT_EQ(uc_cmd_name(UC_CMD_COUNT), nullptr);
+    Rig g;
+    g.ev.flow = 2;
+    g.prog.movk(1, 70);          // frame offset
+    g.prog.movk(2, 1024);        // length
+    g.prog.movk(3, 0xabc);       // rkey
+    g.prog.movk(4, 0xfffffc00u); // VA low
+    g.prog.movk(5, 7);           // VA high
+    g.prog.op(UC_CMD, 0, 0, 0, UC_CMD_HOST_WRITE);
+    g.prog.op(UC_MOV, 6, 0, 0, 0); // r6 = r0
+    g.prog.movk(1, 0x11);
+    g.prog.movk(2, 0xffffff);
+    g.prog.movk(3, 0x62 | 0x123456u << 8);
+    g.prog.movk(4, 0x77);
+    g.prog.op(UC_CMD, 0, 0, 0, UC_CMD_TX_ROCE);
+    g.prog.fin();
+    g.load();
+    Answerer a;
+    core_set_cmd(&g.c, Answerer::fn, &a);
+    ASSERT_EQ(g.run(10), CORE_OK);
+    ASSERT_EQ(g.res.ncmds, 2u);
+    EXPECT_EQ(g.res.cmds[0].cmd, UC_CMD_HOST_WRITE);
+    const uint32_t w[5] = {70, 1024, 0xabc, 0xfffffc00u, 7};
+    EXPECT_EQ(std::memcmp(g.res.cmds[0].arg, w, sizeof w), 0);
+    EXPECT_EQ(g.res.cmds[0].cycle, 10u + 5 * g.k.alu);
+    EXPECT_EQ(g.res.regs[6], 1000u + UC_CMD_HOST_WRITE);
+    EXPECT_EQ(g.res.cmds[1].cmd, UC_CMD_TX_ROCE);
+    const uint32_t t[5] = {0x11, 0xffffff, 0x12345662u, 0x77, 7};
+    EXPECT_EQ(std::memcmp(g.res.cmds[1].arg, t, sizeof t), 0);
+    EXPECT_EQ(g.res.cmds[1].cycle, 10u + 10 * g.k.alu + g.k.cmd);
+    ASSERT_EQ(a.seen.size(), 2u); // the callback sees every command as it issues
+    EXPECT_EQ(a.seen[0].first, 200u + UC_CMD_HOST_WRITE);
+    EXPECT_EQ(a.seen[1].first, 200u + UC_CMD_TX_ROCE);
+}
+
 TEST(CoreCmd, TxEmitCopiesTheSackBlocksFromTheWorkspace)
 {
     Rig g;
@@ -1339,7 +1383,7 @@ TEST(CoreCheck, RejectsEachKindOfBadImageWithItsLocation)
          {W(UC_CALL, 0, 0, 2), fin},
          "t.uc:1: call target 2 is outside the code (2 instructions)"},
         {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 43"},
-        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 11"},
+        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 13"},
         {"falls off",
          {W(UC_NOP), W(UC_ADD, 1, 2)},
          "t.uc:2: add can run past the end of the code (end with ja, ret, fin or trap)"},

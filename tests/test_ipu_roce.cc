@@ -146,7 +146,11 @@ TEST(IpuRoce, TypesAndNamesOfTheContract)
                                                 : EVC_RECEIVE;
         EXPECT_EQ(ev_class_of(t), want) << names[i];
     }
-    EXPECT_EQ(unsigned(EV_UDP_DATAGRAM), unsigned(EV_ROCE_INTERNAL) + 1);
+    // the queue pairs' setup (host channel), then UDP
+    EXPECT_EQ(unsigned(EV_ROCE_CONNECT), unsigned(EV_ROCE_INTERNAL) + 1);
+    EXPECT_STREQ(ev_type_name(EV_ROCE_CONNECT), "roce_connect");
+    EXPECT_EQ(ev_class_of(EV_ROCE_CONNECT), unsigned(EVC_HOST));
+    EXPECT_EQ(unsigned(EV_UDP_DATAGRAM), unsigned(EV_ROCE_CONNECT) + 1);
     EXPECT_STREQ(drop_reason_name(DROP_BAD_ICRC), "bad_icrc");
     EXPECT_STREQ(ipu_check_name(IPU_CK_ROCE_ICRC), "roce_icrc");
 }

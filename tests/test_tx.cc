@@ -3,14 +3,21 @@
 // frames that are not TCP, the built headers field by field with both checksums recomputed by
 // the test's own RFC 1071 sum, TCP option bytes, the per-flow IPv4 identification, exact
 // departure cycles (build, serialisation, a busy port, non-monotonic emit cycles), queue
-// occupancy until pop, refusals and their counters.
+// occupancy until pop, refusals and their counters. RoCEv2 acknowledgements (tx_emit_roce): the
+// BTH, AETH, UDP and IP fields byte by byte, the UDP checksum (IPv6) and the ICRC against
+// frame_builder.h's bit-by-bit reference, every built packet fed back through the IPU's parser
+// (an ACK/NAK event with the fields given and a good ICRC), the template kinds, the shared queue.
+// With SPPSIM_TX_PCAP=FILE set, TxRoce.PcapForTshark writes its frames there (for tshark -V).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "frame_builder.h"
+#include "ipu.h"
 #include "tx.h"
 
 namespace {
@@ -775,6 +782,422 @@ TEST(TxQueue, InvariantsOverAMixedRun)
     EXPECT_EQ(st->frames, accepted);
     EXPECT_EQ(popped, accepted);
     EXPECT_EQ(st->busy_cycles, busy);
+}
+
+// ---- RoCEv2 acknowledgements ------------------------------------------------------------------
+
+// A received RoCE request (SEND only, PSN 5, QP 0x12) from UDP source port sport, distinct MACs.
+fb::Frame rx_roce(int ipver = 4, uint16_t sport = 49152, uint8_t link = LINK_ETHERNET,
+                  std::vector<uint16_t> vlans = {})
+{
+    fb::Roce r;
+    r.psn = 5;
+    r.payload = Bytes(16, 0x5a);
+    fb::Spec s = fb::roce_spec(r, ipver, sport);
+    s.link = link;
+    s.vlans = vlans;
+    fb::Frame f = rx(s);
+    fb::roce_seal(f);
+    return f;
+}
+
+tx_roce ack(uint8_t syndrome = 0x1f, uint32_t psn = 0xabcdef, uint32_t msn = 0x123456,
+            uint32_t qp = 0x654321)
+{
+    tx_roce r;
+    std::memset(&r, 0, sizeof r);
+    r.opcode = 0x11;
+    r.psn = psn;
+    r.syndrome = syndrome;
+    r.msn = msn;
+    r.dest_qp = qp;
+    return r;
+}
+
+tx_out send_roce(tx *t, uint32_t flow, const tx_roce &r, cycle_t at = 0)
+{
+    tx_out o{};
+    EXPECT_EQ(tx_emit_roce(t, flow, &r, at), 1);
+    tx_advance(t, tx_next_cycle(t));
+    const tx_out *p = nullptr;
+    EXPECT_TRUE(tx_peek_out(t, &p));
+    if (p) {
+        o = *p;
+        tx_pop_out(t);
+    }
+    return o;
+}
+
+// The built frame as frame_builder sees a frame (for its reference ICRC).
+fb::Frame as_frame(const tx_out &o)
+{
+    View v(o);
+    fb::Frame f;
+    f.bytes = Bytes(o.frame, o.frame + o.len);
+    f.link = LINK_ETHERNET;
+    f.l3_off = v.l3;
+    f.l4_off = v.l4;
+    return f;
+}
+
+// The IPU's verdict on a built frame, every check on.
+ipu_parse_out parse_back(const tx_out &o)
+{
+    fb::Frame f = as_frame(o);
+    pkt p = f.as_pkt(1, 0);
+    ipu_parse_out out;
+    std::memset(&out, 0xa5, sizeof out);
+    ipu_parse_with(&p, true, true, &out);
+    return out;
+}
+
+// Checks a built RoCE ACK/NAK field by field and through the IPU's parser.
+void expect_roce(const tx_out &o, const tx_roce &r, int af, uint16_t sport)
+{
+    View v(o);
+    ASSERT_EQ(v.af, af);
+    ASSERT_EQ(o.len, v.l3 + (af == 4 ? 20u : 40u) + 28);
+    const uint8_t *ip = v.ip();
+    if (af == 4) {
+        EXPECT_EQ(ip[0], 0x45);
+        EXPECT_EQ(ip[1], 0);
+        EXPECT_EQ(g16(ip + 2), 48); // 20 + UDP 8 + BTH 12 + AETH 4 + ICRC 4
+        EXPECT_EQ(g16(ip + 6), 0x4000);
+        EXPECT_EQ(ip[8], 64);
+        EXPECT_EQ(ip[9], 17);
+        EXPECT_EQ(fold_sum(ip, 20), 0xffff);
+    } else {
+        EXPECT_EQ(g32(ip), 0x60000000u);
+        EXPECT_EQ(g16(ip + 4), 28);
+        EXPECT_EQ(ip[6], 17);
+        EXPECT_EQ(ip[7], 64);
+    }
+    const uint8_t *u = v.tcp();
+    EXPECT_EQ(g16(u), sport);
+    EXPECT_EQ(g16(u + 2), 4791);
+    EXPECT_EQ(g16(u + 4), 28);
+    if (af == 4) {
+        EXPECT_EQ(g16(u + 6), 0); // no checksum over IPv4
+    } else {                      // mandatory over IPv6: pseudo-header + datagram fold to 0xffff
+        EXPECT_NE(g16(u + 6), 0);
+        EXPECT_EQ(fold_sum(u, 28, 17 + 28 + fold_sum(ip + 8, 32)), 0xffff);
+    }
+    const uint8_t *b = u + 8;
+    const Bytes bth{r.opcode,
+                    0x40, // SE 0, M 1, pad 0, TVer 0
+                    0xff,
+                    0xff,
+                    0, // reserved
+                    uint8_t(r.dest_qp >> 16),
+                    uint8_t(r.dest_qp >> 8),
+                    uint8_t(r.dest_qp),
+                    0, // AckReq 0, reserved
+                    uint8_t(r.psn >> 16),
+                    uint8_t(r.psn >> 8),
+                    uint8_t(r.psn)};
+    EXPECT_EQ(Bytes(b, b + 12), bth);
+    EXPECT_EQ(Bytes(b + 12, b + 16),
+              (Bytes{r.syndrome, uint8_t(r.msn >> 16), uint8_t(r.msn >> 8), uint8_t(r.msn)}));
+    const uint8_t *w = b + 16;
+    uint32_t icrc =
+        uint32_t(w[0]) | uint32_t(w[1]) << 8 | uint32_t(w[2]) << 16 | uint32_t(w[3]) << 24;
+    EXPECT_EQ(icrc, fb::ref_icrc(as_frame(o)));
+
+    ipu_parse_out p = parse_back(o);
+    ASSERT_EQ(p.drop, -1) << "dropped: " << drop_reason_name(unsigned(p.drop)) << " / "
+                          << ipu_check_name(p.check);
+    ASSERT_EQ(p.nev, 1u);
+    const unsigned kind = r.syndrome >> 5 & 3;
+    EXPECT_EQ(p.types[0], kind == 0 ? EV_ROCE_ACK : EV_ROCE_NAK);
+    EXPECT_EQ(p.ev.proto, PROTO_ROCE);
+    EXPECT_EQ(p.ev.opcode, 0x11);
+    EXPECT_EQ(p.ev.seq, r.psn & 0xffffff);
+    EXPECT_EQ(p.ev.ack, r.msn & 0xffffff);
+    EXPECT_EQ(p.ev.syndrome, r.syndrome);
+    EXPECT_EQ(p.ev.qp, r.dest_qp & 0xffffff);
+    EXPECT_EQ(p.ev.key.qp, r.dest_qp & 0xffffff);
+    EXPECT_EQ(p.ev.key.dport, 4791);
+    EXPECT_EQ(p.ev.bth_flags, ROCE_F_MIGREQ);
+    EXPECT_EQ(p.ev.pay_len, 0u);
+}
+
+TEST(TxRoce, Ipv4AckByteByByte)
+{
+    Tx t;
+    fb::Frame f = rx_roce(4, 50001);
+    ASSERT_EQ(set_tmpl(t, 1, f), 0);
+    EXPECT_EQ(tx_get_stats(t)->templates, 1u);
+    tx_roce r = ack();
+    tx_out o = send_roce(t, 1, r);
+    EXPECT_EQ(o.flow, 1u);
+    ASSERT_EQ(o.len, 62u);
+    EXPECT_EQ(0, std::memcmp(o.frame, kPeerMac, 6));
+    EXPECT_EQ(0, std::memcmp(o.frame + 6, kChipMac, 6));
+    EXPECT_EQ(g16(o.frame + 12), 0x0800);
+    EXPECT_EQ(Bytes(o.frame + 26, o.frame + 34), (Bytes{10, 0, 0, 2, 10, 0, 0, 1}));
+    EXPECT_EQ(g16(o.frame + 18), 0); // identification: the flow's first
+    // the whole transport part, literally
+    const Bytes udp{0xc3, 0x51, 0x12, 0xb7, 0, 28, 0, 0};
+    const Bytes bth{0x11, 0x40, 0xff, 0xff, 0, 0x65, 0x43, 0x21, 0, 0xab, 0xcd, 0xef};
+    const Bytes aeth{0x1f, 0x12, 0x34, 0x56};
+    EXPECT_EQ(Bytes(o.frame + 34, o.frame + 42), udp);
+    EXPECT_EQ(Bytes(o.frame + 42, o.frame + 54), bth);
+    EXPECT_EQ(Bytes(o.frame + 54, o.frame + 58), aeth);
+    expect_roce(o, r, 4, 50001);
+    // a wrong ICRC is noticed by the parser (so the check above is not vacuous)
+    o.frame[o.len - 1] ^= 1;
+    ipu_parse_out p = parse_back(o);
+    EXPECT_EQ(p.drop, int(DROP_BAD_ICRC));
+    EXPECT_EQ(p.check, unsigned(IPU_CK_ROCE_ICRC));
+}
+
+TEST(TxRoce, Ipv6AckWithUdpChecksum)
+{
+    Tx t;
+    fb::Frame f = rx_roce(6, 49152);
+    ASSERT_EQ(set_tmpl(t, 0, f), 0);
+    tx_roce r = ack(0x00, 0, 0, 1);
+    tx_out o = send_roce(t, 0, r);
+    ASSERT_EQ(o.len, 82u);
+    EXPECT_EQ(g16(o.frame + 12), 0x86dd);
+    fb::Spec s; // the default addresses rx_roce used
+    EXPECT_EQ(0, std::memcmp(o.frame + 14 + 8, s.dst6.data(), 16));
+    EXPECT_EQ(0, std::memcmp(o.frame + 14 + 24, s.src6.data(), 16));
+    expect_roce(o, r, 6, 49152);
+    // the checksum covers the ICRC: recompute it from a zeroed field independently
+    Bytes u(o.frame + 54, o.frame + 82);
+    fb::put16(u, 6, 0);
+    uint16_t c = uint16_t(~fold_sum(u.data(), u.size(), 17 + 28 + fold_sum(o.frame + 22, 32)));
+    EXPECT_EQ(g16(o.frame + 54 + 6), c ? c : 0xffff);
+    // a flipped ICRC bit now fails the UDP checksum first
+    o.frame[o.len - 2] ^= 0x10;
+    EXPECT_EQ(parse_back(o).drop, int(DROP_BAD_CHECKSUM));
+}
+
+TEST(TxRoce, EverySyndromeKindAndWideFieldsParseBack)
+{
+    Tx t(4);
+    ASSERT_EQ(set_tmpl(t, 0, rx_roce(4)), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx_roce(6, 60000)), 0);
+    ASSERT_EQ(set_tmpl(t, 2, rx_roce(4, 49153, LINK_ETHERNET, {0x8100})), 0);
+    ASSERT_EQ(set_tmpl(t, 3, rx_roce(6, 49154, LINK_ETHERNET, {0x88a8, 0x8100})), 0);
+    const uint16_t sports[] = {49152, 60000, 49153, 49154};
+    // ACK (credits), RNR NAK (timers), NAK: PSN sequence error, invalid request, remote access,
+    // remote operational
+    const uint8_t syn[] = {0x00, 0x1f, 0x20, 0x2e, 0x3f, 0x60, 0x61, 0x62, 0x63};
+    const uint32_t vals[] = {0, 1, 0x7fffff, 0xffffff, 0x12345678, 0xffffffff};
+    for (uint32_t flow = 0; flow < 4; flow++)
+        for (uint8_t sy : syn)
+            for (uint32_t v : vals) {
+                SCOPED_TRACE("flow " + std::to_string(flow) + " syndrome " + std::to_string(sy) +
+                             " value " + std::to_string(v));
+                tx_roce r = ack(sy, v, ~v, v ^ 0x00a5a5a5);
+                tx_out o = send_roce(t, flow, r);
+                expect_roce(o, r, flow % 2 ? 6 : 4, sports[flow]);
+                // the bits above 24 are not on the wire
+                EXPECT_EQ(View(o).tcp()[8 + 4], 0);
+                EXPECT_EQ(View(o).tcp()[8 + 8], 0);
+            }
+    EXPECT_EQ(tx_get_stats(t)->frames, 4u * 9 * 6);
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template + tx_get_stats(t)->drops_queue_full, 0u);
+}
+
+TEST(TxRoce, VlanTagsKept)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx_roce(4, 49152, LINK_ETHERNET, {0x88a8, 0x8100})), 0);
+    tx_roce r = ack();
+    tx_out o = send_roce(t, 0, r);
+    ASSERT_EQ(o.len, 70u);
+    EXPECT_EQ(0, std::memcmp(o.frame, kPeerMac, 6));
+    EXPECT_EQ(Bytes(o.frame + 12, o.frame + 22),
+              (Bytes{0x88, 0xa8, 0, 100, 0x81, 0x00, 0, 101, 0x08, 0x00}));
+    expect_roce(o, r, 4, 49152);
+}
+
+TEST(TxRoce, CookedRawAndNullLinksGetEthernet)
+{
+    Tx t(8);
+    const uint8_t links[] = {LINK_SLL, LINK_SLL2, LINK_RAW, LINK_NULL};
+    uint32_t flow = 0;
+    for (int ip : {4, 6})
+        for (uint8_t link : links) {
+            SCOPED_TRACE("link " + std::to_string(link) + " ipv" + std::to_string(ip));
+            ASSERT_EQ(set_tmpl(t, flow, rx_roce(ip, 49200, link)), 0);
+            tx_roce r = ack(0x60, flow);
+            tx_out o = send_roce(t, flow, r);
+            expect_synth_l2(o, ip == 4 ? 0x0800 : 0x86dd);
+            EXPECT_EQ(o.len, ip == 4 ? 62u : 82u);
+            expect_roce(o, r, ip, 49200);
+            flow++;
+        }
+}
+
+TEST(TxRoce, TemplateChecks)
+{
+    Tx t;
+    // IPv6 extension headers before UDP: accepted, not copied
+    fb::Roce rr;
+    fb::Spec s6 = fb::roce_spec(rr, 6, 50000);
+    s6.ext = {fb::Ext6{60, {}, std::nullopt}};
+    fb::Frame f6 = rx(s6);
+    fb::roce_seal(f6);
+    ASSERT_EQ(f6.l4_off, 14u + 40 + 8);
+    ASSERT_EQ(set_tmpl(t, 0, f6), 0);
+    tx_roce r = ack();
+    expect_roce(send_roce(t, 0, r), r, 6, 50000);
+
+    // UDP to another port: no template (the chip sends no plain UDP)
+    fb::Spec dns = fb::tcp4(TCPF_ACK, 32);
+    dns.proto = 17;
+    dns.dport = 53;
+    EXPECT_EQ(set_tmpl(t, 1, rx(dns)), -1);
+    dns.ip = 6;
+    EXPECT_EQ(set_tmpl(t, 1, rx(dns)), -1);
+    // cut inside the UDP header; the UDP header alone is enough
+    fb::Frame f = rx_roce(4);
+    EXPECT_EQ(tx_set_template(t, 1, f.bytes.data(), f.l4_off + 7, f.link, f.l3_off, f.l4_off), -1);
+    EXPECT_EQ(tx_set_template(t, 1, f.bytes.data(), f.l4_off + 8, f.link, f.l3_off, f.l4_off), 0);
+    EXPECT_EQ(tx_get_stats(t)->templates, 2u);
+    expect_roce(send_roce(t, 1, r), r, 4, 49152);
+}
+
+TEST(TxRoce, TemplateKindMustMatchTheEmit)
+{
+    Tx t(2);
+    ASSERT_EQ(set_tmpl(t, 0, rx_roce(4)), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx(fb::tcp4())), 0);
+    tx_seg s = seg();
+    tx_roce r = ack();
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 0);      // TCP segment on a RoCE template
+    EXPECT_EQ(tx_emit_roce(t, 1, &r, 0), 0); // RoCE packet on a TCP template
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template, 2u);
+    EXPECT_EQ(tx_queued(t), 0u);
+    // a new template of the other kind replaces the old one
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx_roce(6)), 0);
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 1);
+    EXPECT_EQ(tx_emit_roce(t, 1, &r, 0), 1);
+    EXPECT_EQ(tx_emit_roce(t, 0, &r, 0), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template, 3u);
+    // and a failed set leaves the RoCE template as it was
+    fb::Spec udp = fb::tcp4(TCPF_ACK, 32);
+    udp.proto = 17;
+    EXPECT_EQ(set_tmpl(t, 1, rx(udp)), -1);
+    EXPECT_EQ(tx_emit_roce(t, 1, &r, 0), 1);
+}
+
+TEST(TxRoce, NoTemplateRefusesAndCounts)
+{
+    Tx t(2);
+    tx_roce r = ack();
+    EXPECT_EQ(tx_emit_roce(t, 0, &r, 0), 0);
+    EXPECT_EQ(tx_emit_roce(t, 2, &r, 0), 0);         // out of range
+    EXPECT_EQ(tx_emit_roce(t, FLOW_NONE, &r, 0), 0); // out of range
+    ASSERT_EQ(set_tmpl(t, 0, rx_roce(4)), 0);
+    EXPECT_EQ(tx_emit_roce(t, 0, &r, 0), 1);
+    tx_clear_template(t, 0);
+    EXPECT_EQ(tx_emit_roce(t, 0, &r, 0), 0);
+    const tx_stats *st = tx_get_stats(t);
+    EXPECT_EQ(st->drops_no_template, 4u);
+    EXPECT_EQ(st->drops_queue_full, 0u);
+    EXPECT_EQ(tx_queued(t), 1u);
+}
+
+// TCP segments and RoCE packets share one queue, one port and the counters; each RoCE packet
+// uses one IPv4 identification of its flow.
+TEST(TxRoce, SharedQueueTimingAndCounters)
+{
+    tx_cfg cfg;
+    tx_cfg_default(&cfg);
+    cfg.depth = 3;
+    Tx t(3, &cfg);
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx_roce(4)), 0);
+    ASSERT_EQ(set_tmpl(t, 2, rx_roce(6)), 0);
+    tx_seg s = seg();
+    tx_roce r = ack();
+    ASSERT_EQ(tx_emit(t, 0, &s, 0), 1);      // 54 B: 7 cycles, departs 27
+    ASSERT_EQ(tx_emit_roce(t, 1, &r, 0), 1); // 62 B: (62 + 24) * 8 / 100 = 6.88 -> 7: 34
+    ASSERT_EQ(tx_emit_roce(t, 2, &r, 0), 1); // 82 B: (82 + 24) * 8 / 100 = 8.48 -> 9: 43
+    EXPECT_EQ(tx_emit_roce(t, 1, &r, 0), 0); // full
+    EXPECT_EQ(tx_emit(t, 0, &s, 0), 0);      // full
+    EXPECT_EQ(tx_get_stats(t)->drops_queue_full, 2u);
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template, 0u);
+    EXPECT_EQ(tx_next_cycle(t), 27u);
+    EXPECT_EQ(tx_advance(t, 1000), 3u);
+    EXPECT_EQ(tx_queued(t), 3u);
+    EXPECT_EQ(tx_emit_roce(t, 1, &r, 1000), 0); // departed, not popped: still full
+    EXPECT_EQ(tx_get_stats(t)->drops_queue_full, 3u);
+    std::vector<cycle_t> dep;
+    std::vector<uint32_t> len;
+    const tx_out *o = nullptr;
+    while (tx_peek_out(t, &o)) {
+        dep.push_back(o->depart);
+        len.push_back(o->len);
+        tx_pop_out(t);
+    }
+    EXPECT_EQ(dep, (std::vector<cycle_t>{27, 34, 43}));
+    EXPECT_EQ(len, (std::vector<uint32_t>{54, 62, 82}));
+    const tx_stats *st = tx_get_stats(t);
+    EXPECT_EQ(st->frames, 3u);
+    EXPECT_EQ(st->bytes, 54u + 62 + 82);
+    EXPECT_EQ(st->busy_cycles, 7u + 7 + 9);
+    // the refused emits used no identification: flow 1's next packet is its second
+    tx_out a = send_roce(t, 1, r, 2000);
+    EXPECT_EQ(g16(a.frame + 18), 1);
+    EXPECT_EQ(a.depart, 2000u + 20 + 7);
+    expect_roce(a, r, 4, 49152);
+}
+
+// Writes a few built ACKs and NAKs to the pcap file named by SPPSIM_TX_PCAP (when set), for a
+// dissector to read; checks them through the IPU parser in any case.
+TEST(TxRoce, PcapForTshark)
+{
+    Tx t(4);
+    ASSERT_EQ(set_tmpl(t, 0, rx_roce(4, 49152)), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx_roce(6, 49153)), 0);
+    ASSERT_EQ(set_tmpl(t, 2, rx_roce(4, 49154, LINK_ETHERNET, {0x8100})), 0);
+    ASSERT_EQ(set_tmpl(t, 3, rx_roce(6, 49155, LINK_SLL)), 0);
+    const struct {
+        uint32_t flow;
+        tx_roce r;
+    } pkts[] = {
+        {0, ack(0x1f, 100, 3, 0x000011)}, // ACK, invalid credit count
+        {0, ack(0x60, 101, 3, 0x000011)}, // NAK PSN sequence error
+        {1, ack(0x2c, 7, 0, 0x000022)},   // RNR NAK, timer 12
+        {1, ack(0x62, 8, 1, 0x000022)},   // NAK remote access error
+        {2, ack(0x00, 0xffffff, 0xffffff, 0xffffff)},
+        {3, ack(0x61, 0, 0, 0x000033)}, // NAK invalid request
+    };
+    std::vector<tx_out> outs;
+    for (const auto &p : pkts) {
+        outs.push_back(send_roce(t, p.flow, p.r));
+        expect_roce(outs.back(), p.r, p.flow % 2 ? 6 : 4, uint16_t(49152 + p.flow));
+    }
+    const char *path = std::getenv("SPPSIM_TX_PCAP");
+    if (!path)
+        return;
+    FILE *fp = std::fopen(path, "wb");
+    ASSERT_NE(fp, nullptr) << path;
+    auto w32 = [fp](uint32_t v) { std::fwrite(&v, 4, 1, fp); }; // host order, as the magic
+    auto w16 = [fp](uint16_t v) { std::fwrite(&v, 2, 1, fp); };
+    w32(0xa1b2c3d4);
+    w16(2);
+    w16(4);
+    w32(0);
+    w32(0);
+    w32(65535);
+    w32(1); // DLT_EN10MB
+    uint32_t i = 0;
+    for (const tx_out &o : outs) {
+        w32(i++);
+        w32(0);
+        w32(o.len);
+        w32(o.len);
+        std::fwrite(o.frame, 1, o.len, fp);
+    }
+    EXPECT_EQ(std::fclose(fp), 0);
 }
 
 } // namespace

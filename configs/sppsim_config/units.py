@@ -276,6 +276,7 @@ class Route(Unit):
     roce_nak: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     roce_ack_timer: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     roce_internal: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    roce_connect: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     udp_datagram: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     other: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     """
@@ -307,6 +308,7 @@ class Route(Unit):
     roce_nak = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     roce_ack_timer = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     roce_internal = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_connect = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     udp_datagram = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     other = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
 

@@ -1,6 +1,7 @@
 ; roce_fields.uc: logs every RoCE field of the event descriptor (ldev by the assembler's names):
 ; a test of the names, the core's event load and the harness (microcode/tests/roce_fields.uct).
-.protocol roce
+; No .protocol: .protocol roce would require a handler for every RoCE type (the test
+; no_handler_for_send relies on there being none for roce_send_only).
 .entry roce_write_first fields
 .entry roce_nak fields
 

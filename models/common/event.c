@@ -31,6 +31,7 @@ static const char *const type_names[EV_TYPE_COUNT] = {
     [EV_ROCE_NAK] = "roce_nak",
     [EV_ROCE_ACK_TIMER] = "roce_ack_timer",
     [EV_ROCE_INTERNAL] = "roce_internal",
+    [EV_ROCE_CONNECT] = "roce_connect",
     [EV_UDP_DATAGRAM] = "udp_datagram",
     [EV_OTHER] = "other",
 };
@@ -64,7 +65,7 @@ unsigned ev_class_of(unsigned t)
 {
     if (t >= EV_TCP_RTO && t <= EV_TCP_KEEPALIVE)
         return EVC_TIMER;
-    if (t >= EV_TCP_SEND && t <= EV_TCP_RECV_CREDIT)
+    if ((t >= EV_TCP_SEND && t <= EV_TCP_RECV_CREDIT) || t == EV_ROCE_CONNECT)
         return EVC_HOST;
     if (t == EV_TCP_INTERNAL || t == EV_ROCE_INTERNAL)
         return EVC_INTERNAL;

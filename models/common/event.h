@@ -48,6 +48,10 @@ typedef enum ev_type {
     EV_ROCE_ACK_TIMER,
     /* internal channel: raised by a core's ev_emit for a RoCE queue pair */
     EV_ROCE_INTERNAL,
+    /* host channel: a queue pair is set up (out of band, as a host driver would): qp = the
+     * local QP, arg = the remote (requester's) QP, seq = the first PSN expected, dma_len = the
+     * receive buffer size hint in bytes; no frame */
+    EV_ROCE_CONNECT,
     EV_UDP_DATAGRAM,
     EV_OTHER,
     EV_TYPE_COUNT
@@ -194,8 +198,8 @@ const char *drop_reason_name(unsigned r);
 const char *link_type_name(unsigned l);
 
 /* The class of events of type t (claim 9): network types receive, timer types (tcp_rto ..
- * tcp_keepalive, roce_ack_timer) timer, host types host, tcp_internal and roce_internal
- * internal. */
+ * tcp_keepalive, roce_ack_timer) timer, host types (tcp_send .. tcp_recv_credit,
+ * roce_connect) host, tcp_internal and roce_internal internal. */
 unsigned ev_class_of(unsigned t);
 
 /* A zeroed event with every "none" field set (flow, handle, wscale). */

@@ -1734,6 +1734,11 @@ static int check_entries(assembler *a)
     } need[] = {
         {"tcp", {EV_TCP_SYN, EV_TCP_SYNACK, EV_TCP_ACK, EV_TCP_DATA, EV_TCP_FIN, EV_TCP_RST}, 6},
         {"udp", {EV_UDP_DATAGRAM}, 1},
+        {"roce",
+         {EV_ROCE_SEND_FIRST, EV_ROCE_SEND_MIDDLE, EV_ROCE_SEND_LAST, EV_ROCE_SEND_ONLY,
+          EV_ROCE_WRITE_FIRST, EV_ROCE_WRITE_MIDDLE, EV_ROCE_WRITE_LAST, EV_ROCE_WRITE_ONLY,
+          EV_ROCE_ACK, EV_ROCE_NAK, EV_ROCE_ACK_TIMER, EV_ROCE_INTERNAL, EV_ROCE_CONNECT},
+         13},
     };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
         if (strcmp(a->img->protocol, need[i].proto) != 0)

@@ -71,7 +71,8 @@ static const char *const cmd_names[UC_CMD_COUNT] = {
     [UC_CMD_EV_EMIT] = "ev_emit",           [UC_CMD_LOG] = "log",
     [UC_CMD_SOCK_OPEN] = "sock_open",       [UC_CMD_SOCK_SPACE] = "sock_space",
     [UC_CMD_SOCK_DELIVER] = "sock_deliver", [UC_CMD_TX_TEMPLATE] = "tx_template",
-    [UC_CMD_FLOW_CLOSE] = "flow_close",
+    [UC_CMD_FLOW_CLOSE] = "flow_close",     [UC_CMD_HOST_WRITE] = "host_write",
+    [UC_CMD_TX_ROCE] = "tx_roce",
 };
 
 const char *uc_op_name(unsigned base_op) { return NAME_OF(op_names, base_op); }

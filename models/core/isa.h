@@ -139,10 +139,11 @@ typedef enum uc_evf {
 
 /* Commands to the other units (UC_CMD imm); arguments in r1..r5, the answer in r0. The core
  * records each with its arguments and the cycle it was issued. Commands marked "answers" are
- * carried out at once by the unit they address (the socket memory controller), through the
- * core's command callback (core.h), which gives r0; the others are carried out by the caller
- * when the event has finished, in issue order, and r0 receives 0. Without a callback (a core
- * alone, as in unit tests) every command leaves r0 = 0 unless the harness answers it. */
+ * carried out at once by the unit they address (the socket memory controller; for host_write
+ * the host's memory), through the core's command callback (core.h), which gives r0; the others
+ * are carried out by the caller when the event has finished, in issue order, and r0 receives 0.
+ * Without a callback (a core alone, as in unit tests) every command leaves r0 = 0 unless the
+ * harness answers it. */
 typedef enum uc_cmd {
     UC_CMD_SOCK_APPEND,  /* answers: r1 frame offset, r2 length, r3 stream offset (32-bit):
                             place payload in the receive buffer; r0 = 1 placed, 0 refused */
@@ -159,6 +160,13 @@ typedef enum uc_cmd {
                             to the host; r0 = bytes delivered */
     UC_CMD_TX_TEMPLATE,  /* this event's frame, reversed, becomes the flow's header template */
     UC_CMD_FLOW_CLOSE,   /* the flow is finished: free its proxy, buffers and timers */
+    UC_CMD_HOST_WRITE,   /* answers: r1 frame offset, r2 length, r3 rkey, r4 VA low 32 bits,
+                            r5 VA high 32 bits: DMA the frame's bytes [r1, r1 + r2) into the
+                            queue pair's memory region rkey at VA (RDMA WRITE); r0 = 1 written,
+                            0 refused (no such region, or [VA, VA + r2) outside it) */
+    UC_CMD_TX_ROCE,      /* r1 BTH opcode, r2 PSN (24 bits), r3 AETH syndrome (bits 0..7) |
+                            MSN << 8 (24 bits), r4 destination QP (24 bits): send a RoCEv2
+                            packet (an ACK or NAK) from the flow's header template */
     UC_CMD_COUNT
 } uc_cmd;
 

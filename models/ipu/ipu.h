@@ -99,9 +99,7 @@ typedef struct ipu_parse_out {
 void ipu_parse_with(const pkt *p, bool verify_checksums, bool verify_icrc, ipu_parse_out *out);
 /* = ipu_parse_with(p, verify, verify, out) */
 void ipu_parse(const pkt *p, bool verify, ipu_parse_out *out);
-/* The RoCEv2 ICRC of a packet whose IP header starts at ip: af 4 or 6, the UDP header at
- * udp_off from ip, the ICRC at end from ip (end >= udp_off + 20: UDP header and BTH present).
- * Returns the value as a little-endian read of the 4 ICRC bytes gives it. */
+/* The RoCEv2 ICRC: icrc_compute (models/common/icrc.h, shared with the transmit unit). */
 uint32_t ipu_icrc(const uint8_t *ip, unsigned af, uint32_t udp_off, uint32_t end);
 
 /* Internet checksum (RFC 1071) of n bytes, folded, not complemented, added to sum. The result

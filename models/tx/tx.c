@@ -12,12 +12,17 @@
  * - tx_set_template checks the offsets against the link type (Ethernet: 14, 18 or 22, and the
  *   EtherType before l3 must match the IP version; SLL 16, SLL2 20, raw 0, BSD null 4), that the
  *   IPv4 header is 20 bytes or more and l4_off is past it, that an IPv6 header chain from l3 to
- *   l4_off ends in TCP, and that the 20-byte TCP header is within len.
+ *   l4_off ends in TCP or UDP, and that the 20-byte TCP header (8-byte UDP header) is within
+ *   len. A RoCE template needs only the UDP header: the BTH is the IPU's to check.
+ * - An emit of the other kind than the flow's template (tx_emit on a RoCE template, tx_emit_roce
+ *   on a TCP one) is a firmware mistake the unit cannot build from; it counts as
+ *   drops_no_template, the counter of "nothing to build this from", rather than a new one.
  * - Out-of-range flows (FLOW_NONE included) have no template: tx_set_template returns -1,
- *   tx_emit refuses (drops_no_template), tx_clear_template does nothing.
+ *   tx_emit and tx_emit_roce refuse (drops_no_template), tx_clear_template does nothing.
  * - frames, bytes (frame bytes, no FCS, preamble or gap) and busy_cycles count at departure. */
 #include "tx.h"
 
+#include "icrc.h"
 #include "ring.h"
 
 #include <stdlib.h>
@@ -26,9 +31,11 @@
 #define ETH_P_IPV4 0x0800
 #define ETH_P_IPV6 0x86dd
 #define IPPROTO_TCP_ 6
-#define TX_L2_MAX 22      /* Ethernet header with two VLAN tags */
-#define TX_OPT_MAX 40     /* TCP option space */
-#define TX_WIRE_EXTRA 24u /* FCS 4, preamble + start delimiter 8, inter-frame gap 12 */
+#define IPPROTO_UDP_ 17
+#define TX_ROCE_UDP_LEN 28u /* UDP 8 + BTH 12 + AETH 4 + ICRC 4 */
+#define TX_L2_MAX 22        /* Ethernet header with two VLAN tags */
+#define TX_OPT_MAX 40       /* TCP option space */
+#define TX_WIRE_EXTRA 24u   /* FCS 4, preamble + start delimiter 8, inter-frame gap 12 */
 
 static const param_def defs[] = {
     {"clock_mhz", PARAM_U32, offsetof(tx_cfg, clock_mhz), 1000, 1, 100000, "MHz",
@@ -50,8 +57,8 @@ const stat_def tx_stat_defs[] = {
     S(templates, "flow templates built from received frames"),
     S(frames, "frames sent"),
     S(bytes, "bytes of the frames sent (no FCS, preamble or gap)"),
-    S(drops_queue_full, "segments refused because the transmit queue was full"),
-    S(drops_no_template, "segments refused because their flow had no template"),
+    S(drops_queue_full, "frames (TCP segments, RoCE packets) refused: the transmit queue was full"),
+    S(drops_no_template, "frames refused: their flow had no template of their kind"),
     S(busy_cycles, "cycles the port spent serialising frames"),
 };
 #undef S
@@ -60,13 +67,14 @@ const size_t tx_stat_count = sizeof tx_stat_defs / sizeof tx_stat_defs[0];
 typedef struct tx_tmpl {
     bool valid;
     uint8_t af;     /* 4 or 6 */
+    uint8_t proto;  /* IPPROTO_TCP_, or IPPROTO_UDP_ for RoCEv2 */
     uint8_t l2_len; /* 14, 18 or 22 */
     uint8_t l2[TX_L2_MAX];
     uint8_t src[16]; /* the chip's address (IPv4: first 4 bytes) */
     uint8_t dst[16]; /* the peer's */
-    uint16_t sport;  /* the chip's port */
-    uint16_t dport;
-    uint16_t ip_id; /* the next IPv4 identification */
+    uint16_t sport;  /* TCP: the chip's port; RoCE: the requester's source port */
+    uint16_t dport;  /* TCP: the peer's port; RoCE: 4791 */
+    uint16_t ip_id;  /* the next IPv4 identification */
 } tx_tmpl;
 
 typedef struct tx_ent {
@@ -167,22 +175,23 @@ static int link_l3(unsigned link)
     }
 }
 
-/* True when the IPv6 header chain at ip (l3 to l4 bytes of the frame, all present) leads
- * through hop-by-hop, routing and destination options headers to TCP exactly at l4. */
-static bool ipv6_chain_tcp(const uint8_t *ip, uint32_t l4)
+/* The upper-layer protocol the IPv6 header chain at ip (l3 to l4 bytes of the frame, all
+ * present) reaches exactly at l4 through hop-by-hop, routing and destination options headers,
+ * or -1. */
+static int ipv6_chain_proto(const uint8_t *ip, uint32_t l4)
 {
     uint8_t nh = ip[6];
     uint32_t off = 40;
     while (off < l4) {
         if (nh != 0 && nh != 43 && nh != 60)
-            return false;
+            return -1;
         if (l4 - off < 8)
-            return false;
+            return -1;
         uint32_t hl = (ip[off + 1] + 1u) * 8u;
         nh = ip[off];
         off += hl;
     }
-    return off == l4 && nh == IPPROTO_TCP_;
+    return off == l4 ? nh : -1;
 }
 
 int tx_set_template(tx *t, uint32_t flow, const uint8_t *frame, uint32_t len, unsigned link,
@@ -199,16 +208,29 @@ int tx_set_template(tx *t, uint32_t flow, const uint8_t *frame, uint32_t len, un
     } else if (l3_off != (uint32_t)base) {
         return -1;
     }
-    if (l3_off >= len || l4_off < l3_off || l4_off > len || len - l4_off < 20)
+    if (l3_off >= len || l4_off < l3_off || l4_off > len)
         return -1;
     const uint8_t *ip = frame + l3_off;
     uint32_t l4 = l4_off - l3_off; /* from ip */
     unsigned af = ip[0] >> 4;
+    int proto;
     if (af == 4) {
-        if (l4 < 20 || (ip[0] & 15u) * 4u < 20 || ip[9] != IPPROTO_TCP_)
+        if (l4 < 20 || (ip[0] & 15u) * 4u < 20)
             return -1;
+        proto = ip[9];
     } else if (af == 6) {
-        if (l4 < 40 || !ipv6_chain_tcp(ip, l4))
+        if (l4 < 40)
+            return -1;
+        proto = ipv6_chain_proto(ip, l4);
+    } else {
+        return -1;
+    }
+    const uint8_t *th = frame + l4_off;
+    if (proto == IPPROTO_TCP_) {
+        if (len - l4_off < 20)
+            return -1;
+    } else if (proto == IPPROTO_UDP_) {
+        if (len - l4_off < 8 || rd16(th + 2) != ROCE_UDP_PORT)
             return -1;
     } else {
         return -1;
@@ -231,6 +253,7 @@ int tx_set_template(tx *t, uint32_t flow, const uint8_t *frame, uint32_t len, un
         tp->l2_len = 14;
     }
     tp->af = (uint8_t)af;
+    tp->proto = (uint8_t)proto;
     if (af == 4) {
         memcpy(tp->src, ip + 16, 4);
         memcpy(tp->dst, ip + 12, 4);
@@ -238,9 +261,13 @@ int tx_set_template(tx *t, uint32_t flow, const uint8_t *frame, uint32_t len, un
         memcpy(tp->src, ip + 24, 16);
         memcpy(tp->dst, ip + 8, 16);
     }
-    const uint8_t *tcp = frame + l4_off;
-    tp->sport = rd16(tcp + 2);
-    tp->dport = rd16(tcp);
+    if (proto == IPPROTO_TCP_) {
+        tp->sport = rd16(th + 2);
+        tp->dport = rd16(th);
+    } else { /* RoCEv2: keep the requester's entropy port (tx.h) */
+        tp->sport = rd16(th);
+        tp->dport = ROCE_UDP_PORT;
+    }
     tp->valid = true;
     t->st.templates++;
     return 0;
@@ -293,15 +320,46 @@ static uint32_t put_options(const tx_seg *s, uint8_t *o)
     return n;
 }
 
-/* Builds the frame of s from tp into f; returns its length. */
-static uint32_t build(tx_tmpl *tp, const tx_seg *s, uint8_t *f)
+/* Writes tp's Ethernet and IP headers to f for l4len bytes of protocol proto after them;
+ * returns where the transport header goes. *ps: the transport pseudo-header's sum (addresses,
+ * protocol, length), not folded. Uses one IPv4 identification. */
+static uint8_t *put_l2_ip(tx_tmpl *tp, uint8_t proto, uint32_t l4len, uint8_t *f, uint32_t *ps)
 {
     memcpy(f, tp->l2, tp->l2_len);
     uint8_t *ip = f + tp->l2_len;
-    uint32_t iphl = tp->af == 4 ? 20 : 40;
-    uint8_t *tcp = ip + iphl;
-    uint32_t optlen = put_options(s, tcp + 20);
+    if (tp->af == 4) {
+        ip[0] = 0x45;
+        ip[1] = 0;
+        wr16(ip + 2, (uint16_t)(20 + l4len));
+        wr16(ip + 4, tp->ip_id++);
+        wr16(ip + 6, 0x4000); /* DF */
+        ip[8] = 64;
+        ip[9] = proto;
+        wr16(ip + 10, 0);
+        memcpy(ip + 12, tp->src, 4);
+        memcpy(ip + 16, tp->dst, 4);
+        wr16(ip + 10, csum_fin(csum_add(0, ip, 20)));
+        *ps = csum_add(0, ip + 12, 8) + proto + l4len;
+        return ip + 20;
+    }
+    wr32(ip, 0x60000000u);
+    wr16(ip + 4, (uint16_t)l4len);
+    ip[6] = proto;
+    ip[7] = 64;
+    memcpy(ip + 8, tp->src, 16);
+    memcpy(ip + 24, tp->dst, 16);
+    *ps = csum_add(0, ip + 8, 32) + proto + l4len;
+    return ip + 40;
+}
+
+/* Builds the TCP segment s from tp into f; returns its length. */
+static uint32_t build(tx_tmpl *tp, const tx_seg *s, uint8_t *f)
+{
+    uint8_t opt[TX_OPT_MAX];
+    uint32_t optlen = put_options(s, opt);
     uint32_t tcplen = 20 + optlen;
+    uint32_t ps;
+    uint8_t *tcp = put_l2_ip(tp, IPPROTO_TCP_, tcplen, f, &ps);
 
     wr16(tcp, tp->sport);
     wr16(tcp + 2, tp->dport);
@@ -312,54 +370,87 @@ static uint32_t build(tx_tmpl *tp, const tx_seg *s, uint8_t *f)
     wr16(tcp + 14, s->win);
     wr16(tcp + 16, 0);
     wr16(tcp + 18, 0); /* urgent pointer */
-
-    uint32_t ps; /* pseudo-header sum */
-    if (tp->af == 4) {
-        ip[0] = 0x45;
-        ip[1] = 0;
-        wr16(ip + 2, (uint16_t)(20 + tcplen));
-        wr16(ip + 4, tp->ip_id++);
-        wr16(ip + 6, 0x4000); /* DF */
-        ip[8] = 64;
-        ip[9] = IPPROTO_TCP_;
-        wr16(ip + 10, 0);
-        memcpy(ip + 12, tp->src, 4);
-        memcpy(ip + 16, tp->dst, 4);
-        wr16(ip + 10, csum_fin(csum_add(0, ip, 20)));
-        ps = csum_add(0, ip + 12, 8);
-    } else {
-        wr32(ip, 0x60000000u);
-        wr16(ip + 4, (uint16_t)tcplen);
-        ip[6] = IPPROTO_TCP_;
-        ip[7] = 64;
-        memcpy(ip + 8, tp->src, 16);
-        memcpy(ip + 24, tp->dst, 16);
-        ps = csum_add(0, ip + 8, 32);
-    }
-    ps += IPPROTO_TCP_ + tcplen;
+    memcpy(tcp + 20, opt, optlen);
     wr16(tcp + 16, csum_fin(csum_add(ps, tcp, tcplen)));
-    return tp->l2_len + iphl + tcplen;
+    return (uint32_t)(tcp + tcplen - f);
 }
 
-int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at)
+/* Builds the RoCEv2 packet r from tp into f; returns its length. The ICRC goes in before the
+ * UDP checksum, which covers it (the ICRC reads the checksum field as all ones). */
+static uint32_t build_roce(tx_tmpl *tp, const tx_roce *r, uint8_t *f)
 {
-    if (flow >= t->flows || !t->tmpl[flow].valid) {
+    uint32_t ps;
+    uint8_t *u = put_l2_ip(tp, IPPROTO_UDP_, TX_ROCE_UDP_LEN, f, &ps);
+    wr16(u, tp->sport);
+    wr16(u + 2, tp->dport);
+    wr16(u + 4, (uint16_t)TX_ROCE_UDP_LEN);
+    wr16(u + 6, 0);
+    uint8_t *b = u + 8; /* BTH */
+    b[0] = r->opcode;
+    b[1] = 0x40; /* SE 0, M 1, pad 0, TVer 0 */
+    wr16(b + 2, 0xffff);
+    wr32(b + 4, r->dest_qp & 0xffffffu); /* reserved byte 0 */
+    wr32(b + 8, r->psn & 0xffffffu);     /* AckReq 0, reserved 0 */
+    uint8_t *a = b + 12;                 /* AETH */
+    wr32(a, (uint32_t)r->syndrome << 24 | (r->msn & 0xffffffu));
+
+    uint8_t *ip = f + tp->l2_len;
+    uint32_t udp_off = (uint32_t)(u - ip);
+    uint32_t end = udp_off + TX_ROCE_UDP_LEN - 4;
+    uint32_t c = icrc_compute(ip, tp->af, udp_off, end);
+    for (unsigned i = 0; i < 4; i++)
+        ip[end + i] = (uint8_t)(c >> (8 * i));
+    if (tp->af == 6) { /* RFC 8200 §8.1: mandatory over IPv6; a computed 0 goes as 0xffff */
+        uint16_t sum = csum_fin(csum_add(ps, u, TX_ROCE_UDP_LEN));
+        wr16(u + 6, sum ? sum : 0xffff);
+    }
+    return (uint32_t)(u + TX_ROCE_UDP_LEN - f);
+}
+
+/* A queue entry for a frame of flow of kind proto, or NULL when refused (counted). */
+static tx_ent *claim(tx *t, uint32_t flow, uint8_t proto)
+{
+    if (flow >= t->flows || !t->tmpl[flow].valid || t->tmpl[flow].proto != proto) {
         t->st.drops_no_template++;
-        return 0;
+        return NULL;
     }
     if (ring_full(&t->q)) {
         t->st.drops_queue_full++;
-        return 0;
+        return NULL;
     }
     tx_ent *e = ring_push_slot(&t->q);
     e->o.flow = flow;
-    e->o.len = build(&t->tmpl[flow], s, e->o.frame);
+    return e;
+}
+
+/* Times e (its frame built) on the port: build, then serialisation after the previous frame. */
+static void schedule(tx *t, tx_ent *e, cycle_t at)
+{
     uint64_t bits = (uint64_t)(e->o.len + TX_WIRE_EXTRA) * 8u * t->cfg.clock_mhz;
     e->ser = (bits + t->cfg.link_mbps - 1) / t->cfg.link_mbps;
     cycle_t built = at + t->cfg.build_cycles;
     cycle_t start = built > t->port_free ? built : t->port_free;
     e->o.depart = start + e->ser;
     t->port_free = e->o.depart;
+}
+
+int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at)
+{
+    tx_ent *e = claim(t, flow, IPPROTO_TCP_);
+    if (!e)
+        return 0;
+    e->o.len = build(&t->tmpl[flow], s, e->o.frame);
+    schedule(t, e, at);
+    return 1;
+}
+
+int tx_emit_roce(tx *t, uint32_t flow, const tx_roce *r, cycle_t at)
+{
+    tx_ent *e = claim(t, flow, IPPROTO_UDP_);
+    if (!e)
+        return 0;
+    e->o.len = build_roce(&t->tmpl[flow], r, e->o.frame);
+    schedule(t, e, at);
     return 1;
 }
 

@@ -1,28 +1,42 @@
-/* tx: the transmit side of the network port. Builds the chip's TCP segments from a per-flow
- * header template and the fields a core's tx_emit command gives, with correct IPv4 header and
- * TCP checksums, and sends them through a transmit queue at the port's line rate.
+/* tx: the transmit side of the network port. Builds the chip's TCP segments (tx_emit) and
+ * RoCEv2 acknowledgements (tx_emit_roce) from a per-flow header template and the fields a
+ * core's tx_emit or tx_roce command gives, with correct IPv4 header, TCP and UDP checksums and
+ * the RoCE ICRC, and sends them through one transmit queue at the port's line rate.
  *
  * Template (tx_template command): the headers of a frame the flow received, reversed: Ethernet
  * MAC addresses swapped and 802.1Q/802.1ad tags kept; IPv4 or IPv6 addresses swapped (IPv4:
- * no options, TTL 64, DF set, an identification that counts per flow from 0; IPv6: hop limit
- * 64, flow label 0, no extension headers); TCP ports swapped. Frames that arrived without an
- * Ethernet header (Linux SLL/SLL2, raw IP, BSD null) get one with the addresses
+ * no options, TTL 64, DF set, ToS 0, an identification that counts per flow from 0; IPv6: hop
+ * limit 64, traffic class 0, flow label 0, no extension headers). Frames that arrived without
+ * an Ethernet header (Linux SLL/SLL2, raw IP, BSD null) get one with the addresses
  * 02:00:00:00:00:01 (chip) and 02:00:00:00:00:02 (peer), so the transmitted trace is always
- * Ethernet (DLT_EN10MB).
+ * Ethernet (DLT_EN10MB). The transport decides the template's kind:
+ * - TCP: ports swapped. Used by tx_emit.
+ * - RoCEv2 (UDP to destination port 4791): UDP source port = the received frame's UDP source
+ *   port (the requester's entropy value: all of a template's ACKs keep one port pair, so one
+ *   ECMP path), destination port 4791. Used by tx_emit_roce.
+ * A segment or packet whose flow has no template of its kind is refused (drops_no_template).
  *
- * Segment: seq, ack, window (as it goes on the wire, already scaled), flags; options in this
- * order, each only when asked for: MSS (kind 2), NOP + window scale (kind 3), NOP NOP +
+ * Segment (tx_emit): seq, ack, window (as it goes on the wire, already scaled), flags; options
+ * in this order, each only when asked for: MSS (kind 2), NOP + window scale (kind 3), NOP NOP +
  * SACK-permitted (kind 4), NOP NOP + SACK blocks (kind 5, up to 4); each group is a multiple of
  * 4 bytes, so no end-of-list padding is needed. SACK blocks that would take the options past
  * TCP's 40 bytes are left out, last first. No payload (the send side adds it).
  *
- * Timing: a segment emitted at cycle at is built in build_cycles, waits for the port, and takes
+ * RoCE packet (tx_emit_roce): UDP (length 28; checksum 0 over IPv4, computed over IPv6 as
+ * RoCEv2 requires, a computed 0 sent as 0xffff), the 12-byte BTH (the given opcode; SE 0, M 1,
+ * pad 0, TVer 0, P_Key 0xffff, reserved 0, destination QP, AckReq 0, PSN), the 4-byte AETH
+ * (syndrome, MSN) and the ICRC (icrc.h; least significant byte first). The layout is always
+ * BTH + AETH, that of ACKNOWLEDGE (opcode 0x11), whatever the opcode says: the caller gives
+ * 0x11. PSN, MSN and QP keep their low 24 bits. Frame: 62 bytes over IPv4, 82 over IPv6, plus
+ * 4 per VLAN tag.
+ *
+ * Timing: a frame emitted at cycle at is built in build_cycles, waits for the port, and takes
  * serialisation time ceil((frame bytes + 4 FCS + 20 preamble and gap) * 8 * clock_mhz /
  * link_mbps) cycles; it leaves (tx_out.depart) when its last bit is sent. The port sends frames
- * one at a time in emit-call order (not in order of at), starting each at max(at +
- * build_cycles, the end of the previous frame). The queue holds cfg.depth frames, each from its
- * emit until the caller pops it (being built, waiting, or departed and not yet popped: a caller
- * that never pops makes emits refuse); when full, emits are refused and counted
+ * one at a time in emit-call order (not in order of at; TCP and RoCE alike), starting each at
+ * max(at + build_cycles, the end of the previous frame). The queue holds cfg.depth frames, each
+ * from its emit until the caller pops it (being built, waiting, or departed and not yet popped:
+ * a caller that never pops makes emits refuse); when full, emits are refused and counted
  * (drops_queue_full): the chip's ACKs are not retried. */
 #ifndef SPPSIM_TX_H
 #define SPPSIM_TX_H
@@ -36,7 +50,7 @@
 extern "C" {
 #endif
 
-#define TX_MAX_FRAME 256 /* headers only: 14 + 2*4 + 40 + 60 < 256 */
+#define TX_MAX_FRAME 256 /* headers only: 14 + 2*4 + 40 + 60 < 256 (RoCE: 22 + 40 + 28) */
 
 typedef struct tx_cfg {
     uint32_t clock_mhz;
@@ -56,6 +70,15 @@ typedef struct tx_seg {
     uint8_t nsack;   /* SACK blocks, 0..EV_MAX_SACK */
     uint32_t sack[EV_MAX_SACK][2];
 } tx_seg;
+
+/* A RoCEv2 packet's fields (the tx_roce command's r1..r4). */
+typedef struct tx_roce {
+    uint8_t opcode;   /* BTH opcode: 0x11 ACKNOWLEDGE */
+    uint32_t psn;     /* 24 bits */
+    uint8_t syndrome; /* AETH: ACK 0x00 | credits, RNR NAK 0x20 | timer, NAK 0x60 | code */
+    uint32_t msn;     /* AETH message sequence number, 24 bits */
+    uint32_t dest_qp; /* the requester's QP, 24 bits */
+} tx_roce;
 
 typedef struct tx_out {
     uint32_t flow;
@@ -84,16 +107,23 @@ tx *tx_new(const tx_cfg *cfg, uint32_t flows, sim_err *err);
 void tx_free(tx *t);
 
 /* Builds flow's template from the received frame (len bytes as stored in the scratchpad, its
- * link type and the IPU's l3/l4 offsets) and restarts the flow's IPv4 identification at 0.
- * Returns 0, or -1 when the frame is not TCP over IPv4 or IPv6, is too short for its headers,
- * its offsets do not fit its link type, or flow is out of range (the template is then
- * unchanged). */
+ * link type and the IPU's l3/l4 offsets) and restarts the flow's IPv4 identification at 0. The
+ * frame's transport sets the template's kind (TCP, or RoCEv2: UDP to port 4791); a new template
+ * replaces the flow's old one of either kind. Returns 0, or -1 when the frame is neither TCP nor
+ * RoCEv2 over IPv4 or IPv6, is too short for its headers (20 bytes of TCP, 8 of UDP), its
+ * offsets do not fit its link type, or flow is out of range (the template is then unchanged). */
 int tx_set_template(tx *t, uint32_t flow, const uint8_t *frame, uint32_t len, unsigned link,
                     uint32_t l3_off, uint32_t l4_off);
 void tx_clear_template(tx *t, uint32_t flow);
-/* Queues a segment of flow at cycle at. Returns 1 when queued; 0 when refused (no template for
- * the flow, or the queue is full), counted. */
+/* Queues a TCP segment of flow at cycle at. Returns 1 when queued; 0 when refused, counted: the
+ * flow has no TCP template (drops_no_template; a RoCE template does not count), or the queue is
+ * full (drops_queue_full). */
 int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at);
+/* Queues a RoCEv2 packet of flow (an ACK or NAK: BTH + AETH) at cycle at, in the same queue and
+ * with the same timing and counters as tx_emit. Returns 1 when queued; 0 when refused, counted:
+ * the flow has no RoCE template (drops_no_template; a TCP template does not count), or the
+ * queue is full (drops_queue_full). */
+int tx_emit_roce(tx *t, uint32_t flow, const tx_roce *r, cycle_t at);
 
 /* The departure cycle of the oldest frame not yet moved to the out-queue, or CYCLE_NEVER. */
 cycle_t tx_next_cycle(const tx *t);
