@@ -1,6 +1,7 @@
 """Helpers shared by the whole-run tests: run build/sppsim, read its JSON, report failures."""
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -57,3 +58,25 @@ def main(fn):
         print(f"FAIL: {e}")
         sys.exit(1)
     print("ok")
+def pcap_records(path):
+    """(ts_ns, caplen, wirelen) of each record of a classic microsecond pcap."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    check(magic == 0xA1B2C3D4, f"{path}: test reads little-endian microsecond pcap only")
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        out.append((sec * 10**9 + usec * 1000, incl, orig))
+        off += 16 + incl
+    return out
+
+
+def bulk_trace(path, packets, flows, seed):
+    """Writes scripts/gen-traces' bulk TCP trace of that many packets and flows to path."""
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-traces"), "--bulk", path,
+                    "--packets", str(packets), "--flows", str(flows), "--seed", str(seed)],
+                   check=True, capture_output=True, timeout=300)
+    return path
+
+

@@ -16,12 +16,11 @@ import argparse
 import filecmp
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, check, conservation, main, run  # noqa: E402
+from common import bulk_trace, check, conservation, main, run  # noqa: E402
 import reassemble  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -96,10 +95,7 @@ def right_edges_never_recede(name, conns):
 
 def body():
     with tempfile.TemporaryDirectory() as tmp:
-        trace = os.path.join(tmp, "bulk.pcap")
-        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-traces"), "--bulk",
-                        trace, "--packets", "6000", "--flows", "3", "--seed", "7"], check=True,
-                       capture_output=True, timeout=300)
+        trace = bulk_trace(os.path.join(tmp, "bulk.pcap"), 6000, 3, 7)
         a, wa, da = replay(tmp, trace, "at_once", 0)
         check(a["units"]["host_app"]["reads"] == 0, "at once: reads were scheduled")
         full = {w for c in wa.values() for _, w in c["acks"]}

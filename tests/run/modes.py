@@ -7,25 +7,11 @@ import os
 import struct
 import tempfile
 
-from common import ROOT, check, conservation, main, run
+from common import ROOT, check, conservation, main, pcap_records, run
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--sppsim", required=True)
 args = ap.parse_args()
-
-
-def pcap_records(path):
-    """(ts_ns, caplen, wirelen) of each record of a classic microsecond pcap."""
-    with open(path, "rb") as f:
-        data = f.read()
-    magic = struct.unpack("<I", data[:4])[0]
-    check(magic == 0xA1B2C3D4, f"{path}: test reads little-endian microsecond pcap only")
-    out, off = [], 24
-    while off + 16 <= len(data):
-        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-        out.append((sec * 10**9 + usec * 1000, incl, orig))
-        off += 16 + incl
-    return out
 
 
 def csum(b):

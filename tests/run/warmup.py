@@ -16,13 +16,11 @@ ends:
 import argparse
 import filecmp
 import os
-import struct
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, check, conservation, main, run  # noqa: E402
+from common import bulk_trace, check, conservation, main, pcap_records, run  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--sppsim", required=True)
@@ -30,18 +28,9 @@ args = ap.parse_args()
 
 
 def arrivals_ps(path):
-    """Each record's arrival (ps after the first), from a classic microsecond pcap."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    check(struct.unpack_from("<I", raw, 0)[0] == 0xA1B2C3D4, f"{path}: not a microsecond pcap")
-    off, out, t0 = 24, [], None
-    while off + 16 <= len(raw):
-        sec, usec, incl, _ = struct.unpack_from("<IIII", raw, off)
-        t = (sec * 1000000 + usec) * 1000000
-        t0 = t if t0 is None else t0
-        out.append(t - t0)
-        off += 16 + incl
-    return out
+    """Each record's arrival (ps after the first)."""
+    ts = [r[0] for r in pcap_records(path)]
+    return [(t - ts[0]) * 1000 for t in ts]
 
 
 def replay(tmp, trace, name, extra, expect_rc=0):
@@ -69,10 +58,7 @@ def latency_events(st):
 
 def body():
     with tempfile.TemporaryDirectory() as tmp:
-        trace = os.path.join(tmp, "bulk.pcap")
-        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-traces"), "--bulk",
-                        trace, "--packets", "6000", "--flows", "3", "--seed", "7"], check=True,
-                       capture_output=True, timeout=300)
+        trace = bulk_trace(os.path.join(tmp, "bulk.pcap"), 6000, 3, 7)
         full = replay(tmp, trace, "full", ["--saturate"])
         s0 = full[0]
         check("warmup" not in s0, "a run without warm-up reports one")
