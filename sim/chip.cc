@@ -13,13 +13,16 @@ template <class T> void depth(std::ostringstream &o, const char *name, const Tim
 }
 } // namespace
 
-Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const RunFiles &files,
-           bool progress)
-    : cfg(c), img(image), sp(c.scratchpad),
+Chip::Chip(const ChipConfig &c, const ProtoImages &images, PcapReader &reader,
+           const RunFiles &files, bool progress, const std::vector<RoceQp> &qps)
+    : cfg(c), imgs(images), sp(c.scratchpad),
       ingress("ingress", c.chip.ingress_depth, c.chip.ingress_latency_ps),
       events("events", c.chip.event_depth, c.chip.event_latency_ps),
       timer_events("timer_events", c.chip.ctl_depth, c.chip.ctl_latency_ps),
       internal_events("internal_events", c.chip.ctl_depth, c.chip.ctl_latency_ps),
+      host_events("host_events",
+                  std::max<uint32_t>(c.chip.ctl_depth, static_cast<uint32_t>(qps.size())),
+                  c.chip.ctl_latency_ps),
       disp_ctl("disp_ctl", c.chip.ctl_depth, c.chip.ctl_latency_ps),
       requests("requests", c.chip.ctl_depth, c.chip.ctl_latency_ps),
       luc_ctl("luc_ctl", c.chip.ctl_depth, c.chip.ctl_latency_ps),
@@ -58,13 +61,14 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
     source = std::make_unique<TraceSource>("source", reader, cfg.source, ingress, progress);
     ipu = std::make_unique<IpuUnit>("ipu", cfg.ipu, sp, ingress, events);
     dispatcher = std::make_unique<DispatcherUnit>(
-        "dispatcher", cfg.dispatcher, n, cores.data(), img.class_portions, cfg.route.mask, sp,
-        events, timer_events, internal_events, disp_ctl, requests);
+        "dispatcher", cfg.dispatcher, n, cores.data(), imgs, cfg.route.mask, sp, events,
+        host_events, timer_events, internal_events, disp_ctl, requests);
     host = std::make_unique<Host>("host", cfg.smc, cfg.host, flows, dispatcher->model(),
                                   files.deliver_dir);
     host->set_flow_log(flow_log_);
+    open_queue_pairs(qps);
     dispatcher->set_history(history.get());
-    lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, &img, requests, luc_ctl,
+    lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, imgs, requests, luc_ctl,
                                           job_ptrs, timer_events, disp_ctl);
     warmup.configured = cfg.chip.warmup_packets || cfg.chip.warmup_ps;
     source->set_warmup(cfg.chip.warmup_packets, cfg.chip.warmup_ps, [this] { end_warmup(); });
@@ -74,7 +78,7 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
     for (unsigned i = 0; i < n; i++)
         clusters.push_back(
             std::make_unique<ClusterUnit>(("cluster" + std::to_string(i)).c_str(), i, cfg.cluster,
-                                          cfg.core, &img, cfg.chip.on_fault, sp, *host, tx->model(),
+                                          cfg.core, imgs, cfg.chip.on_fault, sp, *host, tx->model(),
                                           *jobs[i], luc_ctl, internal_events, txq, ev_stats));
     if (!files.vcd.empty()) {
         std::string base = files.vcd;
@@ -105,6 +109,35 @@ Chip::Chip(const ChipConfig &c, const uc_image &image, PcapReader &reader, const
             clusters[files.trace_cluster]->trace_core(uc_trace_,
                                                       static_cast<unsigned>(files.trace_core));
         }
+    }
+}
+
+// The queue pairs set up out of band: the dispatcher opens each one's flow (and knows the key
+// of the packets the local side sends), the host knows its memory regions, and at time 0 the
+// host channel gives the microcode one roce_connect each (docs/outputs.md: --roce-qps).
+void Chip::open_queue_pairs(const std::vector<RoceQp> &qps)
+{
+    for (const RoceQp &q : qps) {
+        uint32_t f = disp_open_flow(dispatcher->model(), &q.requests, &q.local_sends);
+        if (f == UINT32_MAX)
+            throw std::runtime_error(
+                "queue pair " + q.remote + " -> " + q.local + " qp " + std::to_string(q.local_qp) +
+                ": no flow proxy free (dispatcher.flows = " + std::to_string(cfg.dispatcher.flows) +
+                ")");
+        host->add_qp(f, q);
+        event *e = host_events.push(0);
+        event_clear(e);
+        e->type = EV_ROCE_CONNECT;
+        e->cls = static_cast<uint8_t>(ev_class_of(EV_ROCE_CONNECT));
+        e->chan = CH_HOST;
+        e->proto = PROTO_ROCE;
+        e->flow = f;
+        e->key = q.requests;
+        e->qp = q.local_qp;
+        e->arg = q.remote_qp;
+        e->seq = q.start_psn;
+        e->dma_len = q.buffer;
+        e->pkt = UINT64_MAX;
     }
 }
 
@@ -232,10 +265,10 @@ void Chip::end_warmup()
 bool Chip::active()
 {
     if (!source->finished() || ingress.depth() || events.depth() || timer_events.depth() ||
-        internal_events.depth() || disp_ctl.depth() || requests.depth() || luc_ctl.depth() ||
-        txq.depth() || !ipu_idle(&ipu->model()) || !disp_idle(dispatcher->model()) ||
-        !luc_idle(lookup->model()) || luc_timers_armed(lookup->model()) || !tx_idle(tx->model()) ||
-        host->busy())
+        internal_events.depth() || host_events.depth() || disp_ctl.depth() || requests.depth() ||
+        luc_ctl.depth() || txq.depth() || !ipu_idle(&ipu->model()) ||
+        !disp_idle(dispatcher->model()) || !luc_idle(lookup->model()) ||
+        luc_timers_armed(lookup->model()) || !tx_idle(tx->model()) || host->busy())
         return true;
     for (auto &j : jobs)
         if (j->depth())
@@ -267,7 +300,7 @@ std::string Chip::undrained()
     o << "; dispatcher " << buf;
     depth(o, "requests", requests);
     luc_describe(lookup->model(), buf, sizeof buf);
-    o << "; lookup " << buf;
+    o << "; " << buf; // "lookup: ..."
     for (size_t i = 0; i < clusters.size(); i++) {
         depth(o, ("jobs" + std::to_string(i)).c_str(), *jobs[i]);
         o << "; cluster" << i << (cluster_idle(&clusters[i]->model()) ? " idle" : " busy");

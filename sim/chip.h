@@ -26,6 +26,7 @@
 #include "lookup_unit.h"
 #include "messages.h"
 #include "pcap_reader.h"
+#include "roce_qps.h"
 #include "sampler.h"
 #include "scratchpad_port.h"
 #include "source.h"
@@ -51,10 +52,11 @@ struct RunFiles {
 
 class Chip {
 public:
-    // Elaborates the model. img must outlive the chip. Throws ConfigError / std::runtime_error
-    // on a bad config or an image the cores reject.
-    Chip(const ChipConfig &cfg, const uc_image &img, PcapReader &reader, const RunFiles &files,
-         bool progress);
+    // Elaborates the model. imgs[p] runs the events of protocol p (ev.proto; none NULL; they
+    // must outlive the chip). Throws ConfigError / std::runtime_error on a bad config or an
+    // image the cores reject.
+    Chip(const ChipConfig &cfg, const ProtoImages &imgs, PcapReader &reader, const RunFiles &files,
+         bool progress, const std::vector<RoceQp> &qps = {});
     ~Chip();
     Chip(const Chip &) = delete;
     Chip &operator=(const Chip &) = delete;
@@ -81,12 +83,13 @@ public:
     } warmup;
 
     const ChipConfig cfg;
-    const uc_image &img;
+    const ProtoImages imgs;
     ScratchpadPort sp;
     TimedChannel<pkt> ingress;
     TimedChannel<event> events;
     TimedChannel<event> timer_events;
     TimedChannel<event> internal_events;
+    TimedChannel<event> host_events; // roce_connect at time 0, one per queue pair
     TimedChannel<DispMsg> disp_ctl;
     TimedChannel<luc_req> requests;
     TimedChannel<LucMsg> luc_ctl;
@@ -111,6 +114,7 @@ private:
     std::string vcd_path_;
     void trace_waveforms();
     void end_warmup();
+    void open_queue_pairs(const std::vector<RoceQp> &qps);
 
 public:
     std::unique_ptr<History> history; // --history

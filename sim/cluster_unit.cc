@@ -20,17 +20,22 @@ template <class T> uint32_t room(const TimedChannel<T> &c) { return c.capacity()
 } // namespace
 
 ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const cluster_cfg &cfg,
-                         const core_cfg &ccfg, const uc_image *img, uint32_t on_fault,
+                         const core_cfg &ccfg, const ProtoImages &imgs, uint32_t on_fault,
                          ScratchpadPort &sp, Host &host, tx *txm, TimedChannel<luc_job> &jobs,
                          TimedChannel<LucMsg> &luc, TimedChannel<event> &internal,
                          TimedChannel<TxMsg> &txq, EventStats &st)
     : sc_module(name), index_(index), clk_(ccfg.clock_mhz), on_fault_(on_fault), sp_(sp),
       host_(host), tx_(txm), jobs_(jobs), luc_(luc), internal_(internal), txq_(txq), st_(st),
-      held_(cfg.cores), img_(img)
+      held_(cfg.cores), imgs_(imgs)
 {
     sim_err err;
-    if (cluster_init(&c_, &cfg, &ccfg, img, sp.model(), &err))
+    if (cluster_init(&c_, &cfg, &ccfg, imgs[PROTO_TCP], sp.model(), &err))
         throw std::runtime_error(err.msg);
+    for (unsigned p = 0; p < PROTO_COUNT; p++) // the cores switch image per event (ev.proto)
+        if (imgs[p] != imgs[PROTO_TCP] && cluster_add_image(&c_, p, imgs[p], &err)) {
+            cluster_fini(&c_);
+            throw std::runtime_error(err.msg);
+        }
     cluster_set_cmd(&c_, answer, this);
     SC_METHOD(run);
     sensitive << jobs.data_event() << luc.space_event() << internal.space_event()
@@ -45,7 +50,7 @@ void ClusterUnit::trace_line(void *ctx, const core_trace_rec *r)
     auto *u = static_cast<ClusterUnit *>(ctx);
     const cluster_trace_rec *t = cluster_trace_of(r);
     char where[UC_MAX_TEXT + 64];
-    uc_image_where(u->img_, r->pc, true, where, sizeof where);
+    uc_image_where(u->c_.slots[t->core].core.img, r->pc, true, where, sizeof where);
     std::fprintf(u->trace_, "%llu c%u.%u flow %u pc %u %s",
                  static_cast<unsigned long long>(u->clk_.time_of(r->cycle)), u->index_, t->core,
                  t->flow, r->pc, where);
@@ -57,8 +62,9 @@ void ClusterUnit::trace_line(void *ctx, const core_trace_rec *r)
 void ClusterUnit::history_line(void *ctx, const core_trace_rec *r)
 {
     auto *u = static_cast<ClusterUnit *>(ctx);
+    const cluster_trace_rec *t = cluster_trace_of(r);
     char where[UC_MAX_TEXT + 64];
-    uc_image_where(u->img_, r->pc, true, where, sizeof where);
+    uc_image_where(u->c_.slots[t->core].core.img, r->pc, true, where, sizeof where);
     u->st_.history->instruction(u->index_, *cluster_trace_of(r), u->clk_.time_of(r->cycle), where);
 }
 
@@ -83,7 +89,8 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
     cycle_t at = u->host_.clock().cycle_at(t_ps); // ... on the SMC's clock
     switch (rec->cmd) {
     case UC_CMD_SOCK_OPEN:
-        return u->host_.open(ev->flow, a[0], a[1], t_ps);
+        return ev->proto == PROTO_ROCE ? u->host_.open_roce(ev->flow, a[0], t_ps)
+                                       : u->host_.open(ev->flow, a[0], a[1], t_ps);
     case UC_CMD_SOCK_SPACE:
         return u->host_.window(ev->flow);
     case UC_CMD_SOCK_APPEND: {
@@ -100,6 +107,19 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
     }
     case UC_CMD_SOCK_DELIVER:
         return u->host_.deliver(ev->flow, a[0], at);
+    case UC_CMD_HOST_WRITE: { // RDMA WRITE: the frame's bytes into a registered region
+        if (ev->sp_handle == SP_NONE || a[1] > ev->frame_len || a[0] > ev->frame_len - a[1]) {
+            u->st_.bad_appends++;
+            return 0;
+        }
+        u->buf_.resize(a[1]);
+        if (a[1] && sp_read(u->sp_.model(), ev->sp_handle, a[0], u->buf_.data(), a[1]) != 0) {
+            u->st_.bad_appends++;
+            return 0;
+        }
+        uint64_t va = static_cast<uint64_t>(a[4]) << 32 | a[3];
+        return u->host_.write_region(ev->flow, a[2], va, u->buf_.data(), a[1], at);
+    }
     case UC_CMD_TX_TEMPLATE: {
         if (ev->sp_handle == SP_NONE)
             return 0;
@@ -126,7 +146,7 @@ bool ClusterUnit::finish(const cluster_done &d)
             uint8_t c = r.cmds[i].cmd;
             need_luc += c == UC_CMD_TIMER_SET || c == UC_CMD_TIMER_CANCEL || c == UC_CMD_FLOW_CLOSE;
             need_int += c == UC_CMD_EV_EMIT;
-            need_tx += c == UC_CMD_TX_EMIT;
+            need_tx += c == UC_CMD_TX_EMIT || c == UC_CMD_TX_ROCE;
         }
     if (room(luc_) < need_luc) {
         luc_.refuse(true);
@@ -182,7 +202,8 @@ bool ClusterUnit::finish(const cluster_done &d)
         st_.timeline->record(ev, index_, d.core, start, end, r);
     if (st_.history && ev.pkt == st_.history->packet()) {
         char where[UC_MAX_TEXT + 64];
-        uc_image_where(img_, r.pc, true, where, sizeof where);
+        uc_image_where(imgs_[ev.proto < PROTO_COUNT ? ev.proto : unsigned{PROTO_TCP}], r.pc, true,
+                       where, sizeof where);
         st_.history->ended(ev, index_, d, start, end, r.pc == UC_NO_ENTRY ? "no handler" : where);
         if (history_jobs_ && --history_jobs_ == 0)
             cluster_trace_flow(&c_, FLOW_NONE, nullptr, nullptr);
@@ -203,8 +224,20 @@ bool ClusterUnit::finish(const cluster_done &d)
         const core_cmd_rec &c = r.cmds[i];
         const uint32_t *a = c.arg;
         switch (c.cmd) {
+        case UC_CMD_TX_ROCE: {
+            TxMsg *m = txq_.push();
+            m->kind = TxMsg::ROCE;
+            m->flow = ev.flow;
+            m->roce.opcode = static_cast<uint8_t>(a[0]);
+            m->roce.psn = a[1] & 0xffffffu;
+            m->roce.syndrome = static_cast<uint8_t>(a[2]);
+            m->roce.msn = (a[2] >> 8) & 0xffffffu;
+            m->roce.dest_qp = a[3] & 0xffffffu;
+            break;
+        }
         case UC_CMD_TX_EMIT: {
             TxMsg *m = txq_.push();
+            m->kind = TxMsg::SEGMENT;
             m->flow = ev.flow;
             tx_seg &s = m->seg;
             s.seq = a[1];

@@ -88,9 +88,10 @@ class ClusterUnit : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(ClusterUnit);
     ClusterUnit(sc_core::sc_module_name name, unsigned index, const cluster_cfg &cfg,
-                const core_cfg &ccfg, const uc_image *img, uint32_t on_fault, ScratchpadPort &sp,
-                Host &host, tx *txm, TimedChannel<luc_job> &jobs, TimedChannel<LucMsg> &luc,
-                TimedChannel<event> &internal, TimedChannel<TxMsg> &txq, EventStats &st);
+                const core_cfg &ccfg, const ProtoImages &imgs, uint32_t on_fault,
+                ScratchpadPort &sp, Host &host, tx *txm, TimedChannel<luc_job> &jobs,
+                TimedChannel<LucMsg> &luc, TimedChannel<event> &internal, TimedChannel<TxMsg> &txq,
+                EventStats &st);
     ~ClusterUnit() override { cluster_fini(&c_); }
     const cluster &model() const { return c_; }
     void reset_stats() { cluster_reset_stats(&c_); } // the end of the warm-up
@@ -129,7 +130,7 @@ private:
     EventStats &st_;
     std::vector<std::deque<Held>> held_; // per core, in job order (a core runs its jobs in order)
     std::vector<uint8_t> buf_;           // payload bytes on their way to the SMC
-    const uc_image *img_;
+    ProtoImages imgs_;
     FILE *trace_ = nullptr;
     unsigned history_jobs_ = 0; // jobs of the --history packet pushed and not yet ended
     sc_core::sc_event wake_;

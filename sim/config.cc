@@ -49,8 +49,12 @@ const param_def top_defs[] = {
     {"clusters", PARAM_U32, offsetof(TopCfg, clusters), 2, 1, DISP_MAX_CLUSTERS, "clusters",
      "clusters of protocol cores, each of cluster.cores cores; route.* says which runs what",
      nullptr},
-    {"ctl_depth", PARAM_U32, offsetof(TopCfg, ctl_depth), 64, 1, 1u << 20, "messages",
-     "capacity of each channel of the stateful path (dispatcher, lookup, cores, transmit)",
+    // At least what one event's end sends to one unit at once (its commands and the writeback
+    // and close), which the cores send all or nothing: a smaller channel could never take it.
+    {"ctl_depth", PARAM_U32, offsetof(TopCfg, ctl_depth), 64, CORE_MAX_CMDS + 2, 1u << 20,
+     "messages",
+     "capacity of each channel of the stateful path (dispatcher, lookup, cores, transmit); at "
+     "least what one event's end may send at once",
      nullptr},
     {"ctl_latency_ps", PARAM_U64, offsetof(TopCfg, ctl_latency_ps), 1000, 0, 1000000000, "ps",
      "latency of each channel of the stateful path", nullptr},
@@ -75,8 +79,13 @@ struct RouteTable {
     {
         for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
             // network TCP types and TCP timers: cluster 0 (receive); host and core-generated
-            // types: cluster 1 (send); UDP and other frames: no cluster (dropped as no_route)
-            uint64_t def = t <= EV_TCP_KEEPALIVE ? 1 : t <= EV_TCP_INTERNAL ? 2 : 0;
+            // types: cluster 1 (send); the same for RoCE (roce_connect and roce_internal:
+            // cluster 1); UDP and other frames: no cluster (dropped as no_route)
+            uint64_t def = t <= EV_TCP_KEEPALIVE                               ? 1
+                           : t <= EV_TCP_INTERNAL                              ? 2
+                           : t == EV_ROCE_INTERNAL || t == EV_ROCE_CONNECT     ? 2
+                           : t >= EV_ROCE_SEND_FIRST && t <= EV_ROCE_ACK_TIMER ? 1
+                                                                               : 0;
             defs[t] = {ev_type_name(t),
                        PARAM_U32,
                        offsetof(RouteCfg, mask) + t * sizeof(uint32_t),

@@ -3,25 +3,28 @@
 #include <stdexcept>
 
 DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg, unsigned ncluster,
-                               const unsigned *cores, const uint8_t *class_portions,
+                               const unsigned *cores, const ProtoImages &imgs,
                                const uint32_t *route_mask, ScratchpadPort &sp,
-                               TimedChannel<event> &net, TimedChannel<event> &timer,
-                               TimedChannel<event> &internal, TimedChannel<DispMsg> &ctl,
-                               TimedChannel<luc_req> &out)
+                               TimedChannel<event> &net, TimedChannel<event> &host,
+                               TimedChannel<event> &timer, TimedChannel<event> &internal,
+                               TimedChannel<DispMsg> &ctl, TimedChannel<luc_req> &out)
     : sc_module(name), clk_(cfg.clock_mhz), sp_(sp), ctl_(ctl), out_(out)
 {
     sim_err err;
-    d_ = disp_new(&cfg, ncluster, cores, class_portions, &err);
+    d_ = disp_new(&cfg, ncluster, cores, imgs[PROTO_TCP]->class_portions, &err);
     if (!d_)
         throw std::runtime_error(err.msg);
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        disp_set_portions(d_, p, imgs[p]->class_portions);
     for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
         disp_set_route(d_, t, route_mask[t]);
     in_[CH_NETWORK] = &net;
+    in_[CH_HOST] = &host;
     in_[CH_TIMER] = &timer;
     in_[CH_INTERNAL] = &internal;
     SC_METHOD(run);
-    sensitive << net.data_event() << timer.data_event() << internal.data_event() << ctl.data_event()
-              << out.space_event() << wake_;
+    sensitive << net.data_event() << host.data_event() << timer.data_event()
+              << internal.data_event() << ctl.data_event() << out.space_event() << wake_;
     dont_initialize();
 }
 

@@ -17,14 +17,16 @@
 class DispatcherUnit : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(DispatcherUnit);
-    // img gives the portions each event class needs; routes come from the config.
+    // Each protocol's image gives the portions each event class needs; routes come from the
+    // config.
     DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg, unsigned ncluster,
-                   const unsigned *cores, const uint8_t *class_portions, const uint32_t *route_mask,
-                   ScratchpadPort &sp, TimedChannel<event> &net, TimedChannel<event> &timer,
-                   TimedChannel<event> &internal, TimedChannel<DispMsg> &ctl,
-                   TimedChannel<luc_req> &out);
+                   const unsigned *cores, const ProtoImages &imgs, const uint32_t *route_mask,
+                   ScratchpadPort &sp, TimedChannel<event> &net, TimedChannel<event> &host,
+                   TimedChannel<event> &timer, TimedChannel<event> &internal,
+                   TimedChannel<DispMsg> &ctl, TimedChannel<luc_req> &out);
     ~DispatcherUnit() override { disp_free(d_); }
     const disp *model() const { return d_; }
+    disp *model() { return d_; }
     void reset_stats() { disp_reset_stats(d_); } // the end of the warm-up
     const UnitClock &clock() const { return clk_; }
     void set_history(History *h) { history_ = h; }

@@ -28,7 +28,7 @@ Host::Host(sc_core::sc_module_name name, const smc_cfg &cfg, const happ_cfg &app
            const disp *names, const std::string &dir)
     : sc_module(name), clk_(cfg.clock_mhz), app_clk_(app.clock_mhz),
       pool_bytes_(static_cast<uint64_t>(cfg.pages) * cfg.page_size), page_size_(cfg.page_size),
-      names_(names), dir_(dir), conn_(flows)
+      names_(names), dir_(dir), roce_flow_(flows, 0), conn_(flows)
 {
     sim_err err;
     s_ = smc_new(&cfg, flows, &err);
@@ -95,7 +95,78 @@ void Host::read()
     wake_at_cycle(app_clk_, wake_, happ_next_cycle(app_), now_ps());
 }
 
+uint32_t Host::open_roce(uint32_t flow, uint32_t buffer, uint64_t t_ps)
+{
+    return open_impl(flow, buffer, 0, true, t_ps);
+}
+
 uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
+{
+    return open_impl(flow, mss, shift, false, t_ps);
+}
+
+void Host::add_qp(uint32_t flow, const RoceQp &q)
+{
+    char qp[16];
+    std::snprintf(qp, sizeof qp, ".qp%06x", q.local_qp);
+    qp_names_[flow] =
+        addr(q.requests.src, q.requests.af) + "-" + addr(q.requests.dst, q.requests.af) + qp;
+    auto &v = regions_[flow];
+    v.clear();
+    for (const auto &r : q.regions)
+        v.push_back(Region{r, false, 0, {}});
+}
+
+uint32_t Host::write_region(uint32_t flow, uint32_t rkey, uint64_t va, const uint8_t *data,
+                            uint32_t len, cycle_t at)
+{
+    (void)at;
+    auto it = regions_.find(flow);
+    if (it == regions_.end())
+        return 0;
+    for (Region &g : it->second) {
+        if (g.r.rkey != rkey)
+            continue;
+        if (va < g.r.va || va - g.r.va > g.r.len || len > g.r.len - (va - g.r.va))
+            return 0;
+        if (!g.used) {
+            g.used = true;
+            g.base = va;
+        }
+        if (va < g.base) { // below the first write: the kept bytes start lower
+            g.data.insert(g.data.begin(), g.base - va, 0);
+            g.base = va;
+        }
+        uint64_t off = va - g.base;
+        if (g.data.size() < off + len)
+            g.data.resize(off + len, 0);
+        std::memcpy(g.data.data() + off, data, len);
+        written_ += len;
+        return 1;
+    }
+    return 0;
+}
+
+void Host::write_regions()
+{
+    for (const auto &[flow, v] : regions_)
+        for (const Region &g : v) {
+            if (!g.used)
+                continue;
+            char tail[24];
+            std::snprintf(tail, sizeof tail, ".write.%08x", g.r.rkey);
+            std::string path = dir_ + "/" + qp_names_[flow] + tail;
+            FILE *f = std::fopen(path.c_str(), "wb");
+            if (!f || std::fwrite(g.data.data(), 1, g.data.size(), f) != g.data.size()) {
+                if (error_.empty())
+                    error_ = path + ": " + std::strerror(errno);
+            }
+            if (f)
+                std::fclose(f);
+        }
+}
+
+uint32_t Host::open_impl(uint32_t flow, uint32_t mss, uint32_t shift, bool roce, uint64_t t_ps)
 {
     conns_++;
     if (!dir_.empty() && flow < conn_.size()) {
@@ -106,7 +177,10 @@ uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
                 break;
             }
         const flow_key *k = disp_flow_key(names_, flow);
-        std::string name = k ? file_name(k) : "flow" + std::to_string(flow);
+        auto qn = qp_names_.find(flow);
+        std::string name = qn != qp_names_.end() ? qn->second + ".send"
+                           : k                   ? file_name(k)
+                                                 : "flow" + std::to_string(flow);
         unsigned n = ++seen_[name];
         conn_[flow].path = dir_ + "/" + name + (n > 1 ? "." + std::to_string(n) : "");
         FILE *f = std::fopen(conn_[flow].path.c_str(), "wb"); // an empty stream is a file too
@@ -115,7 +189,10 @@ uint32_t Host::open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps)
         else if (error_.empty())
             error_ = conn_[flow].path + ": " + std::strerror(errno);
     }
-    uint32_t size = smc_open(s_, flow, mss, shift);
+    if (flow < roce_flow_.size())
+        roce_flow_[flow] = roce;
+    // a RoCE queue pair (open_roce): mss is its buffer hint
+    uint32_t size = roce ? smc_open_roce(s_, flow, mss) : smc_open(s_, flow, mss, shift);
     if (flow < conn_.size()) {
         Conn &c = conn_[flow];
         c.open = true;
@@ -169,6 +246,8 @@ void Host::close(uint32_t flow, uint64_t t_ps)
 
 void Host::finish(uint64_t t_ps)
 {
+    if (!dir_.empty())
+        write_regions();
     if (!flow_log_)
         return;
     for (uint32_t f = 0; f < conn_.size(); f++)
@@ -205,6 +284,8 @@ void Host::deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *dat
     (void)off; // pieces arrive in stream order
     auto *h = static_cast<Host *>(ctx);
     h->delivered_ += len;
+    h->delivered_proto_[flow < h->roce_flow_.size() && h->roce_flow_[flow] ? PROTO_ROCE
+                                                                           : PROTO_TCP] += len;
     if (flow < h->conn_.size()) {
         h->conn_[flow].bytes += len;
         h->conn_[flow].last_ps = h->clk_.time_of(at);

@@ -11,8 +11,16 @@
 // stream to DIR/<remote>-<local>
 // (addresses and ports of the flow key, e.g. 10.0.0.1.40000-10.0.0.2.80; a later connection of
 // the same 5-tuple gets a ".2", ".3" ... suffix).
+//
+// RoCE queue pairs (set up out of band, add_qp): the SEND stream goes to
+// DIR/<remote>-<local>.qp<local QP, 6 hex digits>.send, and each memory region registered for
+// RDMA WRITE (host_write) is kept in host memory and written at the end of the run to
+// DIR/<that name without .send>.write.<rkey, 8 hex digits>, from the address of the region's
+// first write to the end of its highest write (bytes never written read 0) — the names and
+// layout of tests/run/roce_reassemble.py.
 #pragma once
 
+#include <array>
 #include <cstdio>
 #include <list>
 #include <map>
@@ -23,6 +31,7 @@
 
 #include "dispatcher.h"
 #include "happ.h"
+#include "roce_qps.h"
 #include "simtime.h"
 #include "smc.h"
 
@@ -49,6 +58,20 @@ public:
 
     // sock_open at simulated time t_ps: a new connection on proxy flow (names its output file).
     uint32_t open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps);
+    // sock_open of a RoCE queue pair (buffer: its size hint; smc_open_roce's rule).
+    uint32_t open_roce(uint32_t flow, uint32_t buffer, uint64_t t_ps);
+    // The queue pair q is on proxy flow: its memory regions for host_write.
+    void add_qp(uint32_t flow, const RoceQp &q);
+    // host_write at the SMC's cycle at: len bytes into flow's region rkey at va. 1 written; 0
+    // refused (no such region on the flow's QP, or [va, va + len) outside it).
+    uint32_t write_region(uint32_t flow, uint32_t rkey, uint64_t va, const uint8_t *data,
+                          uint32_t len, cycle_t at);
+    uint64_t bytes_written() const { return written_; } // by host_write
+    // Bytes delivered (put in order for the application) by the protocol of their flow.
+    uint64_t bytes_delivered(unsigned proto) const
+    {
+        return proto < PROTO_COUNT ? delivered_proto_[proto] : 0;
+    }
     // sock_space: the bytes the flow may be sent — its buffer's free space, but no more than
     // the page pool can still hold (so the advertised window shrinks as the pool runs dry and
     // the sender is throttled before data must be refused).
@@ -72,7 +95,8 @@ public:
     {
         smc_reset_stats(s_);
         happ_reset_stats(app_);
-        delivered_ = conns_ = 0;
+        delivered_ = conns_ = written_ = 0;
+        delivered_proto_ = {};
     }
 
 private:
@@ -90,7 +114,19 @@ private:
     uint32_t page_size_;
     const disp *names_;
     std::string dir_;
-    uint64_t delivered_ = 0, last_ps_ = 0, conns_ = 0;
+    uint64_t delivered_ = 0, last_ps_ = 0, conns_ = 0, written_ = 0;
+    std::array<uint64_t, PROTO_COUNT> delivered_proto_{};
+    std::vector<uint8_t> roce_flow_; // per proxy: its connection is a RoCE queue pair
+    struct Region {                  // a queue pair's memory region, and what host_write put in it
+        RoceRegion r;
+        bool used = false;
+        uint64_t base = 0;         // the first write's address: byte 0 of data
+        std::vector<uint8_t> data; // [base, base + size)
+    };
+    std::map<uint32_t, std::vector<Region>> regions_; // per proxy
+    std::map<uint32_t, std::string> qp_names_;        // per proxy: the QP's file name stem
+    void write_regions();
+    uint32_t open_impl(uint32_t flow, uint32_t mss, uint32_t shift, bool roce, uint64_t t_ps);
     std::string error_;
     FILE *flow_log_ = nullptr;
     struct Conn { // per proxy: its current connection

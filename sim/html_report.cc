@@ -139,8 +139,11 @@ void write_html_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
       << ".ax{stroke:#888}.yl{text-anchor:end;font-size:11px}.xl,.xr,.lg{font-size:11px}"
       << ".xr{text-anchor:end}</style></head><body>\n";
     o << "<h1>sppsim report</h1>\n<p>trace <code>" << esc(info.trace) << "</code> ("
-      << esc(info.link) << "), microcode <code>" << esc(info.microcode) << "</code> ("
-      << esc(info.microcode_hash) << "), sppsim " << SPPSIM_VERSION << "</p>\n";
+      << esc(info.link) << "), microcode";
+    for (const auto &m : info.microcode)
+        o << " " << esc(m.protocol) << " <code>" << esc(m.source) << "</code> (" << esc(m.hash)
+          << ")";
+    o << ", sppsim " << SPPSIM_VERSION << "</p>\n";
 
     // summary
     o << "<div class='cards'>";

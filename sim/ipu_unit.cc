@@ -35,6 +35,11 @@ void IpuUnit::run()
                 break;
             }
             e.t_ipu_out = now;
+            if (e.pkt != last_pkt_ && e.proto < PROTO_COUNT) { // a packet's first event
+                last_pkt_ = e.pkt;
+                proto_packets_[e.proto]++;
+                proto_bytes_[e.proto] += e.frame_len;
+            }
             *out_.push(now) = e;
             ipu_pop_out(&u_);
             progress++;

@@ -4,6 +4,8 @@
 // event channel, and scratchpad cells being freed.
 #pragma once
 
+#include <array>
+
 #include <systemc>
 
 #include "channel.h"
@@ -19,7 +21,15 @@ public:
     ~IpuUnit() override { ipu_fini(&u_); }
 
     const ipu &model() const { return u_; }
-    void reset_stats() { u_.st = {}; } // the end of the warm-up
+    void reset_stats() // the end of the warm-up
+    {
+        u_.st = {};
+        proto_packets_ = {};
+        proto_bytes_ = {};
+    }
+    // Packets that derived events, and their frames' bytes, by the events' protocol.
+    const std::array<uint64_t, PROTO_COUNT> &proto_packets() const { return proto_packets_; }
+    const std::array<uint64_t, PROTO_COUNT> &proto_bytes() const { return proto_bytes_; }
     const UnitClock &clock() const { return clk_; }
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }
@@ -34,4 +44,6 @@ private:
     TimedChannel<event> &out_;
     sc_core::sc_event wake_;
     uint64_t last_work_ps_ = 0;
+    uint64_t last_pkt_ = UINT64_MAX;
+    std::array<uint64_t, PROTO_COUNT> proto_packets_{}, proto_bytes_{};
 };

@@ -3,14 +3,14 @@
 #include <stdexcept>
 
 LookupUnit::LookupUnit(sc_core::sc_module_name name, const luc_cfg &cfg, uint32_t flows,
-                       const uc_image *img, TimedChannel<luc_req> &in, TimedChannel<LucMsg> &ctl,
-                       std::vector<TimedChannel<luc_job> *> jobs, TimedChannel<event> &timers,
-                       TimedChannel<DispMsg> &disp_ctl)
+                       const ProtoImages &imgs, TimedChannel<luc_req> &in,
+                       TimedChannel<LucMsg> &ctl, std::vector<TimedChannel<luc_job> *> jobs,
+                       TimedChannel<event> &timers, TimedChannel<DispMsg> &disp_ctl)
     : sc_module(name), clk_(cfg.clock_mhz), in_(in), ctl_(ctl), jobs_(std::move(jobs)),
       timers_(timers), disp_ctl_(disp_ctl)
 {
     sim_err err;
-    l_ = luc_new(&cfg, flows, img, &err);
+    l_ = luc_new_protos(&cfg, flows, imgs[PROTO_TCP], imgs.data(), &err);
     if (!l_)
         throw std::runtime_error(err.msg);
     SC_METHOD(run);

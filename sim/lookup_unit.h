@@ -16,7 +16,7 @@ class LookupUnit : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(LookupUnit);
     LookupUnit(sc_core::sc_module_name name, const luc_cfg &cfg, uint32_t flows,
-               const uc_image *img, TimedChannel<luc_req> &in, TimedChannel<LucMsg> &ctl,
+               const ProtoImages &imgs, TimedChannel<luc_req> &in, TimedChannel<LucMsg> &ctl,
                std::vector<TimedChannel<luc_job> *> jobs, TimedChannel<event> &timers,
                TimedChannel<DispMsg> &disp_ctl);
     ~LookupUnit() override { luc_free(l_); }

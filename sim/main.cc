@@ -7,6 +7,8 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <array>
+#include <memory>
 
 #include <cerrno>
 #include <chrono>
@@ -117,7 +119,8 @@ int sc_main(int argc, char *argv[])
     quiet_systemc();
     po::options_description opts("Usage: sppsim --trace FILE [options]\nOptions");
     opts.add_options()("help,h", "print this help")("version", "print the version")(
-        "trace,t", po::value<std::string>(), "capture to replay (pcap or pcapng)")(
+        "trace,t", po::value<std::string>(),
+        "capture to replay (pcap or pcapng; - for standard input)")(
         "config,c", po::value<std::string>(),
         "chip config: JSON ({\"unit\": {\"key\": value}}) or a Python script that prints it "
         "(FILE.py, "
@@ -126,9 +129,13 @@ int sc_main(int argc, char *argv[])
         "rate,r", po::value<std::string>(), "replay at a fixed line rate, e.g. 100G")(
         "saturate", "replay as fast as the chip accepts")("stats", po::value<std::string>(),
                                                           "write the stats as JSON to this file")(
-        "microcode,m", po::value<std::string>(),
-        "the cores' microcode: a source file (.uc, assembled at start) or an image from sppasm "
-        "(default: the bundled microcode/tcp.uc)")(
+        "microcode,m", po::value<std::vector<std::string>>()->composing(),
+        "the cores' microcode for the protocol its .protocol names (none: tcp): a source file "
+        "(.uc, assembled at start) or an image from sppasm; repeatable, one per protocol "
+        "(default: the bundled microcode/tcp.uc and microcode/roce.uc)")(
+        "roce-qps", po::value<std::string>(),
+        "RoCE queue pairs set up out of band (JSON, docs/outputs.md); default: TRACE's "
+        "NAME.qps.json beside it, when there is one")(
         "tx-pcap", po::value<std::string>(), "write the chip's transmitted frames to this pcap")(
         "deliver-dir", po::value<std::string>(),
         "write each connection's delivered byte stream to a file in this directory")(
@@ -232,11 +239,73 @@ int sc_main(int argc, char *argv[])
 
     struct Image { // declared before the chip, so that it outlives it
         uc_image img{};
+        std::string source; // as given, or "(bundled) NAME"
+        Image() = default;
+        Image(const Image &) = delete;
+        Image &operator=(const Image &) = delete;
         ~Image() { uc_image_free(&img); }
-    } image;
-    uc_image &img = image.img;
-    load_microcode(vm.count("microcode") ? vm["microcode"].as<std::string>() : SPPSIM_MICROCODE,
-                   img);
+    };
+    // One image per protocol: the files given (each for its .protocol), then the bundled ones
+    // for tcp and roce; the other protocols' events run the tcp image.
+    std::array<std::unique_ptr<Image>, PROTO_COUNT> images;
+    auto proto_of = [](const uc_image &img, const std::string &path) {
+        const std::string name = img.protocol[0] ? img.protocol : "tcp";
+        for (unsigned p = 0; p < PROTO_COUNT; p++)
+            if (name == ev_proto_name(p))
+                return p;
+        fail(path + ": .protocol " + name + " is not a protocol the chip runs");
+    };
+    if (vm.count("microcode"))
+        for (const auto &path : vm["microcode"].as<std::vector<std::string>>()) {
+            auto im = std::make_unique<Image>();
+            load_microcode(path, im->img);
+            im->source = path;
+            unsigned p = proto_of(im->img, path);
+            if (images[p])
+                fail("--microcode: " + images[p]->source + " and " + path +
+                     " are both microcode for protocol " + ev_proto_name(p));
+            images[p] = std::move(im);
+        }
+    const std::pair<unsigned, const char *> bundled[] = {{PROTO_TCP, SPPSIM_MICROCODE},
+                                                         {PROTO_ROCE, SPPSIM_MICROCODE_ROCE}};
+    for (const auto &[p, path] : bundled)
+        if (!images[p]) {
+            images[p] = std::make_unique<Image>();
+            load_microcode(path, images[p]->img);
+            std::string name = path;
+            images[p]->source = "(bundled) " + name.substr(name.find_last_of('/') + 1);
+            if (proto_of(images[p]->img, path) != p)
+                fail(std::string(path) + ": the bundled microcode is not for protocol " +
+                     ev_proto_name(p));
+        }
+    // RoCE queue pairs: --roce-qps, or the trace's NAME.qps.json beside it
+    std::vector<RoceQp> qps;
+    std::string qps_path, qps_note;
+    if (vm.count("roce-qps")) {
+        qps_path = vm["roce-qps"].as<std::string>();
+    } else if (vm["trace"].as<std::string>() != "-") {
+        std::string t = vm["trace"].as<std::string>();
+        size_t slash = t.find_last_of('/'), dot = t.find_last_of('.');
+        std::string guess = (dot != std::string::npos && (slash == std::string::npos || dot > slash)
+                                 ? t.substr(0, dot)
+                                 : t) +
+                            ".qps.json";
+        if (FILE *f = std::fopen(guess.c_str(), "r")) {
+            std::fclose(f);
+            qps_path = guess;
+            qps_note = " (found beside the trace)";
+        }
+    }
+    if (!qps_path.empty()) {
+        try {
+            qps = load_roce_qps(qps_path);
+        } catch (const std::exception &e) {
+            fail(e.what());
+        }
+    }
+    ProtoImages imgs{};
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        imgs[p] = images[p] ? &images[p]->img : &images[PROTO_TCP]->img;
     RunFiles files;
     if (vm.count("tx-pcap"))
         files.tx_pcap = vm["tx-pcap"].as<std::string>();
@@ -294,7 +363,7 @@ int sc_main(int argc, char *argv[])
     auto wall0 = std::chrono::steady_clock::now();
     std::unique_ptr<Chip> chip;
     try {
-        chip = std::make_unique<Chip>(cfg, img, *reader, files, !vm.count("no-progress"));
+        chip = std::make_unique<Chip>(cfg, imgs, *reader, files, !vm.count("no-progress"), qps);
     } catch (const std::exception &e) {
         fail(e.what());
     }
@@ -308,14 +377,26 @@ int sc_main(int argc, char *argv[])
                      "run\n",
                      static_cast<unsigned long long>(cfg.chip.warmup_packets),
                      static_cast<unsigned long long>(cfg.chip.warmup_ps));
+    if (uint64_t back = chip->source->stats().ts_backwards) // docs/robustness.md
+        std::fprintf(stderr,
+                     "sppsim: warning: %s: %llu records have a timestamp earlier than the record "
+                     "before; each was replayed at the time of the one before it\n",
+                     reader->path().c_str(), static_cast<unsigned long long>(back));
 
     RunInfo info;
     info.trace = reader->path();
     info.link = reader->link_name();
     info.truncated = reader->truncated();
     info.input_error = reader->error();
-    info.microcode = vm.count("microcode") ? vm["microcode"].as<std::string>() : "(bundled) tcp.uc";
-    info.microcode_hash = image_hash(img);
+    if (!qps_path.empty()) {
+        info.roce_qps = qps_path;
+        info.roce_qps_note = qps_note;
+        info.roce_qps_count = qps.size();
+    }
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        if (images[p])
+            info.microcode.push_back(
+                {ev_proto_name(p), images[p]->source, image_hash(images[p]->img)});
     info.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     Summary s = summarize(*chip, sim_ps);
     if (chip->history)

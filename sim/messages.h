@@ -8,9 +8,14 @@
 // and portion can never be fetched before the write-back.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
+#include "image.h"
 #include "tx.h"
+
+// The microcode image of each protocol's events (one may serve several; none is NULL).
+using ProtoImages = std::array<const uc_image *, PROTO_COUNT>;
 
 struct LucMsg {
     enum Kind : uint8_t { WRITEBACK, TIMER_SET, TIMER_CANCEL, CLOSE } kind;
@@ -32,6 +37,8 @@ struct DispMsg {
 };
 
 struct TxMsg {
+    enum Kind : uint8_t { SEGMENT, ROCE } kind = SEGMENT;
     uint32_t flow;
-    tx_seg seg;
+    tx_seg seg;   // SEGMENT (tx_emit)
+    tx_roce roce; // ROCE (tx_roce)
 };

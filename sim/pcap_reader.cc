@@ -42,20 +42,27 @@ bool map_dlt(int dlt, link_type *out)
 
 PcapReader::PcapReader(const std::string &path) : path_(path)
 {
-    struct stat sb;
-    if (stat(path.c_str(), &sb) != 0)
-        throw InputError(path + ": " + std::strerror(errno));
-    if (S_ISDIR(sb.st_mode))
-        throw InputError(path + ": is a directory, not a capture file");
-    if (sb.st_size == 0)
-        throw InputError(path + ": empty file (no pcap or pcapng header)");
-    size_ = static_cast<uint64_t>(sb.st_size);
+    // "-" is standard input; it and named pipes are read as a stream (no size: no fraction in
+    // the progress line), so a generator can feed a capture too large to store (scripts/soak).
+    FILE *fp = nullptr;
+    if (path == "-") {
+        fp = stdin;
+    } else {
+        struct stat sb;
+        if (stat(path.c_str(), &sb) != 0)
+            throw InputError(path + ": " + std::strerror(errno));
+        if (S_ISDIR(sb.st_mode))
+            throw InputError(path + ": is a directory, not a capture file");
+        if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+            throw InputError(path + ": empty file (no pcap or pcapng header)");
+        size_ = S_ISREG(sb.st_mode) ? static_cast<uint64_t>(sb.st_size) : 0;
+        fp = std::fopen(path.c_str(), "rb");
+        if (!fp)
+            throw InputError(path + ": " + std::strerror(errno));
+    }
     char errbuf[PCAP_ERRBUF_SIZE] = {0};
-    // Our own FILE with a large buffer: libpcap reads record by record through stdio, and the
-    // default 4 KiB buffer costs a system call every few records.
-    FILE *fp = std::fopen(path.c_str(), "rb");
-    if (!fp)
-        throw InputError(path + ": " + std::strerror(errno));
+    // Our own buffer: libpcap reads record by record through stdio, and the default 4 KiB
+    // buffer costs a system call every few records.
     std::setvbuf(fp, nullptr, _IOFBF, 1u << 20);
     p_ = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!p_) {

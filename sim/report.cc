@@ -124,7 +124,13 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     o << "sppsim report\n";
     o << line("  trace            %s (%s)%s", info.trace.c_str(), info.link.c_str(),
               info.truncated ? "  [TRUNCATED: ends in a partial record]" : "");
-    o << line("  microcode        %s (%s)", info.microcode.c_str(), info.microcode_hash.c_str());
+    for (const auto &m : info.microcode)
+        o << line("  microcode        %-5s %s (%s)", m.protocol.c_str(), m.source.c_str(),
+                  m.hash.c_str());
+    if (!info.roce_qps.empty())
+        o << line("  roce queue pairs %llu from %s%s",
+                  static_cast<unsigned long long>(info.roce_qps_count), info.roce_qps.c_str(),
+                  info.roce_qps_note.c_str());
     o << line("  simulated time   %.3f us%s", s.sim_ps / 1e6,
               chip.warmup.ended ? " (measured, after the warm-up)" : "");
     if (chip.warmup.ended)
@@ -229,6 +235,14 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
               ull(chip.host->connections()));
     o << line("  goodput          %s Gb/s over the simulated time",
               fmt_num(per_s(s.delivered_bytes * 8, s.sim_ps) / 1e9).c_str());
+    o << "by protocol (packets that derived events; bytes delivered in order, and by RDMA WRITE)\n";
+    for (unsigned p = 0; p < PROTO_COUNT; p++) {
+        uint64_t pk = chip.ipu->proto_packets()[p], dl = chip.host->bytes_delivered(p);
+        uint64_t wr = p == PROTO_ROCE ? chip.host->bytes_written() : 0;
+        if (pk || dl || wr)
+            o << line("  %-16s %llu packets (%llu bytes), delivered %llu bytes, written %llu bytes",
+                      ev_proto_name(p), ull(pk), ull(chip.ipu->proto_bytes()[p]), ull(dl), ull(wr));
+    }
     o << "dispatcher\n";
     o << line("  utilisation      %s %%; events %llu, parked %llu; stalls: pending full %llu, "
               "out-queue full %llu",
@@ -320,8 +334,18 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.kv("link_type", info.link);
     j.kv("truncated", info.truncated);
     j.kv("timestamps_backwards", src.ts_backwards);
-    j.kv("microcode", info.microcode);
-    j.kv("microcode_hash", info.microcode_hash);
+    j.begin("microcode");
+    for (const auto &m : info.microcode)
+        j.kv(m.protocol.c_str(), m.source);
+    j.end();
+    j.begin("microcode_hash");
+    for (const auto &m : info.microcode)
+        j.kv(m.protocol.c_str(), m.hash);
+    j.end();
+    if (!info.roce_qps.empty()) {
+        j.kv("roce_qps", info.roce_qps);
+        j.kv("roce_qps_count", info.roce_qps_count);
+    }
     j.end();
     write_config_json(j, chip.cfg, "config");
     j.kv("sim_time_ps", s.sim_ps);
@@ -349,6 +373,16 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.kv("bytes", s.delivered_bytes);
     j.kv("connections", chip.host->connections());
     j.kv("goodput_gbps", per_s(s.delivered_bytes * 8, s.sim_ps) / 1e9);
+    j.end();
+    j.begin("protocols");
+    for (unsigned p = 0; p < PROTO_COUNT; p++) {
+        j.begin(ev_proto_name(p));
+        j.kv("packets", chip.ipu->proto_packets()[p]);
+        j.kv("bytes", chip.ipu->proto_bytes()[p]);
+        j.kv("bytes_delivered", chip.host->bytes_delivered(p));
+        j.kv("bytes_written", p == PROTO_ROCE ? chip.host->bytes_written() : uint64_t{0});
+        j.end();
+    }
     j.end();
     j.begin("faults");
     j.kv("count", chip.ev_stats.faults);

@@ -5,6 +5,7 @@
 #include <array>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "chip.h"
 #include "json_writer.h"
@@ -13,10 +14,17 @@ struct RunInfo {
     std::string trace;
     std::string link;
     bool truncated = false;
-    std::string input_error;    // libpcap's words when the capture ends in a truncated record
-    std::string microcode;      // as given, or "(bundled) tcp.uc"
-    std::string microcode_hash; // FNV-1a 64 of the image's code and entries, in hex
-    double wall_s = 0;          // host time: text report only (not deterministic)
+    std::string input_error; // libpcap's words when the capture ends in a truncated record
+    struct Microcode {
+        std::string protocol; // the events it runs (ev_proto_name)
+        std::string source;   // as given, or "(bundled) tcp.uc"
+        std::string hash;     // FNV-1a 64 of the image's code and entries, in hex
+    };
+    std::vector<Microcode> microcode; // one per protocol with its own image
+    std::string roce_qps;             // the queue pair file used ("" none)
+    std::string roce_qps_note;        // " (found beside the trace)" or ""
+    uint64_t roce_qps_count = 0;      // the queue pairs in it
+    double wall_s = 0;                // host time: text report only (not deterministic)
 };
 
 struct Summary {

@@ -22,7 +22,10 @@ void Sampler::run()
     uint64_t now = now_ps();
     if (now > 0 || !t_.empty())
         take(now);
-    if (chip_.active())
+    // Only while something else can still happen: a chip with work pending and no event left to
+    // make progress is deadlocked, and sampling on would keep the kernel from ever stopping (so
+    // the run would hang instead of ending with the deadlock report).
+    if (chip_.active() && sc_core::sc_pending_activity())
         next_trigger(ps(interval_));
 }
 

@@ -1,5 +1,7 @@
 #include "source.h"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -39,10 +41,12 @@ bool TraceSource::read_next()
         if (pend_.index == 0)
             first_ts_ns_ = ts_ns;
         t = ts_ns >= first_ts_ns_ ? (ts_ns - first_ts_ns_) * 1000u : 0;
-        if (t < prev_ps_) {
+        // compared with the record before as captured: one earlier than the first record is
+        // backwards too, although its time clamps to 0 like the first's
+        if (pend_.index > 0 && ts_ns < prev_ts_ns_)
             st_.ts_backwards++;
-            t = prev_ps_;
-        }
+        prev_ts_ns_ = ts_ns;
+        t = std::max(t, prev_ps_);
         break;
     case REPLAY_RATE:
         // the frame's last bit: cumulative bits on the wire over the line rate, exactly

@@ -62,6 +62,7 @@ private:
     bool eof_ = false;
     uint64_t first_ts_ns_ = 0; // capture timestamp of the first record: simulated time 0
     uint64_t prev_ps_ = 0;
+    uint64_t prev_ts_ns_ = 0; // capture timestamp of the record before
     unsigned __int128 bits_ = 0;
     SourceStats st_;
     uint64_t read_ = 0; // records read, the whole run (st_.packets restarts after the warm-up)

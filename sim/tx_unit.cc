@@ -41,7 +41,10 @@ void TxUnit::run()
         const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
         while (TxMsg *m = in_.peek(now)) {
-            tx_emit(t_, m->flow, &m->seg, cyc); // a refusal is counted by the model
+            if (m->kind == TxMsg::ROCE) // a refusal is counted by the model
+                tx_emit_roce(t_, m->flow, &m->roce, cyc);
+            else
+                tx_emit(t_, m->flow, &m->seg, cyc);
             in_.pop(now);
             progress++;
         }

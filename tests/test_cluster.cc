@@ -405,3 +405,56 @@ TEST_F(Cluster, InitChecksItsConfig)
 }
 
 } // namespace
+
+// A second image for RoCE events: each event runs the image of its protocol (ev.proto), on the
+// same cores, one after the other; a fault names the line of the image that ran.
+TEST_F(Cluster, EachEventRunsTheImageOfItsProtocol)
+{
+    const char *roce = ".portion q 4\n"               // 1
+                       ".field n 4\n"                 // 2
+                       ".entry tcp_data other\n"      // 3
+                       ".entry roce_send_only send\n" // 4
+                       "send:\n"                      // 5
+                       "    ldw r2, [q.n]\n"          // 6  pc 0
+                       "    add r2, 100\n"            // 7  pc 1
+                       "    stw [q.n], r2\n"          // 8  pc 2
+                       "    fin\n"                    // 9  pc 3
+                       "other:\n"                     // 10
+                       "    trap 9\n";                // 11 pc 4
+    uc_image r{};
+    sim_err err{};
+    ASSERT_EQ(uc_assemble_string("r.uc", roce, &r, &err), 0) << err.msg;
+    Start(1);
+    ASSERT_EQ(cluster_add_image(&cl, PROTO_ROCE, &r, &err), 0) << err.msg;
+    Ws ws;
+    cluster_job a = Job(&ws, EV_TCP_DATA, 10); // proto TCP: the first image (+10)
+    cluster_job b = Job(&ws, EV_ROCE_SEND_ONLY, 0);
+    b.ev.proto = PROTO_ROCE; // the RoCE image (+100): 4 instructions
+    cluster_job c = Job(&ws, EV_TCP_DATA, 0);
+    c.ev.proto = PROTO_ROCE; // the RoCE image's tcp_data handler: a trap
+    Push(0, a, 0);
+    Push(0, b, 0);
+    Push(0, c, 0);
+    cluster_advance(&cl, 100);
+    auto v = Drain();
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v[0].res.fault, CORE_OK);
+    EXPECT_EQ(v[0].res.pc, 4u);
+    EXPECT_EQ(v[1].res.fault, CORE_OK);
+    EXPECT_EQ(v[1].res.pc, 3u);
+    EXPECT_EQ(v[1].res.insns, 4u);
+    EXPECT_EQ(ws.n(), 110u);
+    EXPECT_EQ(v[2].res.fault, CORE_FAULT_TRAP);
+    char buf[256];
+    cluster_fault_report(&cl, &v[2], buf, sizeof buf);
+    EXPECT_STREQ(buf, "core 0: fault trap 9 at pc 4 (r.uc:11: trap 9), flow 1, event tcp_data");
+    // a rejected image leaves the cores as they were
+    uc_image bad{};
+    ASSERT_EQ(uc_assemble_string("b.uc", ".entry tcp_data x\nx:\n    fin\n", &bad, &err), 0);
+    bad.code[0] = 0xff; // no such opcode
+    EXPECT_NE(cluster_add_image(&cl, PROTO_UDP, &bad, &err), 0);
+    uc_image_free(&bad);
+    cluster_fini(&cl);
+    up = false;
+    uc_image_free(&r);
+}

@@ -946,3 +946,77 @@ TEST_F(Disp, PacketAccountingInvariantOverARandomRun)
 }
 
 } // namespace
+
+namespace {
+// A RoCE key: requester r sends to the local side 10.0.1.1, destination QP qp.
+flow_key RoceKey(uint8_t r, uint32_t qp, bool from_local = false)
+{
+    flow_key k;
+    flow_key_clear(&k);
+    k.af = 4;
+    k.proto = 17;
+    k.dport = ROCE_UDP_PORT;
+    k.qp = qp;
+    uint8_t *remote = from_local ? k.dst : k.src, *local = from_local ? k.src : k.dst;
+    remote[0] = 10;
+    remote[3] = r;
+    local[0] = 10;
+    local[2] = 1;
+    local[3] = 1;
+    return k;
+}
+} // namespace
+
+// A queue pair opened from outside: its requests go to its proxy with the RoCE image's
+// portions; the local side's packets (its own QP number) are sent_by_local_side; a request for
+// an unknown QP is no_flow (RoCE opens no flow by itself).
+TEST_F(Disp, QueuePairsOpenedFromOutside)
+{
+    Start();
+    const uint8_t roce[EVC_COUNT] = {0x4, 0x4, 0x4, 0x4 | 0x8, 0};
+    disp_set_portions(d, PROTO_ROCE, roce);
+    flow_key req = RoceKey(5, 0x11), local = RoceKey(5, 0x22, true);
+    uint32_t f = disp_open_flow(d, &req, &local);
+    ASSERT_NE(f, UINT32_MAX);
+    EXPECT_EQ(disp_open_flow(d, &req, nullptr), UINT32_MAX); // already open
+    EXPECT_EQ(disp_flows_in_use(d), 1u);
+    EXPECT_EQ(disp_get_stats(d)->flows_opened, 1u);
+    ASSERT_NE(disp_flow_key(d, f), nullptr);
+    EXPECT_TRUE(flow_key_eq(disp_flow_key(d, f), &req));
+
+    event e = Net(EV_ROCE_SEND_ONLY, 1, req);
+    e.proto = PROTO_ROCE;
+    disp_out o = One(e, 0);
+    EXPECT_EQ(o.kind, DISP_GO);
+    EXPECT_EQ(o.ev.flow, f);
+    EXPECT_EQ(o.opened, 1u);    // the flow's first event: its state starts zeroed
+    EXPECT_EQ(o.portions, 0x4); // the RoCE image's, not the TCP one's (kRecv)
+    Complete(o, 10);
+
+    event h = Named(CH_HOST, EV_ROCE_CONNECT, EVC_HOST, f);
+    h.proto = PROTO_ROCE;
+    o = One(h, 20);
+    EXPECT_EQ(o.kind, DISP_GO);
+    EXPECT_EQ(o.opened, 0u);
+    EXPECT_EQ(o.portions, 0xc);
+    Complete(o, 30);
+
+    event ack = Net(EV_ROCE_ACK, 2, local);
+    ack.proto = PROTO_ROCE;
+    o = One(ack, 40);
+    EXPECT_EQ(o.kind, DISP_DROP);
+    EXPECT_EQ(o.reason, DROP_SENT_BY_LOCAL_SIDE);
+
+    event other = Net(EV_ROCE_SEND_ONLY, 3, RoceKey(5, 0x12));
+    other.proto = PROTO_ROCE;
+    o = One(other, 60);
+    EXPECT_EQ(o.kind, DISP_DROP);
+    EXPECT_EQ(o.reason, DROP_NO_FLOW);
+
+    // TCP keeps its own portions
+    o = One(Net(EV_TCP_SYN, 4, Key(7)), 80);
+    EXPECT_EQ(o.kind, DISP_GO);
+    EXPECT_EQ(o.portions, kRecv);
+    EXPECT_EQ(Dropped(DROP_SENT_BY_LOCAL_SIDE), 1u);
+    EXPECT_EQ(Dropped(DROP_NO_FLOW), 1u);
+}

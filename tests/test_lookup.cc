@@ -717,3 +717,73 @@ TEST_F(Lookup, NextCycleIsTheEarliestOfEngineJobsAndTimers)
 }
 
 } // namespace
+
+// One image per protocol: records as large as the largest image's, a request moves the portions
+// of its event's protocol's image, and a flow's timers expire as its protocol's events.
+TEST(LookupProtocols, PortionsAndTimersFollowTheEventsProtocol)
+{
+    uc_image tcp{}, roce{};
+    tcp.ws_size = 64;
+    tcp.nportions = 1;
+    tcp.portions[0] = {"a", 0, 16};
+    roce.ws_size = 96;
+    roce.nportions = 2;
+    roce.portions[0] = {"q", 0, 80};
+    roce.portions[1] = {"c", 80, 16};
+    const uc_image *by[PROTO_COUNT] = {};
+    by[PROTO_ROCE] = &roce;
+    luc_cfg cfg;
+    luc_cfg_default(&cfg);
+    sim_err err{};
+    luc *l = luc_new_protos(&cfg, 8, &tcp, by, &err);
+    ASSERT_NE(l, nullptr) << err.msg;
+    auto job = [&](uint32_t flow, unsigned proto, uint8_t portions, luc_job *j) {
+        luc_req r{};
+        event_clear(&r.ev);
+        r.ev.type = proto == PROTO_ROCE ? EV_ROCE_CONNECT : EV_TCP_SYN;
+        r.ev.proto = (uint8_t)proto;
+        r.ev.flow = flow;
+        r.portions = portions;
+        r.fresh = 1;
+        luc_push(l, &r, 0);
+        for (cycle_t t = 0; t < 10000 && !luc_peek_out(l, j); t++)
+            luc_advance(l, t);
+        ASSERT_TRUE(luc_peek_out(l, j));
+        luc_pop_out(l);
+    };
+    luc_job j;
+    job(3, PROTO_ROCE, 3, &j);
+    EXPECT_EQ(j.ws_len, 96u);
+    EXPECT_EQ(luc_get_stats(l)->bytes_moved, 96u);
+    std::memset(j.ws, 0xab, 96);
+    luc_writeback(l, j.slot, 500);
+    EXPECT_EQ(luc_get_stats(l)->bytes_moved, 192u);
+    EXPECT_EQ(luc_record(l, 3)[95], 0xab); // portion c: the RoCE image's, beyond the TCP record
+    job(4, PROTO_TCP, 1, &j);
+    EXPECT_EQ(j.ws_len, 64u);
+    EXPECT_EQ(luc_get_stats(l)->bytes_moved, 208u);
+    luc_writeback(l, j.slot, 600);
+    luc_timer_set(l, 3, 0, 2000, 1000);
+    luc_timer_set(l, 4, 0, 3000, 1000);
+    std::vector<event> fired;
+    for (cycle_t t = 1000; t <= 4000; t += 1000) {
+        luc_advance(l, t);
+        event e;
+        while (luc_peek_timer(l, &e)) {
+            fired.push_back(e);
+            luc_pop_timer(l);
+        }
+    }
+    ASSERT_EQ(fired.size(), 2u);
+    EXPECT_EQ(fired[0].flow, 3u);
+    EXPECT_EQ(fired[0].type, EV_ROCE_ACK_TIMER);
+    EXPECT_EQ(fired[0].proto, PROTO_ROCE);
+    EXPECT_EQ(fired[1].flow, 4u);
+    EXPECT_EQ(fired[1].type, EV_TCP_RTO);
+    EXPECT_EQ(fired[1].proto, PROTO_TCP);
+    luc_free(l);
+    roce.portions[1] = {"c", 90, 16}; // outside its record
+    EXPECT_EQ(luc_new_protos(&cfg, 8, &tcp, by, &err), nullptr);
+    EXPECT_NE(std::string(err.msg).find("outside the 96-byte record"), std::string::npos)
+        << err.msg;
+}

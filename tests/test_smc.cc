@@ -178,6 +178,29 @@ TEST_F(Smc, SizeRule)
     EXPECT_EQ(smc_open(s, 0, 0, 0), 4096u);
 }
 
+// A RoCE queue pair's buffer: its hint clamped to [buf_min, buf_max] (16384, 1048576 here),
+// whole pages (2048), at least one page.
+TEST_F(Smc, RoceSizeRule)
+{
+    Make();
+    EXPECT_EQ(smc_open_roce(s, 0, 65536), 65536u);
+    EXPECT_EQ(smc_space(s, 0), 65536u);
+    EXPECT_EQ(smc_open_roce(s, 0, 70000), 34u * 2048); // rounded down
+    EXPECT_EQ(smc_open_roce(s, 0, 100), 16384u);       // buf_min
+    EXPECT_EQ(smc_open_roce(s, 0, 0), 16384u);
+    EXPECT_EQ(smc_open_roce(s, 0, 5000000), 1048576u); // buf_max
+    EXPECT_EQ(smc_open_roce(s, 0, 0x7fffffff), 1048576u);
+    EXPECT_EQ(smc_open_roce(s, 1000, 65536), 0u); // no such flow
+    EXPECT_EQ(smc_get_stats(s)->opens, 6u);
+    smc_free(s);
+    s = nullptr;
+    cfg.page_size = 4096;
+    cfg.buf_min = 100;
+    cfg.buf_max = 100;
+    Make();
+    EXPECT_EQ(smc_open_roce(s, 0, 50), 4096u); // at least one page
+}
+
 TEST_F(Smc, SpaceIsTheSizeWhileOpenAndZeroOtherwise)
 {
     Small();

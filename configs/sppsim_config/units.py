@@ -28,7 +28,7 @@ class Top(Unit):
     event_latency_ps: latency of the channel from the IPU to the next stage [0 – 1000000000 ps]
     seed: seed of every pseudo-random choice in the run [0 – 18446744073709551615]
     clusters: clusters of protocol cores, each of cluster.cores cores; route.* says which runs what [1 – 8 clusters]
-    ctl_depth: capacity of each channel of the stateful path (dispatcher, lookup, cores, transmit) [1 – 1048576 messages]
+    ctl_depth: capacity of each channel of the stateful path (dispatcher, lookup, cores, transmit); at least what one event's end may send at once [34 – 1048576 messages]
     ctl_latency_ps: latency of each channel of the stateful path [0 – 1000000000 ps]
     on_fault: on a core fault: stop the run (exit 3) or reset the flow and go on [stop, reset_flow]
     sample_ps: interval of the stats' time series (utilisation, queues, occupancy); 0: none [0 – 1000000000000 ps]
@@ -44,7 +44,7 @@ class Top(Unit):
     event_latency_ps = Int(1000, 0, 1000000000, 'ps', 'latency of the channel from the IPU to the next stage')
     seed = Int(1, 0, 18446744073709551615, '', 'seed of every pseudo-random choice in the run')
     clusters = Int(2, 1, 8, 'clusters', 'clusters of protocol cores, each of cluster.cores cores; route.* says which runs what')
-    ctl_depth = Int(64, 1, 1048576, 'messages', 'capacity of each channel of the stateful path (dispatcher, lookup, cores, transmit)')
+    ctl_depth = Int(64, 34, 1048576, 'messages', "capacity of each channel of the stateful path (dispatcher, lookup, cores, transmit); at least what one event's end may send at once")
     ctl_latency_ps = Int(1000, 0, 1000000000, 'ps', 'latency of each channel of the stateful path')
     on_fault = Enum('stop', ('stop', 'reset_flow'), '', 'on a core fault: stop the run (exit 3) or reset the flow and go on')
     sample_ps = Int(10000000, 0, 1000000000000, 'ps', "interval of the stats' time series (utilisation, queues, occupancy); 0: none")
@@ -296,19 +296,19 @@ class Route(Unit):
     tcp_close = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_recv_credit = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_internal = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_send_first = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_send_middle = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_send_last = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_send_only = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_write_first = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_write_middle = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_write_last = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_write_only = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_ack = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_nak = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_ack_timer = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_internal = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    roce_connect = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_first = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_middle = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_last = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_send_only = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_first = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_middle = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_last = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_write_only = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_ack = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_nak = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_ack_timer = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_internal = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    roce_connect = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     udp_datagram = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     other = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
 

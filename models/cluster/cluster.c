@@ -67,6 +67,16 @@ int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const
     return 0;
 }
 
+int cluster_add_image(cluster *c, unsigned proto, const uc_image *img, sim_err *err)
+{
+    if (!img)
+        return sim_err_set(err, "cluster: no image");
+    for (uint32_t i = 0; i < c->cfg.cores; i++)
+        if (core_add_image(&c->slots[i].core, proto, img, err))
+            return -1;
+    return 0;
+}
+
 void cluster_fini(cluster *c)
 {
     if (c->slots)
@@ -304,7 +314,13 @@ void cluster_fault_report(const cluster *c, const cluster_done *d, char *buf, si
         return;
     buf[0] = '\0';
     const core_result *r = &d->res;
-    const uc_image *img = c->cfg.cores ? c->slots[0].core.img : NULL;
+    const uc_image *img = NULL; /* the image the event ran */
+    if (c->cfg.cores) {
+        const core *k = &c->slots[0].core;
+        img = d->ev.proto < PROTO_COUNT && k->by_proto[d->ev.proto].img
+                  ? k->by_proto[d->ev.proto].img
+                  : k->base.img;
+    }
     const char *fname = core_fault_name((unsigned)r->fault);
     size_t pos = put(buf, size, 0, "core %u: ", d->core);
     if (r->fault == CORE_OK)

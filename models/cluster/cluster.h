@@ -116,6 +116,9 @@ void cluster_cfg_default(cluster_cfg *c);
  * after a failed init. */
 int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const uc_image *img,
                  const scratchpad *sp, sim_err *err);
+/* Every core also runs img for the events of protocol proto (core_add_image). Returns 0, or -1
+ * with err filled (img rejected). */
+int cluster_add_image(cluster *c, unsigned proto, const uc_image *img, sim_err *err);
 void cluster_fini(cluster *c);
 
 /* pre for every function taking core: core < cfg.cores. */

@@ -203,15 +203,44 @@ int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err)
         return -1;
     }
     c->cfg = *cfg;
-    c->img = img;
-    c->code = code;
-    c->ncode = img->ncode;
+    c->img = c->base.img = img;
+    c->code = c->base.code = code;
+    c->ncode = c->base.ncode = img->ncode;
+    return 0;
+}
+
+int core_add_image(core *c, unsigned proto, const uc_image *img, sim_err *err)
+{
+    if (proto >= PROTO_COUNT)
+        return sim_err_set(err, "core: protocol %u out of range", proto);
+    core_insn *code = img->ncode ? malloc(sizeof *code * img->ncode) : NULL;
+    if (img->ncode && !code)
+        return sim_err_set(err, "%s: out of memory for %u instructions", image_name(img),
+                           img->ncode);
+    if (check(img, code, err)) {
+        free(code);
+        return -1;
+    }
+    core_image *ci = &c->by_proto[proto];
+    if (ci->code == c->code) { /* running it: switch back to the base */
+        c->img = c->base.img;
+        c->code = c->base.code;
+        c->ncode = c->base.ncode;
+    }
+    free(ci->code);
+    ci->img = img;
+    ci->code = code;
+    ci->ncode = img->ncode;
     return 0;
 }
 
 void core_fini(core *c)
 {
-    free(c->code);
+    free(c->base.code);
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        free(c->by_proto[p].code);
+    memset(&c->base, 0, sizeof c->base);
+    memset(c->by_proto, 0, sizeof c->by_proto);
     c->code = NULL;
     c->ncode = 0;
     c->img = NULL;
@@ -711,6 +740,11 @@ int core_run(core *c, const event *ev, uint8_t *ws, uint32_t ws_len, const scrat
     c->st.events++;
     res->start = start;
     res->trap_code = 0;
+    const core_image *ci =
+        ev->proto < PROTO_COUNT && c->by_proto[ev->proto].img ? &c->by_proto[ev->proto] : &c->base;
+    c->img = ci->img;
+    c->code = ci->code;
+    c->ncode = ci->ncode;
     uint32_t pc = ev->type < EV_TYPE_COUNT ? c->img->entry[ev->type] : UC_NO_ENTRY;
     if (pc == UC_NO_ENTRY) {
         res->end = start;

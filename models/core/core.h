@@ -104,12 +104,20 @@ typedef struct core_insn { /* pre-decoded */
     uint8_t xop; /* what the run loop dispatches on: op | UC_K | UC_ABS, as encoded */
 } core_insn;
 
-typedef struct core {
-    core_cfg cfg;
-    const uc_image *img; /* not owned; must outlive the core */
+typedef struct core_image { /* an image checked and pre-decoded */
+    const uc_image *img;    /* not owned; must outlive the core */
     core_insn *code;
     uint32_t ncode;
-    core_trace_fn trace; /* NULL: no trace */
+} core_image;
+
+typedef struct core {
+    core_cfg cfg;
+    const uc_image *img; /* the image of the last event run (core_init's until then) */
+    core_insn *code;
+    uint32_t ncode;
+    core_image base;                  /* core_init's image */
+    core_image by_proto[PROTO_COUNT]; /* core_add_image's, img NULL: none (base runs) */
+    core_trace_fn trace;              /* NULL: no trace */
     void *trace_ctx;
     core_cmd_fn cmd_fn; /* NULL: every command answers 0 */
     void *cmd_ctx;
@@ -131,6 +139,10 @@ void core_cfg_default(core_cfg *c);
  * from the image's source map ("pc N: message" when the image has none); c is then empty and
  * core_fini is safe on it. */
 int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err);
+/* Checks and pre-decodes img as core_init does, as the image of the events of protocol proto
+ * (ev.proto): core_run switches to it (a pointer) per event; events of a protocol without one
+ * run core_init's image. Returns 0, or -1 with err filled (the core is unchanged). */
+int core_add_image(core *c, unsigned proto, const uc_image *img, sim_err *err);
 /* Frees the pre-decoded code. Safe on a zeroed or failed core. */
 void core_fini(core *c);
 /* Installs fn (NULL: none) to answer commands as they issue (see core_cmd_fn). */

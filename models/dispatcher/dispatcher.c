@@ -89,6 +89,7 @@ typedef struct disp_flow {
     uint32_t park_tail;
     uint8_t locked; /* portions held by in-flight events */
     uint8_t state;  /* FS_* */
+    uint8_t fresh;  /* opened from outside: its first event goes as opened (state zeroed) */
 } disp_flow;
 
 typedef struct disp_pend { /* a pool slot: a parked or released event */
@@ -108,8 +109,10 @@ struct disp {
     disp_cfg cfg;
     unsigned ncluster;
     unsigned cores[DISP_MAX_CLUSTERS];
-    uint8_t class_portions[EVC_COUNT];
+    uint8_t class_portions[PROTO_COUNT][EVC_COUNT]; /* per protocol (its image) */
     uint32_t route[EV_TYPE_COUNT];
+    flow_key *local_keys; /* keys of packets the local side of an opened flow sends */
+    uint32_t nlocal, local_cap;
     bool opens[EV_TYPE_COUNT];
 
     ring in[CH_COUNT]; /* disp_qin */
@@ -180,7 +183,8 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
     d->ncluster = ncluster;
     for (unsigned i = 0; i < ncluster; i++)
         d->cores[i] = cores[i];
-    memcpy(d->class_portions, class_portions, EVC_COUNT);
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        memcpy(d->class_portions[p], class_portions, EVC_COUNT);
     d->opens[EV_TCP_SYN] = true;
     d->opens[EV_TCP_DATA] = cfg->pickup != 0;
 
@@ -233,6 +237,7 @@ void disp_free(disp *d)
     free(d->buckets);
     free(d->flows);
     free(d->pool);
+    free(d->local_keys);
     free(d);
 }
 
@@ -316,6 +321,15 @@ static uint32_t flow_open(disp *d, const flow_key *k)
     return f;
 }
 
+/* A key the local side of a flow opened with disp_open_flow sends under (linear: few). */
+static bool sent_by_local(const disp *d, const flow_key *k)
+{
+    for (uint32_t i = 0; i < d->nlocal; i++)
+        if (flow_key_eq(&d->local_keys[i], k))
+            return true;
+    return false;
+}
+
 /* Returns a closing proxy to the free list once nothing of it is parked or in flight. */
 static void flow_maybe_free(disp *d, uint32_t f)
 {
@@ -389,7 +403,7 @@ static uint32_t route_of(const disp *d, const event *e)
 
 static uint8_t portions_of(const disp *d, const event *e)
 {
-    return e->cls < EVC_COUNT ? d->class_portions[e->cls] : 0;
+    return e->cls < EVC_COUNT && e->proto < PROTO_COUNT ? d->class_portions[e->proto][e->cls] : 0;
 }
 
 static void decide_drop(disp *d, const event *e, unsigned reason)
@@ -430,7 +444,8 @@ static void admit(disp *d, const event *e, uint32_t f, bool opened)
     if (!(mask & (fl->locked | parked))) {
         fl->locked |= mask;
         fl->inflight++;
-        decide_go(d, e, f, mask, opened);
+        decide_go(d, e, f, mask, opened || fl->fresh);
+        fl->fresh = 0;
         return;
     }
     uint32_t p = d->pool_free;
@@ -470,7 +485,7 @@ static void decide_new_packet(disp *d, const event *e)
     } else {
         flow_key rev;
         flow_key_reverse(&rev, &e->key);
-        if (table_find(d, &rev) != NIL) {
+        if (table_find(d, &rev) != NIL || sent_by_local(d, &e->key)) {
             reason = DROP_SENT_BY_LOCAL_SIDE;
         } else if (!d->opens[e->type]) {
             reason = DROP_NO_FLOW;
@@ -777,4 +792,33 @@ void disp_describe(const disp *d, char *buf, size_t size)
              ring_count(&d->in[CH_HOST]), ring_count(&d->in[CH_TIMER]),
              ring_count(&d->in[CH_INTERNAL]), d->pool_used, d->cfg.pending, ring_count(&d->out),
              d->cfg.out_depth);
+}
+
+void disp_set_portions(disp *d, unsigned proto, const uint8_t *class_portions)
+{
+    if (proto < PROTO_COUNT && class_portions)
+        memcpy(d->class_portions[proto], class_portions, EVC_COUNT);
+}
+
+uint32_t disp_open_flow(disp *d, const flow_key *key, const flow_key *local_sends)
+{
+    if (table_find(d, key) != NIL)
+        return UINT32_MAX;
+    if (local_sends) {
+        if (d->nlocal == d->local_cap) {
+            uint32_t cap = d->local_cap ? 2 * d->local_cap : 8;
+            flow_key *k = realloc(d->local_keys, cap * sizeof *k);
+            if (!k)
+                return UINT32_MAX;
+            d->local_keys = k;
+            d->local_cap = cap;
+        }
+    }
+    uint32_t f = flow_open(d, key);
+    if (f == NIL)
+        return UINT32_MAX;
+    if (local_sends)
+        d->local_keys[d->nlocal++] = *local_sends;
+    d->flows[f].fresh = 1;
+    return f;
 }

@@ -129,6 +129,16 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
                const uint8_t *class_portions, sim_err *err);
 void disp_free(disp *d);
 
+/* The portion needs per event class of protocol proto's image (events pick by ev.proto); until
+ * set, a protocol uses disp_new's. */
+void disp_set_portions(disp *d, unsigned proto, const uint8_t *class_portions);
+/* Opens a flow from outside (a connection set up out of band, e.g. a RoCE queue pair): enters
+ * key (remote -> local) in the table and, when local_sends is not NULL, remembers it as the key
+ * of the packets the local side sends (dropped as sent_by_local_side; for a RoCE key it is not
+ * the reverse of key, the QP numbers differ). Counted in flows_opened; the flow's first event
+ * goes out as opened (its state starts zeroed). Returns the proxy, or
+ * UINT32_MAX when the key is already open or no proxy (or memory) is free. */
+uint32_t disp_open_flow(disp *d, const flow_key *key, const flow_key *local_sends);
 /* Clusters (bit mask) whose cores run events of type t; 0 (the default) drops them. */
 void disp_set_route(disp *d, unsigned type, uint32_t cluster_mask);
 /* Whether a network event of type t of an unknown flow opens one. */

@@ -107,9 +107,11 @@ typedef struct luc_slot { /* a workspace slot and the job that holds it */
 struct luc {
     luc_cfg cfg;
     uint32_t flows;
-    const uc_image *img;
-    uint32_t ws; /* bytes per record and per slot */
-    uint8_t types[LUC_TIMERS];
+    const uc_image *img;                   /* the default image */
+    const uc_image *by_proto[PROTO_COUNT]; /* the image of each protocol's events */
+    uint32_t ws;                           /* bytes per record and per slot: the largest image's */
+    uint8_t types[PROTO_COUNT][LUC_TIMERS];
+    uint8_t *fproto; /* per flow: the protocol of its events (its timers expire as it) */
     xmem mem;
     cycle_t now;         /* latest cycle seen */
     cycle_t engine_free; /* when the engine can start the next request */
@@ -143,18 +145,42 @@ struct luc {
 
 void luc_cfg_default(luc_cfg *c) { param_defaults(&luc_params, c); }
 
-static uint32_t portion_bytes(const luc *l, uint8_t mask)
+static const uc_image *image_of(const luc *l, unsigned proto)
 {
+    return proto < PROTO_COUNT ? l->by_proto[proto] : l->img;
+}
+
+static uint32_t portion_bytes(const luc *l, unsigned proto, uint8_t mask)
+{
+    const uc_image *img = image_of(l, proto);
     uint32_t bytes = 0;
-    for (uint32_t i = 0; i < l->img->nportions && i < UC_MAX_PORTIONS; i++)
+    for (uint32_t i = 0; i < img->nportions && i < UC_MAX_PORTIONS; i++)
         if (mask & (1u << i))
-            bytes += l->img->portions[i].size;
+            bytes += img->portions[i].size;
     return bytes;
+}
+
+static int check_image(const uc_image *img, sim_err *err)
+{
+    if (img->nportions > UC_MAX_PORTIONS)
+        return sim_err_set(err, "lookup: image has %u portions (at most %u)", img->nportions,
+                           UC_MAX_PORTIONS);
+    for (uint32_t i = 0; i < img->nportions; i++)
+        if ((uint64_t)img->portions[i].off + img->portions[i].size > img->ws_size)
+            return sim_err_set(err, "lookup: image portion %u lies outside the %u-byte record", i,
+                               img->ws_size);
+    return 0;
 }
 
 static void *alloc_zero(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
 
 luc *luc_new(const luc_cfg *cfg, uint32_t flows, const uc_image *img, sim_err *err)
+{
+    return luc_new_protos(cfg, flows, img, NULL, err);
+}
+
+luc *luc_new_protos(const luc_cfg *cfg, uint32_t flows, const uc_image *img,
+                    const uc_image *const by_proto[PROTO_COUNT], sim_err *err)
 {
     if (param_validate(&luc_params, cfg, err))
         return NULL;
@@ -166,16 +192,15 @@ luc *luc_new(const luc_cfg *cfg, uint32_t flows, const uc_image *img, sim_err *e
         sim_err_set(err, "lookup: %u flows is out of range [1, %u]", flows, (NIL - 1) / LUC_TIMERS);
         return NULL;
     }
-    if (img->nportions > UC_MAX_PORTIONS) {
-        sim_err_set(err, "lookup: image has %u portions (at most %u)", img->nportions,
-                    UC_MAX_PORTIONS);
+    if (check_image(img, err))
         return NULL;
-    }
-    for (uint32_t i = 0; i < img->nportions; i++)
-        if ((uint64_t)img->portions[i].off + img->portions[i].size > img->ws_size) {
-            sim_err_set(err, "lookup: image portion %u lies outside the %u-byte record", i,
-                        img->ws_size);
-            return NULL;
+    uint32_t ws = img->ws_size;
+    for (unsigned p = 0; by_proto && p < PROTO_COUNT; p++)
+        if (by_proto[p]) {
+            if (check_image(by_proto[p], err))
+                return NULL;
+            if (by_proto[p]->ws_size > ws)
+                ws = by_proto[p]->ws_size;
         }
     luc *l = calloc(1, sizeof *l);
     if (!l) {
@@ -185,9 +210,12 @@ luc *luc_new(const luc_cfg *cfg, uint32_t flows, const uc_image *img, sim_err *e
     l->cfg = *cfg;
     l->flows = flows;
     l->img = img;
-    l->ws = img->ws_size;
-    for (unsigned i = 0; i < LUC_TIMERS; i++)
-        l->types[i] = (uint8_t)(EV_TCP_RTO + i);
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        l->by_proto[p] = by_proto && by_proto[p] ? by_proto[p] : img;
+    l->ws = ws;
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        for (unsigned i = 0; i < LUC_TIMERS; i++)
+            l->types[p][i] = (uint8_t)(p == PROTO_ROCE ? EV_ROCE_ACK_TIMER : EV_TCP_RTO + i);
     xmem_init(&l->mem, cfg->mem_latency, cfg->mem_bytes_per_cycle, cfg->mem_outstanding);
     l->hint = TICK_NONE;
     l->c_head = l->c_tail = NIL;
@@ -199,6 +227,7 @@ luc *luc_new(const luc_cfg *cfg, uint32_t flows, const uc_image *img, sim_err *e
         return NULL;
     }
     l->records = alloc_zero((size_t)flows * l->ws, 1);
+    l->fproto = alloc_zero(flows, 1);
     l->slotbuf = alloc_zero((size_t)cfg->slots * l->ws, 1);
     l->slots = alloc_zero(cfg->slots, sizeof *l->slots);
     l->free_slots = alloc_zero(cfg->slots, sizeof *l->free_slots);
@@ -208,8 +237,8 @@ luc *luc_new(const luc_cfg *cfg, uint32_t flows, const uc_image *img, sim_err *e
     l->tm_next = alloc_zero(nt, sizeof *l->tm_next);
     l->wheel = alloc_zero(cfg->timer_slots, sizeof *l->wheel);
     l->pick = alloc_zero(cfg->out_depth, sizeof *l->pick);
-    bool ok = l->records && l->slotbuf && l->slots && l->free_slots && l->heap && l->tm_tick &&
-              l->tm_prev && l->tm_next && l->wheel && l->pick;
+    bool ok = l->records && l->fproto && l->slotbuf && l->slots && l->free_slots && l->heap &&
+              l->tm_tick && l->tm_prev && l->tm_next && l->wheel && l->pick;
     if (ok && cfg->cache_flows) {
         l->c_prev = alloc_zero(flows, sizeof *l->c_prev);
         l->c_next = alloc_zero(flows, sizeof *l->c_next);
@@ -241,6 +270,7 @@ void luc_free(luc *l)
     ring_fini(&l->out);
     ring_fini(&l->tq);
     free(l->records);
+    free(l->fproto);
     free(l->slotbuf);
     free(l->slots);
     free(l->free_slots);
@@ -258,7 +288,13 @@ void luc_free(luc *l)
 
 void luc_set_timer_types(luc *l, const uint8_t types[LUC_TIMERS])
 {
-    memcpy(l->types, types, sizeof l->types);
+    memcpy(l->types[PROTO_TCP], types, LUC_TIMERS);
+}
+
+void luc_set_timer_types_proto(luc *l, unsigned proto, const uint8_t types[LUC_TIMERS])
+{
+    if (proto < PROTO_COUNT)
+        memcpy(l->types[proto], types, LUC_TIMERS);
 }
 
 static void see(luc *l, cycle_t now)
@@ -280,6 +316,8 @@ void luc_push(luc *l, const luc_req *r, cycle_t now)
     luc_qreq *q = ring_push_slot(&l->in);
     q->r = *r;
     q->at = now;
+    if (r->ev.flow < l->flows && r->ev.proto < PROTO_COUNT)
+        l->fproto[r->ev.flow] = r->ev.proto;
     l->st.requests++;
     see(l, now);
 }
@@ -327,8 +365,9 @@ static void c_insert(luc *l, uint32_t f, bool dirty, cycle_t at)
         c_unlink(l, v);
         l->c_count--;
         l->st.evictions++;
-        if ((l->c_state[v] & C_DIRTY) && l->ws)
-            xmem_access(&l->mem, at, l->ws, true);
+        uint32_t vws = image_of(l, l->fproto[v])->ws_size; /* the flow's image's record */
+        if ((l->c_state[v] & C_DIRTY) && vws)
+            xmem_access(&l->mem, at, vws, true);
         l->c_state[v] = 0;
     }
     c_link_head(l, f);
@@ -394,7 +433,7 @@ static void start(luc *l, cycle_t t)
     uint32_t s = l->free_slots[--l->nfree];
     luc_slot *sl = &l->slots[s];
     uint32_t f = q->r.ev.flow;
-    uint32_t bytes = portion_bytes(l, q->r.portions);
+    uint32_t bytes = portion_bytes(l, q->r.ev.proto, q->r.portions);
     cycle_t issue = t + l->cfg.issue_cycles;
     cycle_t ready;
     l->engine_free = issue;
@@ -420,7 +459,7 @@ static void start(luc *l, cycle_t t)
             ready = t + l->cfg.cache_cycles;
         } else {
             l->st.cache_misses++;
-            ready = xmem_access(&l->mem, issue, l->ws, false);
+            ready = xmem_access(&l->mem, issue, image_of(l, q->r.ev.proto)->ws_size, false);
             if (l->cfg.cache_flows)
                 c_insert(l, f, false, issue);
         }
@@ -447,9 +486,10 @@ void luc_writeback(luc *l, uint32_t slot, cycle_t now)
     if (f < l->flows) {
         uint8_t *rec = record(l, f);
         const uint8_t *buf = slot_buf(l, slot);
-        for (uint32_t i = 0; i < l->img->nportions; i++)
+        const uc_image *img = image_of(l, sl->r.ev.proto);
+        for (uint32_t i = 0; i < img->nportions; i++)
             if (sl->r.portions & (1u << i)) {
-                const uc_portion *p = &l->img->portions[i];
+                const uc_portion *p = &img->portions[i];
                 memcpy(rec + p->off, buf + p->off, p->size);
                 bytes += p->size;
             }
@@ -651,10 +691,11 @@ static unsigned tm_fire(luc *l, cycle_t now)
             l->armed--;
             event *ev = ring_push_slot(&l->tq);
             event_clear(ev);
-            ev->type = l->types[e % LUC_TIMERS];
+            unsigned proto = l->fproto[e / LUC_TIMERS];
+            ev->type = l->types[proto][e % LUC_TIMERS];
             ev->cls = EVC_TIMER;
             ev->chan = CH_TIMER;
-            ev->proto = PROTO_TCP;
+            ev->proto = (uint8_t)proto;
             ev->flow = e / LUC_TIMERS;
             ev->arg = e % LUC_TIMERS;
             l->st.timers_fired++;
@@ -738,7 +779,7 @@ unsigned luc_advance(luc *l, cycle_t now)
         j->core = sl->r.core;
         j->slot = s;
         j->ws = slot_buf(l, s);
-        j->ws_len = l->ws;
+        j->ws_len = image_of(l, sl->r.ev.proto)->ws_size;
         heap_pop(l);
         work++;
     }

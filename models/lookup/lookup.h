@@ -117,9 +117,17 @@ void luc_cfg_default(luc_cfg *c);
 /* flows records laid out as img describes (img must outlive the LUC). Returns it, or NULL with
  * err filled. */
 luc *luc_new(const luc_cfg *cfg, uint32_t flows, const uc_image *img, sim_err *err);
+/* The same with one image per protocol (by_proto[p] NULL, or by_proto NULL: img): a record is
+ * as large as the largest image's ws_size, and a request moves the portions of the image of its
+ * event's protocol (ev.proto). */
+luc *luc_new_protos(const luc_cfg *cfg, uint32_t flows, const uc_image *img,
+                    const uc_image *const by_proto[PROTO_COUNT], sim_err *err);
 void luc_free(luc *l);
-/* Event type raised by timer id (default: EV_TCP_RTO + id). */
+/* Event type raised by timer id of a TCP flow (default: EV_TCP_RTO + id). A timer expires with
+ * the protocol of its flow's last request (ev.proto); a RoCE flow's timers expire as
+ * EV_ROCE_ACK_TIMER (arg = the id) by default. */
 void luc_set_timer_types(luc *l, const uint8_t types[LUC_TIMERS]);
+void luc_set_timer_types_proto(luc *l, unsigned proto, const uint8_t types[LUC_TIMERS]);
 
 bool luc_can_accept(const luc *l);
 void luc_push(luc *l, const luc_req *r, cycle_t now); /* pre: luc_can_accept */

@@ -303,13 +303,38 @@ static uint32_t buf_size(const smc_cfg *c, uint32_t peer_mss, uint32_t shift)
     return size ? (uint32_t)size : c->page_size;
 }
 
+/* A RoCE queue pair's buffer: the host's hint, clamped to [buf_min, buf_max], whole pages. */
+static uint32_t buf_size_roce(const smc_cfg *c, uint32_t hint)
+{
+    uint64_t size = hint;
+    if (size < c->buf_min)
+        size = c->buf_min;
+    if (size > c->buf_max)
+        size = c->buf_max;
+    size -= size % c->page_size;
+    return size ? (uint32_t)size : c->page_size;
+}
+
+static uint32_t open_sized(smc *s, uint32_t flow, uint32_t size);
+
 uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift)
 {
     if (flow >= s->nflows)
         return 0;
+    return open_sized(s, flow, buf_size(&s->cfg, peer_mss, shift));
+}
+
+uint32_t smc_open_roce(smc *s, uint32_t flow, uint32_t buffer)
+{
+    if (flow >= s->nflows)
+        return 0;
+    return open_sized(s, flow, buf_size_roce(&s->cfg, buffer));
+}
+
+static uint32_t open_sized(smc *s, uint32_t flow, uint32_t size)
+{
     smc_close(s, flow);
     smc_flow *f = &s->flows[flow];
-    uint32_t size = buf_size(&s->cfg, peer_mss, shift);
     f->open = true; /* no page yet: the index starts inline and empty */
     f->size = size;
     s->nopen++;

@@ -116,6 +116,10 @@ void smc_set_deliver(smc *s, smc_deliver_fn fn, void *ctx);
  * bytes, or 0 (nothing opened) for flow >= flows. It allocates nothing: a flow's page index
  * grows as it holds pages. */
 uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift);
+/* The same for a RoCE queue pair (sock_open of a RoCE flow: r1 = the QP's buffer hint):
+ *     size = clamp(buffer, cfg.buf_min, cfg.buf_max)
+ * rounded down to whole pages (at least one page). */
+uint32_t smc_open_roce(smc *s, uint32_t flow, uint32_t buffer);
 /* Bytes free for the flow's window: size - (delivered - consumed), the buffer less the unread
  * backlog; 0 for a flow not open. It does not shrink with out-of-order data held above
  * delivered: as in TCP, the window is measured from rcv_nxt (here delivered). */

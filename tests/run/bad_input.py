@@ -2,11 +2,13 @@
 """Bad input of every kind gets one line on stderr naming the input and what is wrong, a
 non-zero exit, and no crash (the ASan build runs this too)."""
 import argparse
+import json
 import os
+import struct
 import subprocess
 import tempfile
 
-from common import ROOT, Failure, check, main
+from common import ROOT, Failure, check, conservation, main, run, wrap
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--sppsim", required=True)
@@ -14,7 +16,7 @@ args = ap.parse_args()
 
 
 def expect_error(argv, rc, *needles):
-    p = subprocess.run([args.sppsim, "--no-progress", "--quiet"] + argv, cwd=ROOT,
+    p = subprocess.run(wrap([args.sppsim, "--no-progress", "--quiet"] + argv), cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     lines = p.stderr.splitlines()
     what = " ".join(argv)
@@ -110,6 +112,86 @@ def body():
         expect_error(["--trace", trace, "--event-log", os.path.join(tmp, "no", "e.jsonl")], 1,
                      "e.jsonl", "event log")
         expect_error(["--trace", trace, "--uc-trace-flow", "3"], 1, "--uc-trace")
+
+    damaged_captures()
+
+
+def records(path):
+    """(global header, [(record header, data)]) of a little-endian pcap file."""
+    with open(os.path.join(ROOT, path), "rb") as f:
+        raw = f.read()
+    out, off = [], 24
+    while off < len(raw):
+        incl = struct.unpack_from("<I", raw, off + 8)[0]
+        out.append((bytearray(raw[off:off + 16]), raw[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    return raw[:24], out
+
+
+def write(path, head, recs, tail=b""):
+    with open(path, "wb") as f:
+        f.write(head)
+        for h, d in recs:
+            f.write(bytes(h) + d)
+        f.write(tail)
+
+
+def damaged_captures():
+    """Captures damaged in the ways real ones are: simulated as far as they are valid, with one
+    line on stderr and a count in the stats, never a crash."""
+    src = "traces/tcp_basic.pcap"
+    head, recs = records(src)
+    _, _, _, whole = run(args.sppsim, ["--quiet", "--trace", src])
+    with tempfile.TemporaryDirectory() as tmp:
+        # cut inside record 5's data, and inside its 16-byte header: exit 2, the 5 complete
+        # records before it simulated and reported
+        for what, tail in (("data", bytes(recs[5][0]) + recs[5][1][:30]),
+                           ("header", bytes(recs[5][0][:9]))):
+            cut = os.path.join(tmp, f"cut_{what}.pcap")
+            write(cut, head, recs[:5], tail)
+            _, _, err, s = run(args.sppsim, ["--quiet", "--trace", cut], expect_rc=2)
+            lines = err.splitlines()
+            check(len(lines) == 1 and cut in lines[0] and "truncated" in lines[0] and
+                  "5 complete records" in lines[0], f"cut in the {what}: stderr {err!r}")
+            check(s["packets"]["in"] == 5 and s["input"]["truncated"] is True,
+                  f"cut in the {what}: packets in {s['packets']['in']}, truncated "
+                  f"{s['input']['truncated']}")
+            conservation(s, f"cut in the {what}")
+
+        # records shorter than the frames they held (snaplen): dropped as capture_truncated
+        with open(os.path.join(ROOT, "traces", "expected.json")) as f:
+            want = json.load(f)["snaplen.pcap"]["dropped"]["capture_truncated"]
+        _, _, err, s = run(args.sppsim, ["--quiet", "--trace", "traces/snaplen.pcap"])
+        check(err == "", f"snaplen: stderr {err!r}")
+        check(s["packets"]["dropped"]["capture_truncated"] == want > 0,
+              f"snaplen: capture_truncated {s['packets']['dropped']['capture_truncated']}, "
+              f"expected {want}")
+        check(s["units"]["ipu"]["checks"].get("capture_truncated", want) == want,
+              f"snaplen: ipu checks {s['units']['ipu']['checks']}")
+        conservation(s, "snaplen")
+
+        # timestamps going backwards: record 6 stamped as record 4 (one record earlier than
+        # the one before), then every record in reverse order (all but the first)
+        back = [(bytearray(h), d) for h, d in recs]
+        back[6][0][0:8] = recs[4][0][0:8]
+        rev = [(bytearray(h), d) for h, d in recs]
+        for i, (h, _) in enumerate(rev):
+            h[0:8] = recs[len(recs) - 1 - i][0][0:8]
+        for name, rs, n in (("one", back, 1), ("reversed", rev, len(recs) - 1)):
+            path = os.path.join(tmp, f"back_{name}.pcap")
+            write(path, head, rs)
+            _, _, err, s = run(args.sppsim, ["--quiet", "--trace", path])
+            lines = err.splitlines()
+            check(len(lines) == 1 and lines[0].startswith("sppsim: warning: ") and path in
+                  lines[0] and f" {n} records have a timestamp earlier" in lines[0],
+                  f"backwards ({name}): stderr {err!r}")
+            check(s["input"]["timestamps_backwards"] == n,
+                  f"backwards ({name}): counted {s['input']['timestamps_backwards']}, "
+                  f"expected {n}")
+            check(s["packets"]["in"] == whole["packets"]["in"] and
+                  s["packets"]["dropped"] == whole["packets"]["dropped"],
+                  f"backwards ({name}): packets {s['packets']}, in order {whole['packets']}")
+            conservation(s, f"backwards ({name})")
 
 
 main(body)

@@ -273,7 +273,7 @@ class Placer:
             raise PlacementError("%s: WRITE at 0x%x, below the region of rkey 0x%08x (0x%x)"
                                  % (q.name, va, rkey, region[0]))
         buf = region[1]
-        if len(buf) < off + len(k.payload):
+        if k.payload and len(buf) < off + len(k.payload):  # a zero-length WRITE places nothing
             buf.extend(b"\0" * (off + len(k.payload) - len(buf)))
         buf[off:off + len(k.payload)] = k.payload
         q.cur = [rkey, va + len(k.payload), left - len(k.payload)]
