@@ -407,6 +407,29 @@ TEST_F(Lookup, WritebackCopiesOnlyTheRequestedPortions)
     EXPECT_EQ(luc_slots_in_use(l), 0u);
 }
 
+// A flow's close takes its state record with it: an event parked behind the close (a SYN of
+// the next connection on the same proxy) is fetched as a new flow's record, all zeros.
+TEST_F(Lookup, FlowCloseZeroesTheRecord)
+{
+    Start();
+    luc_job j;
+    Fetch(Req(2, kA | kB | kC, true), 0, &j);
+    std::memset(j.ws, 0x5a, 64);
+    luc_writeback(l, j.slot, 10);
+    Fetch(Req(3, kA, true), 20, &j); // another flow, untouched by the close
+    std::memset(j.ws, 0x66, 64);
+    luc_writeback(l, j.slot, 30);
+    EXPECT_EQ(luc_record(l, 2)[5], 0x5a);
+    luc_flow_close(l, 2);
+    for (unsigned i = 0; i < 64; i++)
+        EXPECT_EQ(luc_record(l, 2)[i], 0) << i;
+    Fetch(Req(2, kA | kB | kC), 40, &j); // not fresh: read back from the record
+    for (unsigned i = 0; i < 64; i++)
+        EXPECT_EQ(j.ws[i], 0) << i;
+    EXPECT_EQ(luc_record(l, 3)[0], 0x66);
+    luc_writeback(l, j.slot, 50);
+}
+
 TEST_F(Lookup, EmptyRecordLayoutWorks)
 {
     uc_image empty{};

@@ -619,6 +619,11 @@ void luc_flow_close(luc *l, uint32_t flow)
 {
     for (unsigned id = 0; id < LUC_TIMERS; id++)
         luc_timer_cancel(l, flow, id);
+    /* The state record goes with the flow: an event that was parked behind the close (a SYN of
+     * the next connection on the same 5-tuple, dispatched before the close took the proxy back)
+     * finds it as a new flow's, all zeros. */
+    if (flow < l->flows)
+        memset(record(l, flow), 0, l->ws);
 }
 
 uint32_t luc_timers_armed(const luc *l) { return l->armed; }

@@ -138,6 +138,8 @@ void luc_writeback(luc *l, uint32_t slot, cycle_t now);
 /* Timers of flow; id < LUC_TIMERS, flow < flows. expiry is an absolute cycle. */
 void luc_timer_set(luc *l, uint32_t flow, unsigned id, cycle_t expiry, cycle_t now);
 void luc_timer_cancel(luc *l, uint32_t flow, unsigned id);
+/* The flow is finished: cancels its timers and zeroes its state record (an event parked behind
+ * the close then finds a new flow's record). */
 void luc_flow_close(luc *l, uint32_t flow);
 uint32_t luc_timers_armed(const luc *l);
 

@@ -24,6 +24,8 @@ ap.add_argument("--traces", default=os.path.join(ROOT, "traces"),
 ap.add_argument("--no-verify", action="store_true",
                 help="trust checksums (captures taken with checksum offload): both the chip "
                      "(ipu.verify_checksums=false) and the reference")
+ap.add_argument("--sim-arg", action="append", default=[],
+                help="an extra sppsim argument (repeatable), e.g. --sim-arg=--saturate")
 args = ap.parse_args()
 
 
@@ -54,6 +56,7 @@ def body():
                "--trace", trace, "--deliver-dir", out]
         if args.no_verify:
             cmd += ["--set", "ipu.verify_checksums=false"]
+        cmd += args.sim_arg
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
         check(p.returncode == rc_want,
               f"{name}: {' '.join(cmd)}: exit {p.returncode}, expected {rc_want}\n"
