@@ -270,6 +270,7 @@ bool ClusterUnit::finish(const cluster_done &d)
             e->type = static_cast<uint8_t>(a[0]);
             e->cls = static_cast<uint8_t>(ev_class_of(a[0]));
             e->chan = CH_INTERNAL;
+            e->chain = static_cast<uint16_t>(ev.chain + 1); // <= core.max_chain (at most 60000)
             e->proto = ev.proto;
             e->flow = ev.flow;
             e->key = ev.key;

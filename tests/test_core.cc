@@ -188,7 +188,8 @@ TEST(CoreParams, DefaultsAndTable)
     EXPECT_EQ(c.fin_cycles, 1u);
     EXPECT_EQ(c.max_cycles, 100000u);
     EXPECT_STREQ(core_params.unit, "core");
-    EXPECT_EQ(core_params.n, 11u);
+    EXPECT_EQ(c.max_chain, 1000u);
+    EXPECT_EQ(core_params.n, 12u);
     const param_def *d = param_find(&core_params, "clock_mhz");
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->min, 1u);
@@ -244,8 +245,8 @@ TEST(CoreParams, InitRejectsBadCfg)
 
 TEST(CoreNames, FaultsAndStats)
 {
-    const char *want[] = {"ok",     "no_entry", "ws_bounds", "pkt_bounds",
-                          "budget", "stack",    "cmds",      "trap"};
+    const char *want[] = {"ok",    "no_entry", "ws_bounds", "pkt_bounds", "budget",
+                          "stack", "cmds",     "trap",      "chain"};
     ASSERT_EQ(sizeof want / sizeof want[0], (size_t)CORE_FAULT_COUNT);
     for (unsigned f = 0; f < CORE_FAULT_COUNT; f++)
         EXPECT_STREQ(core_fault_name(f), want[f]);
@@ -911,6 +912,25 @@ TEST(CoreCmd, TheThirtyThirdFaults)
     const uint64_t iter = 3 * g.k.alu + g.k.cmd + g.k.tk;
     EXPECT_EQ(g.cycles(), g.k.alu + 32 * iter + 3 * g.k.alu + g.k.cmd);
     EXPECT_EQ(g.res.insns, 1u + 32 * 5 + 3);
+}
+
+// An ev_emit by an event whose chain is max_chain long faults (before it is recorded); one less
+// is fine, and other commands are never limited by the chain.
+TEST(CoreCmd, EvEmitBeyondTheChainLimitFaults)
+{
+    Rig g;
+    g.cfg.max_chain = 5;
+    g.prog.op(UC_CMD, 0, 0, 0, UC_CMD_LOG);     // 0
+    g.prog.op(UC_CMD, 0, 0, 0, UC_CMD_EV_EMIT); // 1
+    g.prog.fin();                               // 2
+    g.ev.chain = 4;
+    ASSERT_EQ(g.run(), CORE_OK);
+    EXPECT_EQ(g.res.ncmds, 2u);
+    g.ev.chain = 5;
+    ASSERT_EQ(g.run(), CORE_FAULT_CHAIN);
+    EXPECT_EQ(g.res.pc, 1u);
+    EXPECT_EQ(g.res.ncmds, 1u);
+    EXPECT_EQ(g.cycles(), 2u * g.k.cmd);
 }
 
 // The units' side of answering commands: records what it saw, answers 1000 + the command.

@@ -175,6 +175,7 @@ class Core(Unit):
     cmd_cycles: issuing a command to another unit [0 – 10000 cycles]
     fin_cycles: finishing an event (fin) [0 – 10000 cycles]
     max_cycles: cycle budget per event: an instruction that would exceed it faults [1 – 1000000000 cycles]
+    max_chain: internal events raising internal events: an ev_emit that would make the chain longer faults (firmware that never stops raising events would otherwise run for ever) [1 – 60000 events]
     """
 
     unit_name = 'core'
@@ -189,6 +190,7 @@ class Core(Unit):
     cmd_cycles = Int(4, 0, 10000, 'cycles', 'issuing a command to another unit')
     fin_cycles = Int(1, 0, 10000, 'cycles', 'finishing an event (fin)')
     max_cycles = Int(100000, 1, 1000000000, 'cycles', 'cycle budget per event: an instruction that would exceed it faults')
+    max_chain = Int(1000, 1, 60000, 'events', 'internal events raising internal events: an ev_emit that would make the chain longer faults (firmware that never stops raising events would otherwise run for ever)')
 
 
 class Smc(Unit):

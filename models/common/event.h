@@ -159,8 +159,9 @@ typedef struct event {
     uint32_t dma_len;  /* RETH: length of the whole WRITE message */
     uint8_t bth_flags; /* ROCE_F_* */
     uint8_t syndrome;  /* AETH (ACK opcode) */
-    uint8_t pad[2];
-    uint64_t va; /* RETH: virtual address of the WRITE's first byte */
+    uint16_t chain;    /* internal events: how many ev_emits led here from an event that was not
+                        * internal (1 for one raised by a network, host or timer event) */
+    uint64_t va;       /* RETH: virtual address of the WRITE's first byte */
     /* when the event passed each stage (ps; 0 where it did not), stamped by the glue: for the
      * per-stage latencies, the timeline and the per-packet history */
     simtime_ps t_ipu_out;  /* left the IPU */

@@ -35,6 +35,10 @@ static const param_def defs[] = {
      "finishing an event (fin)", NULL},
     {"max_cycles", PARAM_U32, offsetof(core_cfg, max_cycles), 100000, 1, 1000000000, "cycles",
      "cycle budget per event: an instruction that would exceed it faults", NULL},
+    {"max_chain", PARAM_U32, offsetof(core_cfg, max_chain), 1000, 1, 60000, "events",
+     "internal events raising internal events: an ev_emit that would make the chain longer "
+     "faults (firmware that never stops raising events would otherwise run for ever)",
+     NULL},
 };
 const param_table core_params = {"core", defs, sizeof defs / sizeof defs[0]};
 
@@ -61,6 +65,7 @@ static const char *const fault_names[CORE_FAULT_COUNT] = {
     [CORE_FAULT_STACK] = "stack",
     [CORE_FAULT_CMDS] = "cmds",
     [CORE_FAULT_TRAP] = "trap",
+    [CORE_FAULT_CHAIN] = "chain",
 };
 
 const char *core_fault_name(unsigned f) { return f < CORE_FAULT_COUNT ? fault_names[f] : NULL; }
@@ -668,6 +673,8 @@ dispatch:
         CHARGE(cmdc);
         if (ncmds == CORE_MAX_CMDS)
             FAULT(CORE_FAULT_CMDS);
+        if (in->imm == UC_CMD_EV_EMIT && ev->chain >= c->cfg.max_chain)
+            FAULT(CORE_FAULT_CHAIN);
         core_cmd_rec *rec = &res->cmds[ncmds];
         rec->cmd = (uint8_t)in->imm;
         rec->cycle = start + (uint64_t)(max - left - cmdc);

@@ -34,6 +34,7 @@ typedef struct core_cfg {
     uint32_t cmd_cycles;    /* issuing a command */
     uint32_t fin_cycles;
     uint32_t max_cycles; /* cycle budget per event: exceeding it is a fault */
+    uint32_t max_chain;  /* ev_emit by an event whose chain is this deep is a fault */
 } core_cfg;
 
 typedef enum core_fault {
@@ -45,6 +46,7 @@ typedef enum core_fault {
     CORE_FAULT_STACK,      /* call deeper than UC_CALL_DEPTH, or ret with an empty stack */
     CORE_FAULT_CMDS,       /* more than CORE_MAX_CMDS commands */
     CORE_FAULT_TRAP,       /* a trap instruction */
+    CORE_FAULT_CHAIN,      /* ev_emit from an internal event already max_chain emits deep */
     CORE_FAULT_COUNT
 } core_fault;
 
