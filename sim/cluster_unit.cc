@@ -81,6 +81,22 @@ void ClusterUnit::trace_flow(FILE *f, uint32_t flow)
 }
 
 // The answering commands (isa.h), carried out when they issue.
+// The len bytes at off of the event's frame, copied into buf_ for sock_append and host_write;
+// false (counted as a firmware error) when they are not inside the frame.
+bool ClusterUnit::frame_bytes(const event &ev, uint32_t off, uint32_t len)
+{
+    if (ev.sp_handle == SP_NONE || len > ev.frame_len || off > ev.frame_len - len) {
+        st_.bad_appends++;
+        return false;
+    }
+    buf_.resize(len);
+    if (len && sp_read(sp_.model(), ev.sp_handle, off, buf_.data(), len) != 0) {
+        st_.bad_appends++;
+        return false;
+    }
+    return true;
+}
+
 uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
 {
     auto *u = static_cast<ClusterUnit *>(ctx);
@@ -93,30 +109,15 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
                                        : u->host_.open(ev->flow, a[0], a[1], t_ps);
     case UC_CMD_SOCK_SPACE:
         return u->host_.window(ev->flow);
-    case UC_CMD_SOCK_APPEND: {
-        if (ev->sp_handle == SP_NONE || a[1] > ev->frame_len || a[0] > ev->frame_len - a[1]) {
-            u->st_.bad_appends++;
+    case UC_CMD_SOCK_APPEND:
+        if (!u->frame_bytes(*ev, a[0], a[1]))
             return 0;
-        }
-        u->buf_.resize(a[1]);
-        if (a[1] && sp_read(u->sp_.model(), ev->sp_handle, a[0], u->buf_.data(), a[1]) != 0) {
-            u->st_.bad_appends++;
-            return 0;
-        }
         return smc_append(u->host_.model(), ev->flow, a[2], u->buf_.data(), a[1], at);
-    }
     case UC_CMD_SOCK_DELIVER:
         return u->host_.deliver(ev->flow, a[0], at);
     case UC_CMD_HOST_WRITE: { // RDMA WRITE: the frame's bytes into a registered region
-        if (ev->sp_handle == SP_NONE || a[1] > ev->frame_len || a[0] > ev->frame_len - a[1]) {
-            u->st_.bad_appends++;
+        if (!u->frame_bytes(*ev, a[0], a[1]))
             return 0;
-        }
-        u->buf_.resize(a[1]);
-        if (a[1] && sp_read(u->sp_.model(), ev->sp_handle, a[0], u->buf_.data(), a[1]) != 0) {
-            u->st_.bad_appends++;
-            return 0;
-        }
         uint64_t va = static_cast<uint64_t>(a[4]) << 32 | a[3];
         return u->host_.write_region(ev->flow, a[2], va, u->buf_.data(), a[1], at);
     }

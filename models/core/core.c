@@ -194,19 +194,30 @@ static int check(const uc_image *img, core_insn *out, sim_err *err)
     return 0;
 }
 
+/* The image checked and pre-decoded into *code (malloc'd; NULL for an empty image): 0, or -1
+ * with err filled and nothing allocated. */
+static int predecode(const uc_image *img, core_insn **code, sim_err *err)
+{
+    *code = img->ncode ? malloc(sizeof **code * img->ncode) : NULL;
+    if (img->ncode && !*code)
+        return sim_err_set(err, "%s: out of memory for %u instructions", image_name(img),
+                           img->ncode);
+    if (check(img, *code, err)) {
+        free(*code);
+        *code = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err)
 {
     memset(c, 0, sizeof *c);
     if (param_validate(&core_params, cfg, err))
         return -1;
-    core_insn *code = img->ncode ? malloc(sizeof *code * img->ncode) : NULL;
-    if (img->ncode && !code)
-        return sim_err_set(err, "%s: out of memory for %u instructions", image_name(img),
-                           img->ncode);
-    if (check(img, code, err)) {
-        free(code);
+    core_insn *code;
+    if (predecode(img, &code, err))
         return -1;
-    }
     c->cfg = *cfg;
     c->img = c->base.img = img;
     c->code = c->base.code = code;
@@ -218,14 +229,9 @@ int core_add_image(core *c, unsigned proto, const uc_image *img, sim_err *err)
 {
     if (proto >= PROTO_COUNT)
         return sim_err_set(err, "core: protocol %u out of range", proto);
-    core_insn *code = img->ncode ? malloc(sizeof *code * img->ncode) : NULL;
-    if (img->ncode && !code)
-        return sim_err_set(err, "%s: out of memory for %u instructions", image_name(img),
-                           img->ncode);
-    if (check(img, code, err)) {
-        free(code);
+    core_insn *code;
+    if (predecode(img, &code, err))
         return -1;
-    }
     core_image *ci = &c->by_proto[proto];
     if (ci->code == c->code) { /* running it: switch back to the base */
         c->img = c->base.img;
