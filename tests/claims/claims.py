@@ -11,9 +11,11 @@ import argparse
 import json
 import math
 import os
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -32,7 +34,7 @@ def check(cond, msg):
 class Run:
     """One run of sppsim; its stats, events and flow-log lines."""
 
-    def __init__(self, sppsim, trace, sets=(), microcode=None, extra=()):
+    def __init__(self, sppsim, trace, sets=(), microcode=None, extra=(), config=None):
         with tempfile.TemporaryDirectory() as tmp:
             paths = {k: os.path.join(tmp, k) for k in ("stats", "events", "flows")}
             cmd = [sppsim, "--quiet", "--no-progress", "--trace", os.path.join("traces", trace),
@@ -40,6 +42,8 @@ class Run:
                    "--flow-log", paths["flows"]]
             if microcode:
                 cmd += ["--microcode", microcode]
+            if config:
+                cmd += ["--config", os.path.join("configs", config)]
             for s in sets:
                 cmd += ["--set", s]
             cmd += list(extra)
@@ -89,11 +93,6 @@ def claim_1(sppsim):
     """Events of a first and a second type derived from one flow's messages are assigned to a
     first and a second core (tcp_data and tcp_ack of each connection)."""
     two_types_on_two_cores(sppsim, 1, "tcp_data", "tcp_ack")
-
-
-def claim_30(sppsim):
-    """As claim 1, for another pair of types of the first protocol (tcp_syn, tcp_data)."""
-    two_types_on_two_cores(sppsim, 30, "tcp_syn", "tcp_data")
 
 
 def plurality(sppsim, claim, type_, cluster):
@@ -352,6 +351,330 @@ def claim_22(sppsim):
     ws = r.stats["units"]["lookup"]["memory"]["bytes_read"] // max(1, luc["cache_misses"])
     check(ws > 0 and luc["memory"]["bytes_read"] == ws * luc["cache_misses"],
           "claim 22: every miss reads one whole record")
+
+
+# --- a second stateful protocol (RoCEv2) beside TCP: traces/mixed_tcp_roce.pcap carries 6 TCP
+# connections and 6 RoCE queue pairs (set up from its .qps.json by roce_connect host events) ---
+MIXED = "mixed_tcp_roce.pcap"
+SENDS = ["roce_send_first", "roce_send_middle", "roce_send_last", "roce_send_only"]
+WRITES = ["roce_write_first", "roce_write_middle", "roce_write_last", "roce_write_only"]
+
+
+def proto(e):
+    return e["type"].split("_")[0]
+
+
+def mixed_flows(r, claim):
+    """The TCP and RoCE connections the run opened, by proxy; both protocols must be there."""
+    opens = {f["flow"]: f["key"] for f in r.flows if f["event"] == "open"}
+    tcp = {p for p, k in opens.items() if k.endswith("/tcp")}
+    roce = {p for p, k in opens.items() if "/roce qp " in k}
+    check(len(tcp) == 6 and len(roce) == 6,
+          f"claim {claim}: {len(tcp)} TCP and {len(roce)} RoCE flows opened, expected 6 and 6")
+    return tcp, roce
+
+
+def network_types(r, flows, prefix):
+    """The event types derived from received messages, per flow of one protocol."""
+    out = {}
+    for e in r.events:
+        if e["flow"] in flows and e["chan"] == "network" and e["type"].startswith(prefix):
+            out.setdefault(e["flow"], set()).add(e["type"])
+    return out
+
+
+def claim_2(sppsim):
+    """A second flow of a second stateful protocol is received on the same chip and events of
+    at least a third and a fourth type are derived from its messages: each RoCE queue pair's
+    packets became roce_* events of two or more types (not TCP's), processed, beside the TCP
+    connections' own tcp_* types."""
+    r = Run(sppsim, MIXED, config="roce_separate.json")
+    tcp, roce = mixed_flows(r, 2)
+    rt, tt = network_types(r, roce, ""), network_types(r, tcp, "")
+    for f in roce:
+        types = rt.get(f, set())
+        check(len(types) >= 2 and all(t.startswith("roce_") for t in types),
+              f"claim 2: RoCE flow {f}: received events of types {sorted(types)}")
+    for f in tcp:
+        types = tt.get(f, set())
+        check(len(types) >= 2 and all(t.startswith("tcp_") for t in types),
+              f"claim 2: TCP flow {f}: received events of types {sorted(types)}")
+    prot = r.stats["protocols"]
+    check(prot["tcp"]["packets"] > 0 and prot["roce"]["packets"] > 0
+          and prot["tcp"]["bytes_delivered"] > 0 and prot["roce"]["bytes_delivered"] > 0,
+          f"claim 2: per-protocol counts {prot}")
+    check(all(e["fault"] == "ok" for e in r.events), "claim 2: an event handler faulted")
+
+
+def claim_3(sppsim):
+    """The second protocol's third and fourth types are assigned to a third and a fourth core:
+    with configs/roce_separate.json every RoCE event ran on clusters 2-3 and every TCP event on
+    clusters 0-1; each queue pair's connect event ran on cluster 3 and its received events on
+    cluster 2, so on cores other than each other's and than TCP's."""
+    r = Run(sppsim, MIXED, config="roce_separate.json")
+    tcp, roce = mixed_flows(r, 3)
+    for e in r.events:
+        want = {2, 3} if proto(e) == "roce" else {0, 1}
+        check(e["cluster"] in want,
+              f"claim 3: {e['type']} of flow {e['flow']} ran on cluster {e['cluster']}")
+    check({e["flow"] for e in r.events if proto(e) == "tcp"} == tcp
+          and {e["flow"] for e in r.events if proto(e) == "roce"} == roce,
+          "claim 3: a flow's events were not all of its own protocol, or a flow ran no event")
+    conn = r.by_flow("roce_connect")
+    for f in roce:
+        recv = [e for e in r.events if e["flow"] == f and e["chan"] == "network"]
+        check(recv and all(e["cluster"] == 2 for e in recv),
+              f"claim 3: RoCE flow {f}: received events on {sorted(r.cores(recv))}")
+        check(len(conn.get(f, [])) == 1 and conn[f][0]["cluster"] == 3,
+              f"claim 3: RoCE flow {f}: connect events {conn.get(f)}")
+
+
+def claim_4(sppsim):
+    """The first and second cores also process the second protocol's third and fourth types:
+    with configs/roce_shared.json (both protocols on clusters 0-1) every event ran there and
+    cores ran events of both protocols; with tcp_data and roce_send_* routed to cluster 0 and
+    tcp_ack and roce_write_* to cluster 1, the cores that ran the TCP types ran the RoCE ones."""
+    r = Run(sppsim, MIXED, config="roce_shared.json")
+    mixed_flows(r, 4)
+    check(all(e["cluster"] in (0, 1) for e in r.events), "claim 4: an event outside clusters 0-1")
+    by_core = {}
+    for e in r.events:
+        by_core.setdefault((e["cluster"], e["core"]), set()).add(proto(e))
+    both = [c for c, p in by_core.items() if p == {"tcp", "roce"}]
+    check(both, f"claim 4: no core ran both protocols: {by_core}")
+    sets = ["route.tcp_data=1", "route.tcp_ack=2"] + [f"route.{t}=1" for t in SENDS] + \
+        [f"route.{t}=2" for t in WRITES]
+    r = Run(sppsim, MIXED, sets, config="roce_shared.json")
+    first = r.cores(e for e in r.events if e["type"] == "tcp_data")
+    third = r.cores(e for e in r.events if e["type"] in SENDS)
+    second = r.cores(e for e in r.events if e["type"] == "tcp_ack")
+    fourth = r.cores(e for e in r.events if e["type"] in WRITES)
+    check(first and third and {c[0] for c in first | third} == {0},
+          f"claim 4: tcp_data on {sorted(first)}, roce_send on {sorted(third)}")
+    check(second and fourth and {c[0] for c in second | fourth} == {1},
+          f"claim 4: tcp_ack on {sorted(second)}, roce_write on {sorted(fourth)}")
+    check(first & third and second & fourth,
+          "claim 4: no core ran both a TCP type and the RoCE type routed with it")
+
+
+def read_pcap(path):
+    """(IPv4 source, destination, UDP source port, BTH destination QP) of each frame, or None
+    for frames that are not RoCEv2 over IPv4 (the mixed trace has no VLAN tags)."""
+    with open(path, "rb") as f:
+        d = f.read()
+    off, out = 24, []
+    while off < len(d):
+        cl = struct.unpack("<I", d[off + 8:off + 12])[0]
+        p = d[off + 16:off + 16 + cl]
+        off += 16 + cl
+        if p[12:14] != b"\x08\x00" or p[23] != 17:
+            out.append(None)
+            continue
+        l4 = 14 + (p[14] & 15) * 4
+        ip = (".".join(map(str, p[26:30])), ".".join(map(str, p[30:34])))
+        out.append((ip[0], ip[1], struct.unpack(">H", p[l4:l4 + 2])[0],
+                    int.from_bytes(p[l4 + 13:l4 + 16], "big")))
+    return out
+
+
+def csum16(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f">{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def own_udp_ports(src, dst):
+    """Copy pcap src to dst giving every RoCEv2 frame its own UDP source port (49152 + frame
+    index), with the UDP checksum and the ICRC (which covers the port) made right again."""
+    with open(src, "rb") as f:
+        d = bytearray(f.read())
+    off, i = 24, 0
+    while off < len(d):
+        cl = struct.unpack("<I", d[off + 8:off + 12])[0]
+        p = off + 16
+        off, i = p + cl, i + 1
+        if d[p + 12:p + 14] != b"\x08\x00" or d[p + 23] != 17:
+            continue
+        l4 = p + 14 + (d[p + 14] & 15) * 4
+        end = p + cl
+        d[l4:l4 + 2] = struct.pack(">H", 49152 + i)
+        ip = bytearray(d[p + 14:l4])
+        ip[1], ip[8], ip[10:12] = 0xFF, 0xFF, b"\xff\xff"
+        udp = bytearray(d[l4:l4 + 8])
+        udp[6:8] = b"\xff\xff"
+        rest = bytearray(d[l4 + 8:end - 4])
+        rest[4] = 0xFF
+        d[end - 4:end] = struct.pack("<I", zlib.crc32(b"\xff" * 8 + ip + udp + rest))
+        d[l4 + 6:l4 + 8] = b"\0\0"
+        ulen = struct.unpack(">H", d[l4 + 4:l4 + 6])[0]
+        c = csum16(bytes(d[p + 26:p + 34]) + struct.pack(">HH", 17, ulen) + bytes(d[l4:l4 + ulen]))
+        d[l4 + 6:l4 + 8] = struct.pack(">H", c or 0xFFFF)
+    with open(dst, "wb") as f:
+        f.write(d)
+
+
+def claim_19(sppsim):
+    """The input processing unit derives typed events for both protocols, each with its own flow
+    key: TCP's 5-tuple, RoCE's addresses and destination QP (the UDP source port is not part of
+    it). Every RoCE event from a packet belongs to the flow whose key is that packet's
+    addresses and QP; and when every RoCE packet of the trace is given its own UDP source port
+    the chip runs the same flows with the same events, each QP's packets now from many ports."""
+    r = Run(sppsim, MIXED, config="roce_separate.json")
+    tcp, roce = mixed_flows(r, 19)
+    derived = r.stats["units"]["ipu"]["events_derived"]
+    for p in ("tcp_", "roce_"):
+        n = [t for t, v in derived.items() if t.startswith(p) and v > 0]
+        check(len(n) >= 2, f"claim 19: the IPU derived {p}* events of types {n}")
+    keys = {f["flow"]: f["key"] for f in r.flows if f["event"] == "open"}
+    frames = read_pcap(os.path.join(ROOT, "traces", MIXED))
+    ports = {}
+    checked = 0
+    for e in r.events:
+        if e["chan"] != "network" or proto(e) != "roce":
+            continue
+        fr = frames[e["pkt"]]
+        check(fr is not None, f"claim 19: {e['type']} from packet {e['pkt']}, not RoCE")
+        want = f"{fr[0]}>{fr[1]}/roce qp 0x{fr[3]:06x}"
+        check(keys.get(e["flow"]) == want,
+              f"claim 19: packet {e['pkt']} ({want}) ran as flow {e['flow']} "
+              f"({keys.get(e['flow'])})")
+        check(":" not in keys[e["flow"]], f"claim 19: a RoCE key with a port: {want}")
+        ports.setdefault(e["flow"], set()).add(fr[2])
+        checked += 1
+    check(checked >= 50 and set(ports) == roce,
+          f"claim 19: {checked} RoCE packet events over {len(ports)} flows")
+    for f in tcp:
+        check(keys[f].count(":") == 2, f"claim 19: TCP key without ports: {keys[f]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        moved = os.path.join(tmp, "ports.pcap")
+        own_udp_ports(os.path.join(ROOT, "traces", MIXED), moved)
+        q = Run(sppsim, moved, config="roce_separate.json",
+                extra=["--roce-qps", os.path.join("traces", "mixed_tcp_roce.qps.json")])
+        moved_frames = read_pcap(moved)
+    drops = {k: v for k, v in q.stats["packets"]["dropped"].items() if v}
+    check(drops == {k: v for k, v in r.stats["packets"]["dropped"].items() if v},
+          f"claim 19: with new UDP source ports the drops became {drops}")
+    check(sorted(f["key"] for f in q.flows if f["event"] == "open")
+          == sorted(f["key"] for f in r.flows if f["event"] == "open"),
+          "claim 19: with new UDP source ports the chip opened other flows")
+    check(q.stats["events"] == r.stats["events"],
+          "claim 19: with new UDP source ports the chip ran other events")
+    qports = {}
+    for e in q.events:
+        if e["chan"] == "network" and proto(e) == "roce":
+            qports.setdefault(e["flow"], set()).add(moved_frames[e["pkt"]][2])
+    check(all(len(v) >= 2 for v in qports.values()) and len(qports) == 6,
+          f"claim 19: RoCE flows by source ports {qports}")
+
+
+def claim_20(sppsim):
+    """The dispatcher gives the second protocol's flows local proxies and assigns its third type
+    to a third core and its fourth to a fourth: with roce_send_* routed to cluster 2 and
+    roce_write_* to cluster 3 under flow affinity, each queue pair's sends ran on one core of
+    cluster 2 and its writes on one core of cluster 3; every RoCE flow has its own proxy."""
+    sets = ["dispatcher.policy=affinity"] + [f"route.{t}=4" for t in SENDS] + \
+        [f"route.{t}=8" for t in WRITES]
+    r = Run(sppsim, MIXED, sets, config="roce_separate.json")
+    tcp, roce = mixed_flows(r, 20)
+    check(len(tcp | roce) == 12 and all(0 <= e["flow"] < 16384 for e in r.events),
+          "claim 20: the 12 flows do not have 12 local proxies")
+    sends, writes = {}, {}
+    for e in r.events:
+        if e["type"] in SENDS:
+            sends.setdefault(e["flow"], []).append(e)
+        elif e["type"] in WRITES:
+            writes.setdefault(e["flow"], []).append(e)
+    both = sorted(set(sends) & set(writes))
+    check(len(both) >= 3, f"claim 20: only {len(both)} queue pairs had sends and writes")
+    for f in set(sends) | set(writes):
+        check(f in roce, f"claim 20: RoCE events of flow {f}, not a queue pair")
+    for f in both:
+        c3, c4 = r.cores(sends[f]), r.cores(writes[f])
+        check(len(c3) == 1 and len(c4) == 1 and next(iter(c3))[0] == 2
+              and next(iter(c4))[0] == 3,
+              f"claim 20: flow {f}: sends on {sorted(c3)}, writes on {sorted(c4)}")
+
+
+def claim_29(sppsim):
+    """One apparatus: the IPU makes events from both protocols' messages, a cluster of cores
+    runs both (configs/roce_shared.json), the lookup controller retrieves their state from
+    external memory (no cache: every known flow's event reads it), payload passes through the
+    scratchpad (all freed at the end) to the socket memory controller, which delivers both
+    protocols' bytes."""
+    r = Run(sppsim, MIXED, ["lookup.cache_flows=0"], config="roce_shared.json")
+    mixed_flows(r, 29)
+    check({proto(e) for e in r.events} == {"tcp", "roce"}, "claim 29: one protocol ran no event")
+    u = r.stats["units"]
+    luc, disp = u["lookup"], u["dispatcher"]
+    check(luc["requests"] == disp["events_dispatched"] == len(r.events),
+          f"claim 29: {luc['requests']} retrievals, {disp['events_dispatched']} dispatched, "
+          f"{len(r.events)} events ran")
+    check(luc["memory"]["reads"] == luc["requests"] - luc["fresh"] > 0,
+          f"claim 29: {luc['memory']['reads']} external reads for {luc['requests']} requests")
+    sp = u["scratchpad"]
+    check(sp["allocs"] == r.stats["packets"]["in"] and sp["frees"] == sp["allocs"]
+          and sp["cells_used"] == 0,
+          f"claim 29: scratchpad {sp['allocs']} allocs, {sp['frees']} frees")
+    prot = r.stats["protocols"]
+    check(prot["tcp"]["bytes_delivered"] > 0 and prot["roce"]["bytes_delivered"] > 0,
+          f"claim 29: delivered {prot['tcp']['bytes_delivered']} TCP, "
+          f"{prot['roce']['bytes_delivered']} RoCE bytes")
+    check(u["smc"]["bytes_appended"] == prot["tcp"]["bytes_delivered"]
+          + prot["roce"]["bytes_delivered"],
+          f"claim 29: SMC took {u['smc']['bytes_appended']} bytes")
+
+
+def four_types(sppsim, claim):
+    """tcp_syn to cluster 0, tcp_data to 1, roce_send_* to 2, roce_write_* to 3, flow affinity:
+    the run of the mixed trace, with the per-flow cores of each of the four types."""
+    sets = ["dispatcher.policy=affinity", "route.tcp_syn=1", "route.tcp_data=2"] + \
+        [f"route.{t}=4" for t in SENDS] + [f"route.{t}=8" for t in WRITES]
+    r = Run(sppsim, MIXED, sets, config="roce_separate.json")
+    mixed_flows(r, claim)
+    groups = [["tcp_syn"], ["tcp_data"], SENDS, WRITES]
+    per = []
+    for g in groups:
+        d = {}
+        for e in r.events:
+            if e["type"] in g:
+                d.setdefault(e["flow"], set()).add((e["cluster"], e["core"]))
+        per.append(d)
+    return per
+
+
+def pair_on_two_cores(claim, a, b, ca, cb, what, min_flows):
+    both = sorted(set(a) & set(b))
+    check(len(both) >= min_flows, f"claim {claim}: only {len(both)} flows have both {what}")
+    for f in both:
+        check(len(a[f]) == 1 and len(b[f]) == 1,
+              f"claim {claim}: flow {f}: {what} ran on {a[f]} and {b[f]}: one core each")
+        check(next(iter(a[f]))[0] == ca and next(iter(b[f]))[0] == cb,
+              f"claim {claim}: flow {f}: {what} on {a[f]}, {b[f]}")
+
+
+def claim_30(sppsim):
+    """On the two-protocol apparatus of claim 29, the first protocol's first and second types go
+    to a first and a second core as configured: each TCP connection's SYN ran on one core of
+    cluster 0 and its data on one core of cluster 1 (and no RoCE event on either)."""
+    per = four_types(sppsim, 30)
+    pair_on_two_cores(30, per[0], per[1], 0, 1, "tcp_syn and tcp_data", 6)
+    roce = set().union(*per[2].values(), *per[3].values())
+    check(not {c[0] for c in roce} & {0, 1}, f"claim 30: RoCE events on {sorted(roce)}")
+
+
+def claim_31(sppsim):
+    """In the same run, the second protocol's third and fourth types go to a third and a fourth
+    core: each queue pair's sends on one core of cluster 2, its writes on one of cluster 3,
+    while TCP's two types are on clusters 0 and 1."""
+    per = four_types(sppsim, 31)
+    pair_on_two_cores(31, per[0], per[1], 0, 1, "tcp_syn and tcp_data", 6)
+    pair_on_two_cores(31, per[2], per[3], 2, 3, "roce_send and roce_write", 3)
+    tcp_cores = set().union(*per[0].values(), *per[1].values())
+    roce_cores = set().union(*per[2].values(), *per[3].values())
+    check(not tcp_cores & roce_cores, "claim 31: a core ran both protocols' routed types")
 
 
 CLAIMS = {n: f for n, f in ((int(k.split("_")[1]), v) for k, v in globals().items()
