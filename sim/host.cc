@@ -120,7 +120,6 @@ void Host::add_qp(uint32_t flow, const RoceQp &q)
 uint32_t Host::write_region(uint32_t flow, uint32_t rkey, uint64_t va, const uint8_t *data,
                             uint32_t len, cycle_t at)
 {
-    (void)at;
     auto it = regions_.find(flow);
     if (it == regions_.end())
         return 0;
@@ -141,6 +140,7 @@ uint32_t Host::write_region(uint32_t flow, uint32_t rkey, uint64_t va, const uin
         if (g.data.size() < off + len)
             g.data.resize(off + len, 0);
         std::memcpy(g.data.data() + off, data, len);
+        smc_dma_write(s_, len, at); // through the SMC's memory channel
         written_ += len;
         return 1;
     }

@@ -481,6 +481,12 @@ TEST_F(Smc, DeliveryCyclesFromTheMemoryChannel)
     EXPECT_EQ(m->reads, 2u);
     EXPECT_EQ(m->bytes_written, 1160u);
     EXPECT_EQ(m->bytes_read, 1160u);
+    // an RDMA WRITE's payload into a host region shares the same channel: issued at 1100, its
+    // data could go at 1200, but the bus carries the delivery's read until 1220; 2 cycles more
+    EXPECT_EQ(smc_dma_write(s, 32, 1100), 1222u);
+    EXPECT_EQ(smc_dma_write(s, 0, 1300), 1300u); // nothing to move
+    EXPECT_EQ(m->writes, 3u);
+    EXPECT_EQ(m->bytes_written, 1192u);
 }
 
 TEST_F(Smc, DeliveryWaitsForTheLastCopyIntoTheFlow)

@@ -499,6 +499,11 @@ uint32_t smc_unread(const smc *s, uint32_t flow)
     return (uint32_t)(s->flows[flow].delivered - s->flows[flow].consumed);
 }
 
+cycle_t smc_dma_write(smc *s, uint32_t len, cycle_t at)
+{
+    return len ? xmem_access(&s->mem, at, len, true) : at;
+}
+
 const smc_stats *smc_get_stats(const smc *s) { return &s->st; }
 
 void smc_reset_stats(smc *s)

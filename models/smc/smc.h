@@ -120,6 +120,10 @@ uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift);
  *     size = clamp(buffer, cfg.buf_min, cfg.buf_max)
  * rounded down to whole pages (at least one page). */
 uint32_t smc_open_roce(smc *s, uint32_t flow, uint32_t buffer);
+/* An RDMA WRITE's payload (len bytes) moved into a registered host memory region (the host
+ * model keeps the bytes; host_write): a write of len bytes on the memory channel, issued at at.
+ * Returns the cycle it completes. */
+cycle_t smc_dma_write(smc *s, uint32_t len, cycle_t at);
 /* Bytes free for the flow's window: size - (delivered - consumed), the buffer less the unread
  * backlog; 0 for a flow not open. It does not shrink with out-of-order data held above
  * delivered: as in TCP, the window is measured from rcv_nxt (here delivered). */
