@@ -84,6 +84,24 @@ def bulk_trace(path, packets, flows, seed):
     return path
 
 
+def stream_problems(want, got):
+    """Lines naming each difference between two {file name: bytes} maps of delivered streams:
+    a file missing, one not expected, or different contents (sizes, first differing offset)."""
+    problems = []
+    for fn in sorted(set(want) | set(got)):
+        if fn not in got:
+            problems.append(f"  {fn}: expected {len(want[fn])} bytes, no file delivered")
+        elif fn not in want:
+            problems.append(f"  {fn}: not expected, got {len(got[fn])} bytes")
+        elif want[fn] != got[fn]:
+            w, g = want[fn], got[fn]
+            first = next((i for i in range(min(len(w), len(g))) if w[i] != g[i]),
+                         min(len(w), len(g)))
+            problems.append(f"  {fn}: expected {len(w)} bytes, got {len(g)}, first differing "
+                            f"offset {first}")
+    return problems
+
+
 def main(fn):
     """Runs fn(); prints 'ok' or the failure and exits 0/1."""
     try:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, Failure, check, main  # noqa: E402
+from common import ROOT, Failure, check, main, stream_problems  # noqa: E402
 import reassemble  # noqa: E402
 from reassemble import Reassembler  # noqa: E402
 
@@ -27,16 +27,6 @@ ap.add_argument("--no-verify", action="store_true",
 ap.add_argument("--sim-arg", action="append", default=[],
                 help="an extra sppsim argument (repeatable), e.g. --sim-arg=--saturate")
 args = ap.parse_args()
-
-
-def first_difference(a, b):
-    n = min(len(a), len(b))
-    for i in range(0, n, 4096):
-        if a[i:i + 4096] != b[i:i + 4096]:
-            for j in range(i, min(i + 4096, n)):
-                if a[j] != b[j]:
-                    return j
-    return n if len(a) != len(b) else None
 
 
 def body():
@@ -71,15 +61,7 @@ def body():
                 with open(os.path.join(out, fn), "rb") as f:
                     got[fn] = f.read()
 
-    problems = []
-    for fn in sorted(set(want) | set(got)):
-        if fn not in got:
-            problems.append(f"  {fn}: expected {len(want[fn])} bytes, no file delivered")
-        elif fn not in want:
-            problems.append(f"  {fn}: not expected, got {len(got[fn])} bytes")
-        elif want[fn] != got[fn]:
-            problems.append(f"  {fn}: expected {len(want[fn])} bytes, got {len(got[fn])}, "
-                            f"first differing offset {first_difference(want[fn], got[fn])}")
+    problems = stream_problems(want, got)
 
     pk = stats["packets"]
     dropped = sum(pk["dropped"].values())

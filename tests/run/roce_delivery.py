@@ -24,7 +24,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, Failure, check, conservation, main, run  # noqa: E402
+from common import ROOT, Failure, check, conservation, main, run, stream_problems  # noqa: E402
 import roce_reassemble  # noqa: E402
 from reassemble import Reassembler  # noqa: E402
 
@@ -103,18 +103,7 @@ def tshark_check(name, tx):
 
 
 def compare(name, want, got):
-    problems = []
-    for fn in sorted(set(want) | set(got)):
-        if fn not in got:
-            problems.append(f"  {fn}: expected {len(want[fn])} bytes, no file delivered")
-        elif fn not in want:
-            problems.append(f"  {fn}: not expected, got {len(got[fn])} bytes")
-        elif want[fn] != got[fn]:
-            w, g = want[fn], got[fn]
-            first = next((i for i in range(min(len(w), len(g))) if w[i] != g[i]),
-                         min(len(w), len(g)))
-            problems.append(f"  {fn}: expected {len(w)} bytes, got {len(g)}, first differing "
-                            f"offset {first}")
+    problems = stream_problems(want, got)
     check(not problems, f"{name}: {len(problems)} problem(s):\n" + "\n".join(problems))
 
 
