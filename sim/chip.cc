@@ -13,8 +13,8 @@ template <class T> void depth(std::ostringstream &o, const char *name, const Tim
 }
 } // namespace
 
-Chip::Chip(const ChipConfig &c, const ProtoImages &images, PcapReader &reader,
-           const RunFiles &files, bool progress, const std::vector<RoceQp> &qps)
+Chip::Chip(const ChipConfig &c, const ProtoImages &images, const Feed &feed, const RunFiles &files,
+           bool progress, const std::vector<RoceQp> &qps)
     : cfg(c), imgs(images), sp(c.scratchpad),
       ingress("ingress", c.chip.ingress_depth, c.chip.ingress_latency_ps),
       events("events", c.chip.event_depth, c.chip.event_latency_ps),
@@ -58,7 +58,15 @@ Chip::Chip(const ChipConfig &c, const ProtoImages &images, PcapReader &reader,
             "jobs" + std::to_string(i), cfg.chip.ctl_depth, cfg.chip.ctl_latency_ps));
         job_ptrs.push_back(jobs.back().get());
     }
-    source = std::make_unique<TraceSource>("source", reader, cfg.source, ingress, progress);
+    if (feed.remote) {
+        auto r = std::make_unique<RemoteSource>("source", *feed.remote, ingress, files.gen_pcap,
+                                                progress);
+        remote = r.get();
+        source = std::move(r);
+    } else {
+        source =
+            std::make_unique<TraceSource>("source", *feed.reader, cfg.source, ingress, progress);
+    }
     ipu = std::make_unique<IpuUnit>("ipu", cfg.ipu, sp, ingress, events);
     dispatcher = std::make_unique<DispatcherUnit>(
         "dispatcher", cfg.dispatcher, n, cores.data(), imgs, cfg.route.mask, sp, events,
@@ -66,15 +74,20 @@ Chip::Chip(const ChipConfig &c, const ProtoImages &images, PcapReader &reader,
     host = std::make_unique<Host>("host", cfg.smc, cfg.host, flows, dispatcher->model(),
                                   files.deliver_dir);
     host->set_flow_log(flow_log_);
+    host->set_send_side(&host_events, feed.script);
     open_queue_pairs(qps);
     dispatcher->set_history(history.get());
     lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, imgs, requests, luc_ctl,
                                           job_ptrs, timer_events, disp_ctl);
     warmup.configured = cfg.chip.warmup_packets || cfg.chip.warmup_ps;
     source->set_warmup(cfg.chip.warmup_packets, cfg.chip.warmup_ps, [this] { end_warmup(); });
-    TraceSource *src = source.get();
+    Source *src = source.get();
     tx = std::make_unique<TxUnit>("tx", cfg.tx, flows, txq, files.tx_pcap,
                                   [src] { return src->epoch_ns(); });
+    if (remote) // closed loop: what the chip sends crosses the link to the remote side
+        tx->on_depart([r = remote](const uint8_t *f, uint32_t len, uint64_t t_ps) {
+            r->from_chip(f, len, t_ps);
+        });
     for (unsigned i = 0; i < n; i++)
         clusters.push_back(
             std::make_unique<ClusterUnit>(("cluster" + std::to_string(i)).c_str(), i, cfg.cluster,

@@ -26,6 +26,7 @@
 #include "lookup_unit.h"
 #include "messages.h"
 #include "pcap_reader.h"
+#include "remote_source.h"
 #include "roce_qps.h"
 #include "sampler.h"
 #include "scratchpad_port.h"
@@ -48,6 +49,15 @@ struct RunFiles {
     uint64_t timeline_from_ps = 0, timeline_to_ps = UINT64_MAX, timeline_max = 20000;
     int64_t history = -1; // --history N: the packet whose every step is told
     std::string vcd;      // --vcd FILE.vcd: waveforms of queue depths and core activity
+    std::string gen_pcap; // --gen-pcap FILE: in a closed-loop run, the frames that reached the port
+};
+
+// What feeds the ingress port: a capture to replay, or (remote set) the closed-loop generator's
+// remote side, which answers what the chip transmits (--generate).
+struct Feed {
+    PcapReader *reader = nullptr;
+    const rem_cfg *remote = nullptr;
+    const hscript *script = nullptr; // --host-script: the host's own commands (may be NULL)
 };
 
 class Chip {
@@ -55,7 +65,7 @@ public:
     // Elaborates the model. imgs[p] runs the events of protocol p (ev.proto; none NULL; they
     // must outlive the chip). Throws ConfigError / std::runtime_error on a bad config or an
     // image the cores reject.
-    Chip(const ChipConfig &cfg, const ProtoImages &imgs, PcapReader &reader, const RunFiles &files,
+    Chip(const ChipConfig &cfg, const ProtoImages &imgs, const Feed &feed, const RunFiles &files,
          bool progress, const std::vector<RoceQp> &qps = {});
     ~Chip();
     Chip(const Chip &) = delete;
@@ -96,7 +106,8 @@ public:
     std::vector<std::unique_ptr<TimedChannel<luc_job>>> jobs;
     TimedChannel<TxMsg> txq;
     EventStats ev_stats;
-    std::unique_ptr<TraceSource> source;
+    std::unique_ptr<Source> source;
+    RemoteSource *remote = nullptr; // the source, in a closed-loop run
     std::unique_ptr<IpuUnit> ipu;
     std::unique_ptr<DispatcherUnit> dispatcher;
     std::unique_ptr<Host> host;

@@ -121,6 +121,17 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
         uint64_t va = static_cast<uint64_t>(a[4]) << 32 | a[3];
         return u->host_.write_region(ev->flow, a[2], va, u->buf_.data(), a[1], at);
     }
+    case UC_CMD_SND_ACK:
+        return smc_snd_ack(u->host_.model(), ev->flow, a[0], at);
+    case UC_CMD_SND_SPACE:
+        return smc_snd_pending(u->host_.model(), ev->flow, a[0]);
+    case UC_CMD_SOCK_EVENT:
+        return u->host_.sock_event(ev->flow, a[0], t_ps);
+    case UC_CMD_SOCK_RCV:
+        return u->host_.rcv_offset(ev->flow);
+    case UC_CMD_TX_KEY_TEMPLATE: // an active open: the key as the peer sends (src = peer)
+        tx_set_template_key(u->tx_, ev->flow, &ev->key, nullptr, nullptr);
+        return 0;
     case UC_CMD_TX_TEMPLATE: {
         if (ev->sp_handle == SP_NONE)
             return 0;
@@ -147,7 +158,7 @@ bool ClusterUnit::finish(const cluster_done &d)
             uint8_t c = r.cmds[i].cmd;
             need_luc += c == UC_CMD_TIMER_SET || c == UC_CMD_TIMER_CANCEL || c == UC_CMD_FLOW_CLOSE;
             need_int += c == UC_CMD_EV_EMIT;
-            need_tx += c == UC_CMD_TX_EMIT || c == UC_CMD_TX_ROCE;
+            need_tx += c == UC_CMD_TX_EMIT || c == UC_CMD_TX_ROCE || c == UC_CMD_TX_DATA;
         }
     if (room(luc_) < need_luc) {
         luc_.refuse(true);
@@ -252,6 +263,27 @@ bool ClusterUnit::finish(const cluster_done &d)
             memcpy(s.sack, c.sack, sizeof s.sack);
             break;
         }
+        case UC_CMD_TX_DATA: { // the payload is read from the send buffer as the command issues
+            TxMsg *m = txq_.push();
+            m->kind = TxMsg::DATA;
+            m->flow = ev.flow;
+            tx_seg &s = m->seg;
+            s = tx_seg{};
+            s.flags = static_cast<uint8_t>(a[0]);
+            s.win = static_cast<uint16_t>(a[0] >> 16);
+            s.seq = a[1];
+            s.ack = a[2];
+            s.wscale = WSCALE_NONE;
+            m->payload.resize(a[4]);
+            const UnitClock &hc = host_.clock();
+            cycle_t at = hc.cycle_at(clk_.time_of(c.cycle)), done = at;
+            if (smc_snd_read(host_.model(), ev.flow, a[3], m->payload.data(), a[4], at, &done)) {
+                st_.bad_tx_data++; // outside what the host wrote and the peer has not acked
+                m->payload.clear();
+            }
+            m->ready_ps = hc.time_of(done);
+            break;
+        }
         case UC_CMD_TIMER_SET:
         case UC_CMD_TIMER_CANCEL: {
             LucMsg *m = luc_.push();
@@ -276,6 +308,9 @@ bool ClusterUnit::finish(const cluster_done &d)
             e->flow = ev.flow;
             e->key = ev.key;
             e->arg = a[1];
+            e->seq = a[2];
+            e->ack = a[3];
+            e->dma_len = a[4];
             e->pkt = UINT64_MAX;
             e->t_arrival = clk_.time_of(c.cycle);
             break;

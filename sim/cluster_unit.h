@@ -62,6 +62,7 @@ struct EventStats {
     std::vector<std::string> fault_lines; // the first few
     bool stop = false;                    // a fault stopped the run
     uint64_t bad_emits = 0;               // ev_emit of an unknown event type
+    uint64_t bad_tx_data = 0;             // tx_data of bytes not in the send buffer
     uint64_t bad_appends = 0;             // sock_append outside the event's frame
     FILE *log = nullptr;                  // --event-log: one JSON line per finished event
     Timeline *timeline = nullptr;         // --timeline

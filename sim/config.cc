@@ -78,10 +78,15 @@ struct RouteTable {
     RouteTable()
     {
         for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
-            // network TCP types and TCP timers: cluster 0 (receive); host and core-generated
-            // types: cluster 1 (send); the same for RoCE (roce_connect and roce_internal:
-            // cluster 1); UDP and other frames: no cluster (dropped as no_route)
-            uint64_t def = t <= EV_TCP_KEEPALIVE                               ? 1
+            // cluster 0 (receive): network TCP types, the receive side's timers (delayed ACK,
+            // TIME_WAIT), the host's receive credit and the send side's notes to the receive
+            // side (tcp_notify); cluster 1 (send): the send side's timers (RTO, keepalive), the
+            // host's send and close, and the receive side's notes to it (tcp_internal). The
+            // same for RoCE (roce_connect and roce_internal: cluster 1); UDP and other frames:
+            // no cluster (dropped as no_route)
+            const bool rx = t <= EV_TCP_RST || t == EV_TCP_DELACK || t == EV_TCP_TIME_WAIT ||
+                            t == EV_TCP_RECV_CREDIT || t == EV_TCP_NOTIFY;
+            uint64_t def = rx                                                  ? 1
                            : t <= EV_TCP_INTERNAL                              ? 2
                            : t == EV_ROCE_INTERNAL || t == EV_ROCE_CONNECT     ? 2
                            : t >= EV_ROCE_SEND_FIRST && t <= EV_ROCE_ACK_TIMER ? 1
@@ -119,7 +124,8 @@ std::vector<ChipConfig::Entry> ChipConfig::entries()
     return {{&source_params, &source},   {&top_params, &chip},        {&ipu_params, &ipu},
             {&sp_params, &scratchpad},   {&disp_params, &dispatcher}, {&luc_params, &lookup},
             {&cluster_params, &cluster}, {&core_params, &core},       {&smc_params, &smc},
-            {&happ_params, &host},       {&tx_params, &tx},           {&route_params, &route}};
+            {&happ_params, &host},       {&tx_params, &tx},           {&route_params, &route},
+            {&rem_params, &remote}};
 }
 
 void ChipConfig::set(const std::string &unit, const std::string &key, const std::string &value)

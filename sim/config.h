@@ -13,6 +13,7 @@
 #include "ipu.h"
 #include "lookup.h"
 #include "params.h"
+#include "remote.h"
 #include "scratchpad.h"
 #include "smc.h"
 #include "tx.h"
@@ -60,6 +61,7 @@ struct ChipConfig {
     happ_cfg host;
     tx_cfg tx;
     RouteCfg route;
+    rem_cfg remote; // the closed-loop generator's far side (--generate); not part of the chip
 
     struct Entry {
         const param_table *table;

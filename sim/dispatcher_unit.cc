@@ -14,8 +14,10 @@ DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg
     d_ = disp_new(&cfg, ncluster, cores, imgs[PROTO_TCP]->class_portions, &err);
     if (!d_)
         throw std::runtime_error(err.msg);
-    for (unsigned p = 0; p < PROTO_COUNT; p++)
+    for (unsigned p = 0; p < PROTO_COUNT; p++) {
         disp_set_portions(d_, p, imgs[p]->class_portions);
+        disp_set_type_portions(d_, p, imgs[p]->type_needs, imgs[p]->type_portions);
+    }
     for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
         disp_set_route(d_, t, route_mask[t]);
     in_[CH_NETWORK] = &net;

@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstdio>
+#include <deque>
 #include <list>
 #include <map>
 #include <string>
@@ -29,8 +30,10 @@
 
 #include <systemc>
 
+#include "channel.h"
 #include "dispatcher.h"
 #include "happ.h"
+#include "hscript.h"
 #include "roce_qps.h"
 #include "simtime.h"
 #include "smc.h"
@@ -41,7 +44,7 @@ public:
     // Throws std::runtime_error for a bad config (message from smc_new or happ_new) or an
     // unusable dir.
     Host(sc_core::sc_module_name name, const smc_cfg &cfg, const happ_cfg &app, uint32_t flows,
-         const disp *names, const std::string &deliver_dir);
+         disp *names, const std::string &deliver_dir);
     ~Host() override;
     Host(const Host &) = delete;
     Host &operator=(const Host &) = delete;
@@ -53,8 +56,26 @@ public:
     // sock_deliver at the SMC's cycle at: the bytes below upto are in order; the application
     // reads them now or later. Returns the bytes put in order.
     uint32_t deliver(uint32_t flow, uint32_t upto, cycle_t at);
-    // The application has reads to do (the run is not drained).
-    bool busy() const { return happ_pending(app_) != 0; }
+    // The application has reads or writes to do, or the script has lines left, or host events
+    // wait for room in their channel (the run is not drained).
+    bool busy() const
+    {
+        return happ_pending(app_) != 0 || !backlog_.empty() || (script_ && next_line_ < script_->n);
+    }
+    // The send side (issue 5): the host's commands become events on the host channel events
+    // (tcp_send, tcp_close, tcp_recv_credit, and a tcp_send asking for the active open of a
+    // script's connect). script (may be NULL; owned by the caller, outliving the host): the
+    // --host-script lines, carried out at their times.
+    void set_send_side(TimedChannel<event> *events, const hscript *script);
+    // sock_event (isa.h UC_SOCKEV_*) of flow at t_ps; returns 1 when the application drives the
+    // flow's send side (it will send tcp_send / tcp_close), else 0.
+    uint32_t sock_event(uint32_t flow, uint32_t what, uint64_t t_ps);
+    // sock_rcv: the receive stream offset sock_deliver was last given for flow (32-bit).
+    uint32_t rcv_offset(uint32_t flow) const { return flow < rcv_.size() ? rcv_[flow] : 0; }
+    // Script lines that could not be carried out (a connect with no proxy free, a reference to
+    // a connection that does not exist), each with its line: for the report.
+    const std::vector<std::string> &script_errors() const { return script_errors_; }
+    uint64_t host_events() const { return host_events_; }
 
     // sock_open at simulated time t_ps: a new connection on proxy flow (names its output file).
     uint32_t open(uint32_t flow, uint32_t mss, uint32_t shift, uint64_t t_ps);
@@ -100,9 +121,13 @@ public:
     }
 
 private:
-    void read(); // the application's reads due now (with a consumption rate)
+    void read(); // the application's commands and the script's lines due now
+    unsigned script_step(uint64_t now);
+    unsigned app_step(cycle_t cyc);
+    void raise(unsigned type, uint32_t flow, uint32_t seq, uint32_t arg, uint64_t t_ps);
     static void deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *data,
                            uint32_t len, cycle_t at);
+    static void snd_acked_cb(void *ctx, uint32_t flow, uint32_t bytes, cycle_t at);
     FILE *file_of(uint32_t flow);
 
     smc *s_ = nullptr;
@@ -112,7 +137,19 @@ private:
     uint64_t last_work_ps_ = 0;
     uint64_t pool_bytes_; // the pool's pages x page size
     uint32_t page_size_;
-    const disp *names_;
+    disp *names_;
+    TimedChannel<event> *events_ = nullptr;
+    const hscript *script_ = nullptr;
+    size_t next_line_ = 0;                  // the script's next line
+    std::map<uint32_t, uint32_t> conns_of_; // a connect's number -> its flow proxy
+    std::deque<event> backlog_;             // host events waiting for room in their channel
+    std::vector<std::string> script_errors_;
+    std::vector<uint32_t> rcv_;                 // per proxy: sock_deliver's last offset
+    std::vector<uint32_t> rcvbuf_;              // per proxy: its receive buffer's size
+    std::vector<uint8_t> opened_;               // per proxy: the application knows its connection
+    void happ_space(uint32_t flow, cycle_t at); // the send buffer's space changed (SMC cycle)
+    std::vector<uint8_t> wbuf_;                 // a WRITE's bytes
+    uint64_t host_events_ = 0;
     std::string dir_;
     uint64_t delivered_ = 0, last_ps_ = 0, conns_ = 0, written_ = 0;
     std::array<uint64_t, PROTO_COUNT> delivered_proto_{};

@@ -100,6 +100,8 @@ std::string image_hash(const uc_image &img)
     mix(img.code, img.ncode * sizeof img.code[0]);
     mix(img.entry, sizeof img.entry);
     mix(img.class_portions, sizeof img.class_portions);
+    mix(img.type_needs, sizeof img.type_needs);
+    mix(img.type_portions, sizeof img.type_portions);
     char buf[24];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
     return buf;
@@ -121,6 +123,15 @@ int sc_main(int argc, char *argv[])
     opts.add_options()("help,h", "print this help")("version", "print the version")(
         "trace,t", po::value<std::string>(),
         "capture to replay (pcap or pcapng; - for standard input)")(
+        "generate,g", po::value<std::string>(),
+        "closed loop instead of a trace: the generator's remote side (config section "
+        "'remote', docs/generator.md) talks to the chip; FILE is a config like --config's, "
+        "applied after it")("host-script", po::value<std::string>(),
+                            "the host's commands at given times: connect, send, close, abort "
+                            "(docs/outputs.md)")(
+        "gen-pcap", po::value<std::string>(),
+        "with --generate: write the remote side's frames, as they reach the "
+        "chip, to this pcap (the chip's own: --tx-pcap)")(
         "config,c", po::value<std::string>(),
         "chip config: JSON ({\"unit\": {\"key\": value}}) or a Python script that prints it "
         "(FILE.py, "
@@ -190,6 +201,8 @@ int sc_main(int argc, char *argv[])
     try {
         if (vm.count("config"))
             cfg.load_json(vm["config"].as<std::string>());
+        if (vm.count("generate"))
+            cfg.load_json(vm["generate"].as<std::string>());
         if (vm.count("set"))
             for (const auto &a : vm["set"].as<std::vector<std::string>>())
                 try {
@@ -214,14 +227,34 @@ int sc_main(int argc, char *argv[])
         j.finish();
         return 0;
     }
-    if (!vm.count("trace"))
-        fail("no trace given: use --trace FILE (see --help)");
+    const bool generate = vm.count("generate") != 0;
+    if (generate && vm.count("trace"))
+        fail("--generate and --trace exclude each other (a closed loop has no trace)");
+    if (!generate && !vm.count("trace"))
+        fail("no trace given: use --trace FILE, or --generate CONFIG for a closed loop (see "
+             "--help)");
+    if (!generate && vm.count("gen-pcap"))
+        fail("--gen-pcap needs --generate CONFIG");
+    if (generate && cfg.source.mode != REPLAY_TIMESTAMPS)
+        fail("--rate and --saturate replay a trace; a closed loop runs at the link's own pace");
 
     std::unique_ptr<PcapReader> reader;
-    try {
-        reader = std::make_unique<PcapReader>(vm["trace"].as<std::string>());
-    } catch (const InputError &e) {
-        fail(e.what());
+    if (!generate)
+        try {
+            reader = std::make_unique<PcapReader>(vm["trace"].as<std::string>());
+        } catch (const InputError &e) {
+            fail(e.what());
+        }
+
+    struct ScriptFree {
+        void operator()(hscript *s) const { hscript_free(s); }
+    };
+    std::unique_ptr<hscript, ScriptFree> script;
+    if (vm.count("host-script")) {
+        sim_err err;
+        script.reset(hscript_load(vm["host-script"].as<std::string>().c_str(), &err));
+        if (!script)
+            fail(err.msg);
     }
 
     std::ofstream html_out;
@@ -283,7 +316,7 @@ int sc_main(int argc, char *argv[])
     std::string qps_path, qps_note;
     if (vm.count("roce-qps")) {
         qps_path = vm["roce-qps"].as<std::string>();
-    } else if (vm["trace"].as<std::string>() != "-") {
+    } else if (!generate && vm["trace"].as<std::string>() != "-") {
         std::string t = vm["trace"].as<std::string>();
         size_t slash = t.find_last_of('/'), dot = t.find_last_of('.');
         std::string guess = (dot != std::string::npos && (slash == std::string::npos || dot > slash)
@@ -335,6 +368,8 @@ int sc_main(int argc, char *argv[])
     }
     if (vm.count("vcd"))
         files.vcd = vm["vcd"].as<std::string>();
+    if (vm.count("gen-pcap"))
+        files.gen_pcap = vm["gen-pcap"].as<std::string>();
     if (vm.count("history")) {
         if (vm.count("uc-trace-flow"))
             fail("--history and --uc-trace-flow exclude each other (both trace one flow)");
@@ -363,7 +398,11 @@ int sc_main(int argc, char *argv[])
     auto wall0 = std::chrono::steady_clock::now();
     std::unique_ptr<Chip> chip;
     try {
-        chip = std::make_unique<Chip>(cfg, imgs, *reader, files, !vm.count("no-progress"), qps);
+        Feed feed;
+        feed.reader = reader.get();
+        feed.script = script.get();
+        feed.remote = generate ? &cfg.remote : nullptr;
+        chip = std::make_unique<Chip>(cfg, imgs, feed, files, !vm.count("no-progress"), qps);
     } catch (const std::exception &e) {
         fail(e.what());
     }
@@ -384,10 +423,16 @@ int sc_main(int argc, char *argv[])
                      reader->path().c_str(), static_cast<unsigned long long>(back));
 
     RunInfo info;
-    info.trace = reader->path();
-    info.link = reader->link_name();
-    info.truncated = reader->truncated();
-    info.input_error = reader->error();
+    if (reader) {
+        info.trace = reader->path();
+        info.link = reader->link_name();
+        info.truncated = reader->truncated();
+        info.input_error = reader->error();
+    } else {
+        info.trace = "(generated: " + vm["generate"].as<std::string>() + ")";
+        info.link = link_type_name(LINK_ETHERNET);
+        info.generated = true;
+    }
     if (!qps_path.empty()) {
         info.roce_qps = qps_path;
         info.roce_qps_note = qps_note;

@@ -8,6 +8,8 @@
 // and portion can never be fetched before the write-back.
 #pragma once
 
+#include <vector>
+
 #include <array>
 #include <cstdint>
 
@@ -37,8 +39,12 @@ struct DispMsg {
 };
 
 struct TxMsg {
-    enum Kind : uint8_t { SEGMENT, ROCE } kind = SEGMENT;
+    enum Kind : uint8_t { SEGMENT, ROCE, DATA } kind = SEGMENT;
     uint32_t flow;
-    tx_seg seg;   // SEGMENT (tx_emit)
+    tx_seg seg;   // SEGMENT (tx_emit), DATA (tx_data: no options)
     tx_roce roce; // ROCE (tx_roce)
+    // DATA: the payload, read from the flow's send buffer, in hand at ready_ps (the SMC's read
+    // completes then: the segment is not built before)
+    std::vector<uint8_t> payload;
+    uint64_t ready_ps = 0;
 };

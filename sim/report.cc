@@ -72,6 +72,46 @@ void hist_json(JsonWriter &j, const char *name, const hist &h)
     j.end();
 }
 
+// A closed loop's table (--generate): the remote side's connections, requests and their
+// latency, the bytes each way and what the link and the TCP on both ends made of loss.
+void closed_loop_text(std::ostream &o, Chip &chip, const Summary &s)
+{
+    const rem_stats &r = *rem_get_stats(chip.remote->model());
+    const hist &h = r.req_latency_ns;
+    o << "closed loop (the generator's remote side, docs/generator.md)\n";
+    o << line("  connections      opened %llu, accepted %llu, established %llu, completed %llu, "
+              "incomplete %llu, failed %llu, reset %llu",
+              ull(r.conns_opened), ull(r.conns_accepted), ull(r.conns_established),
+              ull(r.conns_completed), ull(r.conns_incomplete), ull(r.conns_failed),
+              ull(r.conns_reset));
+    o << line("  requests         %llu completed (%s per second), %llu answered by the server "
+              "side",
+              ull(r.requests_completed), fmt_num(per_s(r.requests_completed, s.sim_ps)).c_str(),
+              ull(r.requests_answered));
+    if (h.count)
+        o << line("  request latency  p50 %s us, p90 %s us, p99 %s us, p99.9 %s us, max %s us",
+                  fmt_num(hist_quantile(&h, 0.5) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.9) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.99) / 1e3).c_str(),
+                  fmt_num(hist_quantile(&h, 0.999) / 1e3).c_str(), fmt_num(h.max / 1e3).c_str());
+    o << line("  bytes            remote sent %llu, received %llu (verified %llu, corrupt %llu, "
+              "duplicate %llu)",
+              ull(r.bytes_sent), ull(r.bytes_received), ull(r.bytes_verified), ull(r.bytes_corrupt),
+              ull(r.bytes_duplicate));
+    o << line("  retransmissions  remote: fast %llu, after timeout %llu (%llu timeouts), "
+              "window probes %llu",
+              ull(r.segs_retrans_fast), ull(r.segs_retrans_rto), ull(r.rto_expirations),
+              ull(r.zero_window_probes));
+    o << line("  link             frames to the chip %llu (lost %llu, reordered %llu), from the "
+              "chip %llu (lost %llu, reordered %llu)",
+              ull(r.frames_to_chip), ull(r.lost_to_chip), ull(r.reordered_to_chip),
+              ull(r.frames_from_chip), ull(r.lost_from_chip), ull(r.reordered_from_chip));
+    if (r.acks_unseen || r.rx_bad || r.bytes_corrupt)
+        o << line("  chip errors seen ACKs of data never sent %llu, bad frames %llu, corrupt bytes "
+                  "%llu",
+                  ull(r.acks_unseen), ull(r.rx_bad), ull(r.bytes_corrupt));
+}
+
 } // namespace
 
 void write_config_json(JsonWriter &j, const ChipConfig &cfg, const char *key)
@@ -235,6 +275,8 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
               ull(chip.host->connections()));
     o << line("  goodput          %s Gb/s over the simulated time",
               fmt_num(per_s(s.delivered_bytes * 8, s.sim_ps) / 1e9).c_str());
+    if (chip.remote)
+        closed_loop_text(o, chip, s);
     o << "by protocol (packets that derived events; bytes delivered in order, and by RDMA WRITE)\n";
     for (unsigned p = 0; p < PROTO_COUNT; p++) {
         uint64_t pk = chip.ipu->proto_packets()[p], dl = chip.host->bytes_delivered(p);
@@ -282,10 +324,11 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
                   fmt_num(100.0 * share(busy, cyc * c.cfg.cores)).c_str(),
                   fmt_num(100.0 * share(busy_max, cyc)).c_str());
     }
-    if (chip.ev_stats.bad_appends || chip.ev_stats.bad_emits)
+    if (chip.ev_stats.bad_appends || chip.ev_stats.bad_emits || chip.ev_stats.bad_tx_data)
         o << line("  microcode errors sock_append outside the frame %llu, ev_emit of an unknown "
-                  "type %llu (refused; a firmware bug)",
-                  ull(chip.ev_stats.bad_appends), ull(chip.ev_stats.bad_emits));
+                  "type %llu, tx_data outside the send buffer %llu (refused; a firmware bug)",
+                  ull(chip.ev_stats.bad_appends), ull(chip.ev_stats.bad_emits),
+                  ull(chip.ev_stats.bad_tx_data));
     if (chip.ev_stats.faults) {
         o << line("  faults           %llu", ull(chip.ev_stats.faults));
         for (const auto &f : chip.ev_stats.fault_lines)
@@ -312,6 +355,23 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     o << "transmit\n";
     o << line("  frames           %llu (%llu bytes); dropped: queue full %llu, no template %llu",
               ull(ts.frames), ull(ts.bytes), ull(ts.drops_queue_full), ull(ts.drops_no_template));
+    const tx_data_stats &td = *tx_get_data_stats(chip.tx->model());
+    if (td.data_frames || td.key_templates)
+        o << line("  data segments    %llu (%llu payload bytes); too long %llu; templates from a "
+                  "key (active opens) %llu",
+                  ull(td.data_frames), ull(td.payload_bytes), ull(td.drops_too_long),
+                  ull(td.key_templates));
+    const smc_stats &sd = *smc_get_stats(chip.host->model());
+    if (sd.snd_writes)
+        o << line("  send buffers     host wrote %llu bytes in %llu writes (pool refusals %llu); "
+                  "read for segments %llu bytes; acknowledged %llu; discarded at close %llu",
+                  ull(sd.snd_bytes_written), ull(sd.snd_writes), ull(sd.snd_refused_pool),
+                  ull(sd.snd_bytes_read), ull(sd.snd_bytes_acked), ull(sd.snd_bytes_discarded));
+    if (chip.host->host_events())
+        o << line("  host events      %llu (tcp_send, tcp_close, tcp_recv_credit)",
+                  ull(chip.host->host_events()));
+    for (const auto &e : chip.host->script_errors())
+        o << line("  host script      %s", e.c_str());
     o << "host\n";
     o << line("  wall time        %.3f s", info.wall_s);
     o << line("  speed            %.3f M packets simulated per wall second",
@@ -388,6 +448,7 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.kv("count", chip.ev_stats.faults);
     j.kv("bad_appends", chip.ev_stats.bad_appends);
     j.kv("bad_emits", chip.ev_stats.bad_emits);
+    j.kv("bad_tx_data", chip.ev_stats.bad_tx_data);
     j.begin_array("first");
     for (const auto &f : chip.ev_stats.fault_lines)
         j.value(f);
@@ -430,6 +491,14 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         j.kv("t_ps", sm.times());
         for (size_t i = 0; i < sm.names().size(); i++)
             j.kv(sm.names()[i].c_str(), sm.columns()[i]);
+        j.end();
+    }
+    if (chip.remote) {
+        j.begin("closed_loop");
+        const rem_stats *r = rem_get_stats(chip.remote->model());
+        stats_json(j, rem_stat_defs, rem_stat_count, r);
+        hist_json(j, "request_latency_ns", r->req_latency_ns);
+        j.kv("requests_per_s", per_s(r->requests_completed, s.sim_ps));
         j.end();
     }
     j.begin("units");
@@ -499,6 +568,7 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
         j.end();
         j.begin("tx");
         stats_json(j, tx_stat_defs, tx_stat_count, tx_get_stats(chip.tx->model()));
+        stats_json(j, tx_data_stat_defs, tx_data_stat_count, tx_get_data_stats(chip.tx->model()));
         j.end();
     }
 

@@ -25,6 +25,7 @@ struct RunInfo {
     std::string roce_qps_note;        // " (found beside the trace)" or ""
     uint64_t roce_qps_count = 0;      // the queue pairs in it
     double wall_s = 0;                // host time: text report only (not deterministic)
+    bool generated = false;           // a closed loop (--generate): the remote side's report too
 };
 
 struct Summary {

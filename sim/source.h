@@ -27,24 +27,38 @@ struct SourceStats {
     uint64_t last_arrival_ps = 0;
 };
 
-class TraceSource : public sc_core::sc_module {
+// What the chip sees of its ingress port, whoever feeds it: a capture (TraceSource) or the
+// closed-loop generator's remote side (RemoteSource).
+class Source {
+public:
+    virtual ~Source() = default;
+    virtual const SourceStats &stats() const = 0;
+    // The capture timestamp (ns since the epoch) that simulated time 0 stands for.
+    virtual uint64_t epoch_ns() const = 0;
+    // No frame will come any more.
+    virtual bool finished() const = 0;
+    // The warm-up (chip.warmup_packets, chip.warmup_ps; 0: not by that measure): fn runs once,
+    // at the arrival of the first packet of the measure phase — the one of index packets, or the
+    // first arriving at or after ps, whichever comes first — before it enters.
+    virtual void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn) = 0;
+    // Zeroes the stats at the end of the warm-up: the packet about to enter counts as read.
+    virtual void reset_stats() = 0;
+    // The index of the packet about to enter (during the warm-up's fn: the first one measured).
+    virtual uint64_t next_index() const = 0;
+};
+
+class TraceSource : public sc_core::sc_module, public Source {
 public:
     SC_HAS_PROCESS(TraceSource);
     TraceSource(sc_core::sc_module_name name, PcapReader &reader, const SourceCfg &cfg,
                 TimedChannel<pkt> &out, bool progress);
 
-    const SourceStats &stats() const { return st_; }
-    // The capture timestamp (ns since the epoch) that simulated time 0 stands for.
-    uint64_t epoch_ns() const { return first_ts_ns_; }
-    bool finished() const { return eof_ && !have_; }
-    // The warm-up (chip.warmup_packets, chip.warmup_ps; 0: not by that measure): fn runs once,
-    // at the arrival of the first packet of the measure phase — the one of index packets, or the
-    // first arriving at or after ps, whichever comes first — before it enters.
-    void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn);
-    // Zeroes the stats at the end of the warm-up: the packet about to enter counts as read.
-    void reset_stats();
-    // The index of the packet about to enter (during fn: the first one measured).
-    uint64_t next_index() const { return pend_.index; }
+    const SourceStats &stats() const override { return st_; }
+    uint64_t epoch_ns() const override { return first_ts_ns_; }
+    bool finished() const override { return eof_ && !have_; }
+    void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn) override;
+    void reset_stats() override;
+    uint64_t next_index() const override { return pend_.index; }
 
 private:
     void run();

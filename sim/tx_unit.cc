@@ -41,8 +41,15 @@ void TxUnit::run()
         const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
         while (TxMsg *m = in_.peek(now)) {
+            if (m->kind == TxMsg::DATA && m->ready_ps > now) { // its payload is still being read
+                wake_.notify(ps(m->ready_ps - now));
+                break; // in order: the frames behind it wait too
+            }
             if (m->kind == TxMsg::ROCE) // a refusal is counted by the model
                 tx_emit_roce(t_, m->flow, &m->roce, cyc);
+            else if (m->kind == TxMsg::DATA)
+                tx_emit_data(t_, m->flow, &m->seg, m->payload.data(),
+                             static_cast<uint32_t>(m->payload.size()), cyc);
             else
                 tx_emit(t_, m->flow, &m->seg, cyc);
             in_.pop(now);
@@ -61,6 +68,8 @@ void TxUnit::run()
                 h.caplen = h.len = o->len;
                 pcap_dump(reinterpret_cast<u_char *>(dump_), &h, o->frame);
             }
+            if (depart_)
+                depart_(o->frame, o->len, t);
             tx_pop_out(t_);
             progress++;
         }

@@ -27,6 +27,11 @@ public:
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }
     uint64_t last_depart_ps() const { return last_ps_; }
+    // fn sees every frame as its last bit leaves the port (a closed loop's link to the remote).
+    void on_depart(std::function<void(const uint8_t *, uint32_t, uint64_t)> fn)
+    {
+        depart_ = std::move(fn);
+    }
 
 private:
     void run();
@@ -36,6 +41,7 @@ private:
     pcap_t *dead_ = nullptr;
     pcap_dumper_t *dump_ = nullptr;
     std::function<uint64_t()> epoch_;
+    std::function<void(const uint8_t *, uint32_t, uint64_t)> depart_;
     uint64_t last_ps_ = 0;
     sc_core::sc_event wake_;
     uint64_t last_work_ps_ = 0;

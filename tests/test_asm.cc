@@ -193,6 +193,8 @@ void expect_same_program(const uc_image &a, const uc_image &b)
     }
     EXPECT_EQ(a.ws_size, b.ws_size);
     EXPECT_EQ(0, memcmp(a.class_portions, b.class_portions, sizeof a.class_portions));
+    EXPECT_EQ(0, memcmp(a.type_needs, b.type_needs, sizeof a.type_needs));
+    EXPECT_EQ(0, memcmp(a.type_portions, b.type_portions, sizeof a.type_portions));
     EXPECT_EQ(symbol_set(a), symbol_set(b));
 }
 
@@ -625,9 +627,10 @@ std::vector<ErrCase> error_cases()
         {"UnknownEventType", ".entry tcp_dat x\nx: fin\n",
          "t.uc:1:8: unknown event type 'tcp_dat' (did you mean 'tcp_data'?)"},
         {"UnknownEventClass", ".portion p 4\n.needs recieve p\n",
-         "t.uc:2:8: unknown event class 'recieve' (did you mean 'receive'?)"},
+         "t.uc:2:8: unknown event class or type 'recieve' (did you mean 'receive'?)"},
         {"UnknownEventClassFar", ".portion p 4\n.needs rx p\n",
-         "t.uc:2:8: unknown event class 'rx' (expected receive, send, timer, host or internal)"},
+         "t.uc:2:8: unknown event class or type 'rx' (expected receive, send, timer, host, "
+         "internal or an event type)"},
         {"UnknownPortion", ".portion stats 4\n.needs receive stat\n",
          "t.uc:2:16: unknown portion 'stat' (did you mean 'stats'?)"},
         {"NeedsExpectsComma", ".portion a 4\n.portion b 4\n.needs send a b\n",
@@ -1085,6 +1088,34 @@ TEST(AsmImage, RoundTripIsByteIdentical)
     EXPECT_EQ(image_bytes(back.img), b1);
 }
 
+// `.needs TYPE` gives one event type its own portions (docs/isa.md): the class keeps its
+// own, the override survives the image file, the listing and the disassembly show it.
+TEST(AsmImage, TypeNeedsOverrideTheClassAndRoundTrip)
+{
+    Image im;
+    assemble(im,
+             ".portion rx 4\n.portion tx 4\n.needs timer rx\n.needs tcp_rto tx\n"
+             ".needs tcp_keepalive rx, tx\n.entry tcp_rto h\nh: fin\n",
+             "t.uc");
+    ASSERT_EQ(im.rc, 0) << im.err.msg;
+    EXPECT_EQ(im.img.class_portions[EVC_TIMER], 1u);
+    EXPECT_EQ(im.img.type_needs[EV_TCP_RTO], 1u);
+    EXPECT_EQ(im.img.type_portions[EV_TCP_RTO], 2u);
+    EXPECT_EQ(im.img.type_portions[EV_TCP_KEEPALIVE], 3u);
+    EXPECT_EQ(im.img.type_needs[EV_TCP_DELACK], 0u);
+    EXPECT_EQ(uc_image_portions(&im.img, EV_TCP_RTO, EVC_TIMER), 2u);
+    EXPECT_EQ(uc_image_portions(&im.img, EV_TCP_DELACK, EVC_TIMER), 1u);
+    Image back;
+    std::string msg;
+    ASSERT_EQ(read_image(image_bytes(im.img), &back.img, &msg), 0) << msg;
+    expect_same_program(im.img, back.img);
+    EXPECT_NE(listing_of(im.img).find("needs      tcp_rto                  tx\n"),
+              std::string::npos)
+        << listing_of(im.img);
+    EXPECT_NE(disassembly_of(im.img).find(".needs tcp_keepalive rx, tx\n"), std::string::npos);
+    expect_reassembles(im.img);
+}
+
 TEST(AsmImage, EmptyImageRoundTrips)
 {
     Image im;
@@ -1170,25 +1201,25 @@ TEST(AsmImage, CraftedHeadersAreRefused)
     } cases[] = {
         {{'N', 'O', 'T', 'A', 'N', 'I', 'M', 'G', 1, 0, 0, 0},
          "img.bin: not a microcode image (bad magic)"},
-        {header(2, {}), "img.bin: image version 2, this build reads version 1"},
-        {header(1, {0xffffffffu, 1, 0, 0, 0, EV_TYPE_COUNT, EVC_COUNT}),
+        {header(1, {}), "img.bin: image version 1, this build reads version 2"},
+        {header(2, {0xffffffffu, 1, 0, 0, 0, EV_TYPE_COUNT, EVC_COUNT}),
          "img.bin: corrupt (4294967295 instructions, at most 65535)"},
-        {header(1, {1, 0, 0, 0, 0, EV_TYPE_COUNT, EVC_COUNT}),
+        {header(2, {1, 0, 0, 0, 0, EV_TYPE_COUNT, EVC_COUNT}),
          "img.bin: corrupt (1 instructions but no source file)"},
-        {header(1, {0, 0, 0xffffffffu, 0, 0, EV_TYPE_COUNT, EVC_COUNT}),
+        {header(2, {0, 0, 0xffffffffu, 0, 0, EV_TYPE_COUNT, EVC_COUNT}),
          "img.bin: corrupt (4294967295 symbols, at most 1048576)"},
-        {header(1, {0, 0, 0, 9, 0, EV_TYPE_COUNT, EVC_COUNT}),
+        {header(2, {0, 0, 0, 9, 0, EV_TYPE_COUNT, EVC_COUNT}),
          "img.bin: corrupt (9 portions, at most 8)"},
-        {header(1, {0, 0, 0, 0, 70000, EV_TYPE_COUNT, EVC_COUNT}),
+        {header(2, {0, 0, 0, 0, 70000, EV_TYPE_COUNT, EVC_COUNT}),
          "img.bin: corrupt (workspace of 70000 bytes, at most 65536)"},
-        {header(1, {0, 0, 0, 0, 0, EV_TYPE_COUNT + 1, EVC_COUNT}),
+        {header(2, {0, 0, 0, 0, 0, EV_TYPE_COUNT + 1, EVC_COUNT}),
          "img.bin: built for " + std::to_string(EV_TYPE_COUNT + 1) +
              " event types and 5 classes, this build has " + std::to_string(EV_TYPE_COUNT) +
              " and 5"},
-        {header(1, {0, 0, 0, 0, 0, EV_TYPE_COUNT, EVC_COUNT, 0xfffffff0u}),
+        {header(2, {0, 0, 0, 0, 0, EV_TYPE_COUNT, EVC_COUNT, 0xfffffff0u}),
          "img.bin: corrupt (the protocol name is 4294967280 bytes long, at most 47)"},
         // a million symbols claimed, none present: fails on truncation without allocating them
-        {header(1, {0, 0, UC_MAX_SYMS, 0, 0, EV_TYPE_COUNT, EVC_COUNT, 0}),
+        {header(2, {0, 0, UC_MAX_SYMS, 0, 0, EV_TYPE_COUNT, EVC_COUNT, 0}),
          "img.bin: truncated (the file ends inside the entry table)"},
     };
     for (auto &c : cases) {

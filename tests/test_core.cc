@@ -813,7 +813,8 @@ TEST(CoreEvent, LdevReadsEveryField)
     want[UC_EVF_DMA_LEN] = 0x10001;
     want[UC_EVF_VA_LO] = 0x89abcdef;
     want[UC_EVF_VA_HI] = 0x01234567;
-    static_assert(UC_EVF_COUNT == 43, "three handlers of up to 16 ldev cover every field");
+    want[UC_EVF_NOW_US] = 1; // the clock, not the descriptor: cycle 1000 + a few at 1000 MHz
+    static_assert(UC_EVF_COUNT == 44, "three handlers of up to 16 ldev cover every field");
     // 16 registers: the fields in handlers of 16, r0..r15 each
     for (unsigned part = 0; part * 16 < UC_EVF_COUNT; part++) {
         Rig h;
@@ -827,6 +828,34 @@ TEST(CoreEvent, LdevReadsEveryField)
             EXPECT_EQ(h.res.regs[r], want[part * 16 + r]) << uc_evf_name(part * 16 + r);
         EXPECT_EQ(h.cycles(), n * h.k.ev + h.k.fin);
     }
+}
+
+// now_us is the cycle the ldev issues at, over the clock in MHz: six 2-cycle ALU ops into an
+// event that started at cycle 2,499,995 of a 500 MHz core it is cycle 2,500,007: 5000 us
+// (5000.014); one cycle earlier it would still be 4999.
+TEST(CoreEvent, NowUsIsTheIssueCycleInMicroseconds)
+{
+    Rig g;
+    g.cfg.clock_mhz = 500;
+    g.prog.movk(1, 1);
+    g.prog.movk(2, 2);
+    g.prog.movk(3, 3);
+    g.prog.movk(4, 4);
+    g.prog.movk(5, 5);
+    g.prog.movk(6, 6);
+    g.prog.op(UC_LDEV, 7, 0, 0, UC_EVF_NOW_US); // issues after 6 ALU ops
+    g.prog.op(UC_LDEV, 8, 0, 0, UC_EVF_NOW_US);
+    g.prog.fin();
+    const cycle_t start = 2499995;
+    ASSERT_EQ(g.run(start), CORE_OK);
+    EXPECT_EQ(g.res.regs[7], 5000u);
+    EXPECT_EQ(g.res.regs[8], 5000u); // 17 cycles later
+    Rig e;
+    e.cfg.clock_mhz = 500;
+    e.prog.op(UC_LDEV, 7, 0, 0, UC_EVF_NOW_US);
+    e.prog.fin();
+    ASSERT_EQ(e.run(2499999), CORE_OK);
+    EXPECT_EQ(e.res.regs[7], 4999u);
 }
 
 TEST(CoreEvent, NoWindowScaleReadsAs255)
@@ -983,7 +1012,8 @@ TEST(CoreCmd, RoceCommandsRecordTheirArgumentsAndHostWriteAnswers)
 {
     EXPECT_EQ(unsigned(UC_CMD_HOST_WRITE), 11u);
     EXPECT_EQ(unsigned(UC_CMD_TX_ROCE), 12u);
-    EXPECT_EQ(unsigned(UC_CMD_COUNT), 13u);
+    EXPECT_EQ(unsigned(UC_CMD_TX_DATA), 13u); // the send side's commands follow
+    EXPECT_EQ(unsigned(UC_CMD_COUNT), 19u);
     EXPECT_STREQ(uc_cmd_name(UC_CMD_HOST_WRITE), "host_write");
     EXPECT_STREQ(uc_cmd_name(UC_CMD_TX_ROCE), "tx_roce");
     EXPECT_EQ(uc_cmd_name(UC_CMD_COUNT), nullptr);
@@ -1402,8 +1432,8 @@ TEST(CoreCheck, RejectsEachKindOfBadImageWithItsLocation)
         {"call target",
          {W(UC_CALL, 0, 0, 2), fin},
          "t.uc:1: call target 2 is outside the code (2 instructions)"},
-        {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 43"},
-        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 13"},
+        {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 44"},
+        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 19"},
         {"falls off",
          {W(UC_NOP), W(UC_ADD, 1, 2)},
          "t.uc:2: add can run past the end of the code (end with ja, ret, fin or trap)"},

@@ -1020,3 +1020,38 @@ TEST_F(Disp, QueuePairsOpenedFromOutside)
     EXPECT_EQ(Dropped(DROP_SENT_BY_LOCAL_SIDE), 1u);
     EXPECT_EQ(Dropped(DROP_NO_FLOW), 1u);
 }
+
+// `.needs TYPE` (docs/isa.md): a type's own portions override its class's, for that type only
+// and that protocol only. With tcp_rto needing the send portion while the other timers keep
+// the class's (receive | send), an RTO runs beside a receive event of its flow and a delayed
+// ACK does not; a RoCE timer keeps its class's portions.
+TEST_F(Disp, TypeOverridesTakeTheirOwnPortions)
+{
+    Start();
+    uint8_t needs[EV_TYPE_COUNT] = {}, by_type[EV_TYPE_COUNT] = {};
+    needs[EV_TCP_RTO] = 1;
+    by_type[EV_TCP_RTO] = kSend;
+    disp_set_type_portions(d, PROTO_TCP, needs, by_type);
+    flow_key k = Key(9);
+    disp_out r = One(Net(EV_TCP_SYN, 0, k), 0); // holds the receive portion
+    EXPECT_EQ(r.portions, kRecv);
+    disp_out rto = One(Named(CH_TIMER, EV_TCP_RTO, EVC_TIMER, r.ev.flow), 10);
+    EXPECT_EQ(rto.ev.type, EV_TCP_RTO);
+    EXPECT_EQ(rto.portions, kSend); // not parked behind the receive event
+    Push(Named(CH_TIMER, EV_TCP_DELACK, EVC_TIMER, r.ev.flow), 20);
+    RunTo(40);
+    EXPECT_TRUE(Drain().empty()); // the class's receive | send: both are busy
+    EXPECT_EQ(disp_pending_count(d), 1u);
+    Complete(r, 50);
+    Complete(rto, 50);
+    RunTo(60);
+    auto v = Drain();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].ev.type, EV_TCP_DELACK);
+    EXPECT_EQ(v[0].portions, kRecv | kSend);
+    event roce = Named(CH_TIMER, EV_ROCE_ACK_TIMER, EVC_TIMER, r.ev.flow);
+    roce.proto = PROTO_ROCE;
+    Complete(v[0], 70);
+    disp_out o = One(roce, 80);
+    EXPECT_EQ(o.portions, kRecv | kSend); // the override is TCP's alone
+}

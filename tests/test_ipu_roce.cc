@@ -133,7 +133,7 @@ TEST(IpuRoce, TypesAndNamesOfTheContract)
 {
     EXPECT_EQ(unsigned(PROTO_ROCE), unsigned(PROTO_TCP) + 1);
     EXPECT_STREQ(ev_proto_name(PROTO_ROCE), "roce");
-    EXPECT_EQ(unsigned(EV_ROCE_SEND_FIRST), unsigned(EV_TCP_INTERNAL) + 1);
+    EXPECT_EQ(unsigned(EV_ROCE_SEND_FIRST), unsigned(EV_TCP_NOTIFY) + 1);
     const char *names[] = {"roce_send_first", "roce_send_middle", "roce_send_last",
                            "roce_send_only",  "roce_write_first", "roce_write_middle",
                            "roce_write_last", "roce_write_only",  "roce_ack",

@@ -944,4 +944,427 @@ TEST_F(Smc, RandomOperationsKeepTheInvariant)
     EXPECT_EQ(St().pages_peak, 12u);
 }
 
+// ---- the send buffer (issue 5) ------------------------------------------------------------
+
+struct Acked {
+    uint32_t flow, bytes;
+    cycle_t at;
+    bool operator==(const Acked &o) const
+    {
+        return flow == o.flow && bytes == o.bytes && at == o.at;
+    }
+};
+
+void RecordAcked(void *ctx, uint32_t flow, uint32_t bytes, cycle_t at)
+{
+    static_cast<std::vector<Acked> *>(ctx)->push_back({flow, bytes, at});
+}
+
+class SmcSnd : public Smc {
+protected:
+    std::vector<Acked> acked;
+    void MakeSnd(uint32_t flows = 4)
+    {
+        Make(flows);
+        smc_set_snd_acked(s, RecordAcked, &acked);
+    }
+    // Writes the bytes Byte(100 + flow, off...) at the flow's end; returns the bytes taken.
+    uint32_t Write(uint32_t flow, uint32_t len, cycle_t at = 0, cycle_t *done = nullptr)
+    {
+        std::vector<uint8_t> d = Bytes(100 + flow, smc_snd_end(s, flow), len);
+        return smc_snd_write(s, flow, d.data(), len, at, done);
+    }
+    std::vector<uint8_t> Read(uint32_t flow, uint64_t off, uint32_t len, int *rc = nullptr)
+    {
+        std::vector<uint8_t> d(len, 0xee);
+        int r = smc_snd_read(s, flow, static_cast<uint32_t>(off), d.data(), len, 0, nullptr);
+        if (rc)
+            *rc = r;
+        return d;
+    }
+};
+
+// smc_open sizes the send buffer by the receive buffer's rule (claim 16); nothing is allocated;
+// a RoCE queue pair has no send buffer.
+TEST_F(SmcSnd, OpenSizesTheSendBufferByTheReceiveRule)
+{
+    MakeSnd();
+    EXPECT_EQ(smc_snd_size(s, 0), 0u); // not open
+    EXPECT_EQ(smc_snd_space(s, 0), 0u);
+    ASSERT_EQ(smc_open(s, 0, 1460, 2), 92160u); // 1460 * 64 = 93440, rounded down to pages
+    EXPECT_EQ(smc_snd_size(s, 0), 92160u);
+    EXPECT_EQ(smc_snd_space(s, 0), 92160u);
+    ASSERT_EQ(smc_open(s, 1, 0, 0), 32768u);
+    EXPECT_EQ(smc_snd_size(s, 1), 32768u);
+    EXPECT_EQ(smc_pages_held(s, 0), 0u);
+    EXPECT_EQ(St().page_allocs, 0u);
+    ASSERT_EQ(smc_open_roce(s, 2, 65536), 65536u);
+    EXPECT_EQ(smc_snd_size(s, 2), 0u);
+    EXPECT_EQ(smc_snd_space(s, 2), 0u);
+    EXPECT_EQ(Write(2, 10), 0u);
+    EXPECT_EQ(Write(3, 10), 0u); // not open
+    EXPECT_EQ(Write(3, 0), 0u);  // nothing asked: not counted
+    EXPECT_EQ(St().snd_refused_closed, 2u);
+    EXPECT_EQ(St().snd_writes, 0u);
+    EXPECT_EQ(smc_snd_size(s, 9), 0u); // out of range
+    EXPECT_EQ(smc_snd_ack(s, 9, 10, 0), 0u);
+}
+
+// Writes take one page per allocation operation (claim 17), only for the slots they reach that
+// have none; the space bounds what a write takes.
+TEST_F(SmcSnd, WritesTakeOnePagePerAllocationOperation)
+{
+    Small();
+    MakeSnd();
+    ASSERT_EQ(smc_open(s, 1, 0, 0), 256u);
+    EXPECT_EQ(Write(1, 100), 100u); // [0, 100): pages 0, 1
+    EXPECT_EQ(St().page_allocs, 2u);
+    EXPECT_EQ(smc_pages_held(s, 1), 2u);
+    EXPECT_EQ(Write(1, 28), 28u); // [100, 128): page 1 is there
+    EXPECT_EQ(St().page_allocs, 2u);
+    EXPECT_EQ(Write(1, 1), 1u); // byte 128: page 2
+    EXPECT_EQ(St().page_allocs, 3u);
+    EXPECT_EQ(smc_snd_space(s, 1), 127u);
+    EXPECT_EQ(Write(1, 200), 127u); // cut to the space: [129, 256), page 3
+    EXPECT_EQ(St().page_allocs, 4u);
+    EXPECT_EQ(smc_pages_held(s, 1), 4u);
+    EXPECT_EQ(smc_pages_in_use(s), 4u);
+    EXPECT_EQ(smc_snd_space(s, 1), 0u);
+    EXPECT_EQ(Write(1, 5), 0u); // full: no bytes, not a pool refusal
+    EXPECT_EQ(St().snd_refused_pool, 0u);
+    EXPECT_EQ(St().snd_writes, 4u);
+    EXPECT_EQ(St().snd_bytes_written, 256u);
+    EXPECT_EQ(smc_snd_end(s, 1), 256u);
+    EXPECT_EQ(smc_snd_unacked(s, 1), 256u);
+    EXPECT_EQ(Read(1, 0, 256), Bytes(101, 0, 256));
+    EXPECT_EQ(Read(1, 60, 70), Bytes(101, 60, 70)); // across pages 0..2
+    EXPECT_EQ(St().snd_reads, 2u);
+    EXPECT_EQ(St().snd_bytes_read, 326u);
+    EXPECT_EQ(smc_pages_held_total(s), smc_pages_in_use(s));
+}
+
+// An ack frees the bytes below it and every page wholly below: the page of acked stays while
+// acked is inside it. Duplicates free nothing; the FIN's + 1 is taken as the end silently, more
+// is clamped and counted. Each ack that frees bytes calls back.
+TEST_F(SmcSnd, AcksFreeBytesAndWholePages)
+{
+    Small();
+    MakeSnd();
+    ASSERT_EQ(smc_open(s, 2, 0, 0), 256u);
+    ASSERT_EQ(Write(2, 200), 200u); // pages 0..3
+    EXPECT_EQ(smc_snd_ack(s, 2, 63, 10), 63u);
+    EXPECT_EQ(smc_pages_held(s, 2), 4u); // byte 63 is not acked
+    EXPECT_EQ(smc_snd_space(s, 2), 256u - 137);
+    EXPECT_EQ(smc_snd_ack(s, 2, 64, 11), 1u);
+    EXPECT_EQ(smc_pages_held(s, 2), 3u);
+    EXPECT_EQ(St().page_frees, 1u);
+    EXPECT_EQ(smc_snd_ack(s, 2, 64, 12), 0u); // duplicate
+    EXPECT_EQ(smc_snd_ack(s, 2, 10, 13), 0u); // below acked
+    EXPECT_EQ(smc_snd_ack(s, 2, 150, 14), 86u);
+    EXPECT_EQ(smc_pages_held(s, 2), 2u); // pages 2, 3: acked 150 is inside page 2
+    EXPECT_EQ(smc_snd_acked(s, 2), 150u);
+    EXPECT_EQ(smc_snd_pending(s, 2, 150), 50u);
+    EXPECT_EQ(smc_snd_pending(s, 2, 180), 20u);
+    EXPECT_EQ(smc_snd_pending(s, 2, 200), 0u);
+    EXPECT_EQ(smc_snd_pending(s, 2, 4000), 0u);
+    EXPECT_EQ(smc_snd_ack(s, 2, 201, 15), 50u); // end + 1: our FIN acknowledged
+    EXPECT_EQ(St().snd_ack_clamped, 0u);
+    EXPECT_EQ(smc_pages_held(s, 2), 1u); // page 3 holds byte 200's slot: acked is inside it
+    EXPECT_EQ(smc_snd_unacked(s, 2), 0u);
+    EXPECT_EQ(smc_snd_ack(s, 2, 300, 16), 0u); // beyond: clamped, nothing new
+    EXPECT_EQ(St().snd_ack_clamped, 1u);
+    EXPECT_EQ(Write(2, 56), 56u); // [200, 256) in page 3: no allocation
+    EXPECT_EQ(St().page_allocs, 4u);
+    EXPECT_EQ(smc_snd_ack(s, 2, 256, 17), 56u); // all of page 3 below acked: freed
+    EXPECT_EQ(smc_pages_held(s, 2), 0u);
+    EXPECT_EQ(smc_pages_in_use(s), 0u);
+    EXPECT_EQ(St().page_frees, 4u);
+    EXPECT_EQ(acked,
+              (std::vector<Acked>{{2, 63, 10}, {2, 1, 11}, {2, 86, 14}, {2, 50, 15}, {2, 56, 17}}));
+    EXPECT_EQ(St().snd_acks, 5u);
+    EXPECT_EQ(St().snd_bytes_acked, 256u);
+}
+
+// Reads outside [acked, end) are refused and counted; a zero-length read at the end is fine.
+TEST_F(SmcSnd, ReadsOutsideTheUnackedBytesAreRefused)
+{
+    Small();
+    MakeSnd();
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
+    ASSERT_EQ(Write(0, 150), 150u);
+    ASSERT_EQ(smc_snd_ack(s, 0, 70, 0), 70u);
+    int rc = 0;
+    Read(0, 69, 2, &rc); // one byte below acked
+    EXPECT_EQ(rc, -1);
+    Read(0, 140, 11, &rc); // one byte beyond end
+    EXPECT_EQ(rc, -1);
+    Read(3, 0, 1, &rc); // not open
+    EXPECT_EQ(rc, -1);
+    EXPECT_EQ(St().snd_bad_read, 3u);
+    EXPECT_EQ(Read(0, 70, 80, &rc), Bytes(100, 70, 80));
+    EXPECT_EQ(rc, 0);
+    cycle_t done = 7;
+    EXPECT_EQ(smc_snd_read(s, 0, 150, nullptr, 0, 42, &done), 0);
+    EXPECT_EQ(done, 42u);
+    EXPECT_EQ(smc_snd_read(s, 0, 100, nullptr, 10, 42, nullptr), 0); // timing only
+    EXPECT_EQ(St().snd_reads, 2u);
+    EXPECT_EQ(St().snd_bad_read, 3u);
+    EXPECT_EQ(smc_mem_stats(s)->reads, 2u);
+}
+
+// Host writes and payload reads are transfers on the memory channel: a read waits for the
+// flow's last write, and they share one bus with the receive side's copies.
+TEST_F(SmcSnd, MemoryChannelTiming)
+{
+    MakeSnd(); // latency 100, 16 bytes per cycle
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 32768u);
+    ASSERT_EQ(smc_open(s, 1, 0, 0), 32768u);
+    cycle_t done = 0;
+    ASSERT_EQ(Write(0, 100, 10, &done), 100u);
+    EXPECT_EQ(done, 10u + 100 + 7); // ceil(100 / 16) = 7
+    // Read at 50, before the write completes: issued at 117, 117 + 100 + 4
+    EXPECT_EQ(smc_snd_read(s, 0, 0, nullptr, 64, 50, &done), 0);
+    EXPECT_EQ(done, 221u);
+    // Read at 500: unloaded
+    EXPECT_EQ(smc_snd_read(s, 0, 36, nullptr, 64, 500, &done), 0);
+    EXPECT_EQ(done, 604u);
+    // Another flow's read does not wait for flow 0's writes (only for the bus)
+    ASSERT_EQ(Write(1, 16, 1000, &done), 16u);
+    EXPECT_EQ(done, 1101u);
+    ASSERT_EQ(Write(0, 1600, 1000, &done), 1600u); // its data waits for the bus until 1101
+    EXPECT_EQ(done, 1201u);
+    EXPECT_EQ(smc_snd_read(s, 1, 0, nullptr, 16, 1000, &done), 0); // bus free at 1201
+    EXPECT_EQ(done, 1202u);
+    // A receive-side copy shares the bus
+    ASSERT_EQ(Append(1, 0, 32, 1100), 1u); // data at 1200, bus until 1202: 1204
+    ASSERT_EQ(DeliverAll(s, 1, 32, 1100), 32u);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].at, 1304u + 2); // issued at 1204, 1304 + 2
+    EXPECT_EQ(done, 1202u);
+    EXPECT_EQ(Write(1, 0, 5000, &done), 0u); // nothing to write: no access
+    EXPECT_EQ(done, 5000u);
+    const xmem_stats *m = smc_mem_stats(s);
+    EXPECT_EQ(m->writes, 4u);
+    EXPECT_EQ(m->bytes_written, 100u + 16 + 1600 + 32);
+    EXPECT_EQ(m->reads, 4u);
+    EXPECT_EQ(m->bytes_read, 64u + 64 + 16 + 32);
+}
+
+// The pool is shared with the receive buffers: a write takes what the free pages hold and
+// counts the cut; an ack's freed page lets the host write again; the receive side is refused
+// when the send side took the pages.
+TEST_F(SmcSnd, PoolCutsWritesShort)
+{
+    Small(3);
+    MakeSnd();
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
+    ASSERT_EQ(smc_open(s, 1, 0, 0), 256u);
+    ASSERT_EQ(Append(1, 0, 10), 1u); // one page to flow 1's receive buffer
+    EXPECT_EQ(Write(0, 256), 128u);  // two pages left
+    EXPECT_EQ(St().snd_refused_pool, 1u);
+    EXPECT_EQ(Write(0, 10), 0u);
+    EXPECT_EQ(St().snd_refused_pool, 2u);
+    EXPECT_EQ(Append(1, 64, 10), 0u); // the receive side finds the pool dry
+    EXPECT_EQ(St().refused_pool, 1u);
+    EXPECT_EQ(smc_snd_ack(s, 0, 64, 0), 64u); // page 0 back
+    EXPECT_EQ(Write(0, 256), 64u);            // space 192, the pool one page
+    EXPECT_EQ(St().snd_refused_pool, 3u);
+    EXPECT_EQ(smc_pages_held(s, 0), 2u);
+    EXPECT_EQ(smc_pages_held(s, 1), 1u);
+    EXPECT_EQ(smc_pages_in_use(s), 3u);
+    EXPECT_EQ(smc_pages_held_total(s), 3u);
+    EXPECT_EQ(Read(0, 64, 128), Bytes(100, 64, 128));
+    EXPECT_EQ(St().pages_peak, 3u);
+}
+
+// smc_close frees both buffers' pages and counts the unacknowledged bytes; a re-open starts the
+// send stream at 0.
+TEST_F(SmcSnd, CloseFreesBothBuffers)
+{
+    Small();
+    MakeSnd();
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
+    ASSERT_EQ(Append(0, 0, 100), 1u);
+    ASSERT_EQ(Write(0, 200), 200u);
+    ASSERT_EQ(smc_snd_ack(s, 0, 50, 0), 50u);
+    EXPECT_EQ(smc_pages_held(s, 0), 2u + 4);
+    smc_close(s, 0);
+    EXPECT_EQ(smc_pages_held(s, 0), 0u);
+    EXPECT_EQ(smc_pages_in_use(s), 0u);
+    EXPECT_EQ(St().page_frees, St().page_allocs);
+    EXPECT_EQ(St().snd_bytes_discarded, 150u);
+    EXPECT_EQ(St().bytes_discarded, 100u);
+    EXPECT_EQ(smc_snd_space(s, 0), 0u);
+    EXPECT_EQ(smc_snd_end(s, 0), 0u);
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
+    EXPECT_EQ(smc_snd_end(s, 0), 0u);
+    EXPECT_EQ(smc_snd_space(s, 0), 256u);
+    ASSERT_EQ(Write(0, 10), 10u);
+    EXPECT_EQ(Read(0, 0, 10), Bytes(100, 0, 10));
+    // re-opening an open flow discards as a close does
+    ASSERT_EQ(smc_open(s, 0, 0, 0), 256u);
+    EXPECT_EQ(St().snd_bytes_discarded, 160u);
+    EXPECT_EQ(smc_pages_in_use(s), 0u);
+}
+
+// A send stream longer than 4 GiB: 32-bit offsets for reads, acks and pending unwrap around
+// acked. 64 KiB pages, a 1 MiB buffer: each round writes 1 MiB and acks it.
+TEST_F(SmcSnd, OffsetsWrapPast4GiB)
+{
+    cfg.page_size = 65536;
+    cfg.buf_min = cfg.buf_max = 1048576;
+    MakeSnd(1);
+    ASSERT_EQ(smc_open(s, 0, 0, 5), 1048576u); // shift 5: 65535 << 5 does not bound it
+    std::vector<uint8_t> chunk(1048576);
+    for (size_t i = 0; i < chunk.size(); i++)
+        chunk[i] = static_cast<uint8_t>(i * 7 + 3);
+    const uint64_t target = (1ull << 32) - 1048576 / 2; // the last round crosses 2^32
+    uint64_t end = 0;
+    while (end < target) {
+        ASSERT_EQ(smc_snd_write(s, 0, chunk.data(), 1048576, 0, nullptr), 1048576u);
+        end += 1048576;
+        ASSERT_EQ(smc_snd_ack(s, 0, static_cast<uint32_t>(end), 0), 1048576u);
+    }
+    ASSERT_EQ(end, 1ull << 32);             // 4096 rounds
+    ASSERT_EQ(smc_snd_ack(s, 0, 0, 0), 0u); // the same offset, wrapped: nothing new
+    // Half a buffer more, then acks and reads with offsets past the wrap
+    ASSERT_EQ(smc_snd_write(s, 0, chunk.data(), 524288, 0, nullptr), 524288u);
+    EXPECT_EQ(smc_snd_end(s, 0), (1ull << 32) + 524288);
+    EXPECT_EQ(smc_snd_pending(s, 0, 0), 524288u);
+    EXPECT_EQ(smc_snd_pending(s, 0, 0xfffffff0u), 524288u + 16); // below acked: still counted
+    std::vector<uint8_t> got8(100);
+    ASSERT_EQ(smc_snd_read(s, 0, 1000, got8.data(), 100, 0, nullptr), 0);
+    EXPECT_EQ(got8, std::vector<uint8_t>(chunk.begin() + 1000, chunk.begin() + 1100));
+    EXPECT_EQ(smc_snd_read(s, 0, 0xffffffffu, got8.data(), 1, 0, nullptr), -1); // below acked
+    EXPECT_EQ(smc_snd_ack(s, 0, 65536, 0), 65536u);
+    EXPECT_EQ(smc_snd_acked(s, 0), (1ull << 32) + 65536);
+    EXPECT_EQ(smc_pages_held(s, 0), 7u);
+    EXPECT_EQ(St().snd_bytes_written, (1ull << 32) + 524288);
+    EXPECT_EQ(St().snd_bytes_acked, (1ull << 32) + 65536);
+    EXPECT_EQ(St().snd_ack_clamped, 0u);
+}
+
+// Random writes, reads, acks, appends, deliveries, opens and closes on several flows against a
+// reference model: every read returns what was written, and each buffer holds exactly the pages
+// its bytes need; pages in use = pages held by open flows (both buffers).
+TEST_F(SmcSnd, RandomOperationsKeepTheInvariant)
+{
+    Small(14);
+    cfg.buf_max = 512;
+    cfg.buf_segments = 1;
+    MakeSnd(4);
+    struct Model {
+        bool open = false;
+        uint32_t size = 0;
+        uint64_t acked = 0, end = 0, rx_consumed = 0, rx_hi = 0;
+        std::vector<uint8_t> data; // the whole send stream written so far
+    };
+    Model m[4];
+    uint64_t x = 777, discarded = 0, acked_bytes = 0;
+    auto rnd = [&x](uint64_t n) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        return (x >> 33) % n;
+    };
+    auto snd_pages = [](const Model &mf) -> uint64_t {
+        uint64_t lo = mf.acked / 64, hi = (mf.end + 63) / 64;
+        return hi > lo ? hi - lo : 0;
+    };
+    auto rx_pages = [](const Model &mf) -> uint64_t { // in-order appends, consumed at once
+        uint64_t lo = mf.rx_consumed / 64, hi = (mf.rx_hi + 63) / 64;
+        return hi > lo ? hi - lo : 0;
+    };
+    uint64_t cut = 0;
+    acked.clear();
+    for (int i = 0; i < 20000; i++) {
+        uint32_t f = static_cast<uint32_t>(rnd(4));
+        Model &mf = m[f];
+        uint64_t op = rnd(100);
+        uint64_t in_use = 0;
+        for (const Model &g : m)
+            in_use += snd_pages(g) + rx_pages(g);
+        uint64_t free_pages = cfg.pages - in_use;
+        if (op < 3) {
+            if (mf.open)
+                discarded += mf.end - mf.acked;
+            mf = Model{};
+            uint32_t mss = static_cast<uint32_t>(rnd(600));
+            mf.size = smc_open(s, f, mss, 0);
+            mf.open = true;
+        } else if (op < 5) {
+            if (mf.open)
+                discarded += mf.end - mf.acked;
+            mf = Model{};
+            smc_close(s, f);
+        } else if (op < 40) {
+            uint32_t len = static_cast<uint32_t>(rnd(200));
+            uint64_t space = mf.open ? mf.size - (mf.end - mf.acked) : 0;
+            uint64_t want = std::min<uint64_t>(len, space);
+            uint64_t top = snd_pages(mf) ? (mf.end + 63) / 64 * 64 : mf.end;
+            uint64_t room = top - mf.end + free_pages * 64;
+            uint64_t n = std::min(want, room);
+            cut += n < want;
+            ASSERT_EQ(Write(f, len), n) << i;
+            for (uint64_t b = 0; b < n; b++)
+                mf.data.push_back(Byte(100 + f, mf.end + b));
+            mf.end += n;
+        } else if (op < 60) {
+            uint64_t upto = mf.acked + rnd(mf.end - mf.acked + 3); // sometimes beyond
+            uint64_t n = mf.open ? std::min(upto, mf.end) - std::min(mf.acked, upto) : 0;
+            if (upto < mf.acked)
+                n = 0;
+            ASSERT_EQ(smc_snd_ack(s, f, static_cast<uint32_t>(upto), i), n) << i;
+            if (mf.open && upto > mf.acked) {
+                mf.acked = std::min(upto, mf.end);
+                acked_bytes += n;
+            }
+        } else if (op < 80) {
+            int64_t o = static_cast<int64_t>(mf.acked) - 5 +
+                        static_cast<int64_t>(rnd(mf.end - mf.acked + 10));
+            uint32_t len = static_cast<uint32_t>(rnd(130));
+            bool ok = mf.open && o >= static_cast<int64_t>(mf.acked) &&
+                      static_cast<uint64_t>(o) + len <= mf.end;
+            int rc = 0;
+            std::vector<uint8_t> d = Read(f, static_cast<uint64_t>(o), len, &rc);
+            ASSERT_EQ(rc, ok ? 0 : -1) << i;
+            if (ok) {
+                std::vector<uint8_t> want(mf.data.begin() + o, mf.data.begin() + o + len);
+                ASSERT_EQ(d, want) << i;
+            }
+        } else {
+            // in-order receive data, read by the host at once
+            uint32_t len = static_cast<uint32_t>(rnd(100));
+            bool fits = mf.open && mf.rx_hi + len <= mf.rx_consumed + mf.size;
+            uint64_t top = rx_pages(mf) ? (mf.rx_hi + 63) / 64 * 64 : mf.rx_hi;
+            uint64_t need = mf.rx_hi + len > top ? (mf.rx_hi + len - top + 63) / 64 : 0;
+            bool ok = fits && need <= free_pages;
+            ASSERT_EQ(Append(f, mf.rx_hi, len), ok ? 1u : 0u) << i;
+            if (ok) {
+                mf.rx_hi += len;
+                ASSERT_EQ(DeliverAll(s, f, static_cast<uint32_t>(mf.rx_hi), 0), len);
+                mf.rx_consumed = mf.rx_hi;
+            }
+            got.clear();
+        }
+        uint64_t held = 0;
+        for (uint32_t g = 0; g < 4; g++) {
+            ASSERT_EQ(smc_pages_held(s, g), snd_pages(m[g]) + rx_pages(m[g])) << i << " flow " << g;
+            ASSERT_EQ(smc_snd_space(s, g), m[g].open ? m[g].size - (m[g].end - m[g].acked) : 0)
+                << i;
+            held += snd_pages(m[g]) + rx_pages(m[g]);
+        }
+        ASSERT_EQ(smc_pages_in_use(s), held) << i;
+        ASSERT_EQ(smc_pages_held_total(s), held) << i;
+    }
+    EXPECT_EQ(St().snd_bytes_discarded, discarded);
+    EXPECT_EQ(St().snd_bytes_acked, acked_bytes);
+    EXPECT_EQ(St().snd_refused_pool, cut);
+    EXPECT_GT(cut, 0u);
+    EXPECT_EQ(St().page_allocs - St().page_frees, smc_pages_in_use(s));
+    uint64_t sum = 0;
+    for (const Acked &a : acked)
+        sum += a.bytes;
+    EXPECT_EQ(sum, acked_bytes);
+    EXPECT_EQ(St().pages_peak, 14u);
+}
+
 } // namespace

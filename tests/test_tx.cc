@@ -1200,4 +1200,340 @@ TEST(TxRoce, PcapForTshark)
     EXPECT_EQ(std::fclose(fp), 0);
 }
 
+// ---- segments with payload and templates from flow keys (issue 5) -----------------------------
+
+Bytes payload_of(size_t n, uint8_t salt = 0)
+{
+    Bytes b(n);
+    for (size_t i = 0; i < n; i++)
+        b[i] = uint8_t(i * 31 + 17 + salt);
+    return b;
+}
+
+// Emits a data segment on flow at cycle at, runs the unit to its departure and returns it.
+tx_out send_data(tx *t, uint32_t flow, const tx_seg &s, const Bytes &pl, cycle_t at = 0)
+{
+    tx_out o{};
+    EXPECT_EQ(tx_emit_data(t, flow, &s, pl.data(), uint32_t(pl.size()), at), 1);
+    tx_advance(t, tx_next_cycle(t));
+    const tx_out *p = nullptr;
+    EXPECT_TRUE(tx_peek_out(t, &p));
+    if (p) {
+        o = *p;
+        tx_pop_out(t);
+    }
+    return o;
+}
+
+TEST(TxData, StatTableNamesEveryCounter)
+{
+    ASSERT_EQ(tx_data_stat_count, sizeof(tx_data_stats) / sizeof(uint64_t));
+    std::vector<std::string> names;
+    for (size_t i = 0; i < tx_data_stat_count; i++)
+        names.emplace_back(tx_data_stat_defs[i].name);
+    EXPECT_EQ(names, (std::vector<std::string>{"data_frames", "payload_bytes", "drops_too_long",
+                                               "key_templates"}));
+    EXPECT_EQ(tx_data_stat_defs[2].off, offsetof(tx_data_stats, drops_too_long));
+}
+
+// IPv4: total length and both checksums cover the payload (the test's own sum, and the IPU's
+// parser with every check on), the payload is the bytes given, the header is tx_emit's.
+TEST(TxData, Ipv4SegmentWithPayload)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    Bytes pl = payload_of(1000);
+    tx_out o = send_data(t, 0, seg(TCPF_ACK | TCPF_PSH, 0x01020304, 0x0a0b0c0d, 4321), pl);
+    ASSERT_EQ(o.len, 54u + 1000);
+    View v(o);
+    EXPECT_EQ(g16(v.ip() + 2), 1040);
+    EXPECT_EQ(fold_sum(v.ip(), 20), 0xffff);
+    EXPECT_EQ(v.tcp_sum(), 0xffff);
+    EXPECT_EQ(v.tcp()[12], 5 << 4);
+    EXPECT_EQ(g32(v.tcp() + 4), 0x01020304u);
+    EXPECT_EQ(g32(v.tcp() + 8), 0x0a0b0c0du);
+    EXPECT_EQ(g16(v.tcp() + 14), 4321);
+    EXPECT_EQ(Bytes(v.tcp() + 20, v.f + v.len), pl);
+    ipu_parse_out p = parse_back(o);
+    EXPECT_EQ(p.drop, -1);
+    EXPECT_EQ(p.ev.pay_len, 1000u);
+    EXPECT_EQ(p.ev.seq, 0x01020304u);
+    // a flipped payload bit is a checksum error (so the checks above are not vacuous)
+    o.frame[o.len - 1] ^= 4;
+    EXPECT_NE(v.tcp_sum(), 0xffff);
+    EXPECT_EQ(parse_back(o).drop, int(DROP_BAD_CHECKSUM));
+}
+
+// IPv6, an odd payload length (the checksum pads the last byte), a VLAN tag kept.
+TEST(TxData, Ipv6OddPayloadWithVlan)
+{
+    Tx t;
+    fb::Spec s = fb::tcp4();
+    s.ip = 6;
+    s.vlans = {0x8100};
+    ASSERT_EQ(set_tmpl(t, 2, rx(s)), 0);
+    Bytes pl = payload_of(999, 5);
+    tx_out o = send_data(t, 2, seg(), pl);
+    View v(o);
+    ASSERT_EQ(v.af, 6);
+    EXPECT_EQ(v.l3, 18u);
+    ASSERT_EQ(o.len, 18u + 40 + 20 + 999);
+    EXPECT_EQ(g16(v.ip() + 4), 20 + 999);
+    EXPECT_EQ(v.tcp_sum(), 0xffff);
+    EXPECT_EQ(Bytes(v.tcp() + 20, v.f + v.len), pl);
+    ipu_parse_out p = parse_back(o);
+    EXPECT_EQ(p.drop, -1);
+    EXPECT_EQ(p.ev.pay_len, 999u);
+}
+
+// Payload 0 builds tx_emit's frame; options given with data are built before the payload.
+TEST(TxData, ZeroPayloadIsTxEmitsSegment)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    ASSERT_EQ(set_tmpl(t, 1, rx(fb::tcp4())), 0);
+    tx_seg sg = seg(TCPF_ACK | TCPF_FIN, 9, 10, 11);
+    tx_out a = send(t, 0, sg);
+    Bytes fa(a.frame, a.frame + a.len);
+    EXPECT_EQ(tx_emit_data(t, 1, &sg, nullptr, 0, 0), 1);
+    tx_advance(t, tx_next_cycle(t));
+    const tx_out *b = nullptr;
+    ASSERT_TRUE(tx_peek_out(t, &b));
+    EXPECT_EQ(Bytes(b->frame, b->frame + b->len), fa); // both flows' first identification
+    tx_pop_out(t);
+    sg.mss = 1460;
+    Bytes pl = payload_of(3);
+    tx_out o = send_data(t, 0, sg, pl);
+    View v(o);
+    EXPECT_EQ(v.tcp()[12], 6 << 4);
+    EXPECT_EQ(Bytes(v.tcp() + 20, v.tcp() + 24), (Bytes{2, 4, 0x05, 0xb4}));
+    EXPECT_EQ(Bytes(v.tcp() + 24, v.f + v.len), pl);
+    EXPECT_EQ(v.tcp_sum(), 0xffff);
+    EXPECT_EQ(tx_get_data_stats(t)->data_frames, 1u); // the empty one is not data
+    EXPECT_EQ(tx_get_data_stats(t)->payload_bytes, 3u);
+}
+
+// The IP length field bounds the payload: IPv4 65535 - 20 - 20, IPv6 65535 - 20, four less
+// with an MSS option. The longest frames are built right.
+TEST(TxData, LongestSegmentsAndTooLong)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    fb::Spec s6 = fb::tcp4();
+    s6.ip = 6;
+    s6.vlans = {0x88a8, 0x8100};
+    ASSERT_EQ(set_tmpl(t, 1, rx(s6)), 0);
+    Bytes big = payload_of(65516);
+    tx_seg sg = seg();
+    EXPECT_EQ(tx_emit_data(t, 0, &sg, big.data(), 65496, 0), 0);
+    EXPECT_EQ(tx_emit_data(t, 1, &sg, big.data(), 65516, 0), 0);
+    sg.mss = 536;
+    EXPECT_EQ(tx_emit_data(t, 0, &sg, big.data(), 65492, 0), 0);
+    EXPECT_EQ(tx_get_data_stats(t)->drops_too_long, 3u);
+    EXPECT_EQ(tx_queued(t), 0u);
+    tx_out a = send_data(t, 0, sg, Bytes(big.begin(), big.begin() + 65491));
+    View va(a);
+    EXPECT_EQ(g16(va.ip() + 2), 65535);
+    EXPECT_EQ(a.len, 14u + 65535);
+    EXPECT_EQ(va.tcp_sum(), 0xffff);
+    sg.mss = 0;
+    tx_out b = send_data(t, 1, sg, Bytes(big.begin(), big.begin() + 65515));
+    View vb(b);
+    EXPECT_EQ(g16(vb.ip() + 4), 65535);
+    EXPECT_EQ(b.len, 22u + 40 + 65535);
+    EXPECT_LE(b.len, uint32_t(TX_MAX_DATA_FRAME));
+    EXPECT_EQ(vb.tcp_sum(), 0xffff);
+    EXPECT_EQ(Bytes(vb.tcp() + 20, vb.f + vb.len), Bytes(big.begin(), big.begin() + 65515));
+    EXPECT_EQ(tx_get_stats(t)->bytes, uint64_t(a.len) + b.len);
+    EXPECT_EQ(tx_get_data_stats(t)->payload_bytes, 65491u + 65515);
+}
+
+// Serialisation counts the payload; the data counters count at departure.
+TEST(TxData, TimingCountsThePayload)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    Bytes pl = payload_of(1000);
+    tx_seg sg = seg();
+    ASSERT_EQ(tx_emit_data(t, 0, &sg, pl.data(), 1000, 100), 1);
+    ASSERT_EQ(tx_emit(t, 0, &sg, 100), 1);
+    // (1054 + 24) * 8 / 100 = 86.24 -> 87 cycles: departs 100 + 20 + 87; the ACK after it, 7
+    EXPECT_EQ(tx_next_cycle(t), 207u);
+    EXPECT_EQ(tx_advance(t, 206), 0u);
+    EXPECT_EQ(tx_get_data_stats(t)->data_frames, 0u);
+    EXPECT_EQ(tx_advance(t, 207), 1u);
+    EXPECT_EQ(tx_get_data_stats(t)->data_frames, 1u);
+    EXPECT_EQ(tx_get_data_stats(t)->payload_bytes, 1000u);
+    EXPECT_EQ(tx_next_cycle(t), 214u);
+    EXPECT_EQ(tx_advance(t, 214), 1u);
+    EXPECT_EQ(tx_get_stats(t)->busy_cycles, 87u + 7);
+    EXPECT_EQ(tx_get_stats(t)->bytes, 1054u + 54);
+    EXPECT_EQ(tx_get_stats(t)->frames, 2u);
+    EXPECT_EQ(tx_get_data_stats(t)->data_frames, 1u);
+    // 1 Gb/s: a 1514-byte frame (1460 payload) takes (1514 + 24) * 8 = 12304 cycles
+    tx_cfg c;
+    tx_cfg_default(&c);
+    c.link_mbps = 1000;
+    Tx slow(1, &c);
+    ASSERT_EQ(set_tmpl(slow, 0, rx(fb::tcp4())), 0);
+    Bytes mss = payload_of(1460);
+    ASSERT_EQ(tx_emit_data(slow, 0, &sg, mss.data(), 1460, 0), 1);
+    EXPECT_EQ(tx_next_cycle(slow), 20u + 12304);
+    tx_reset_stats(slow);
+    EXPECT_EQ(tx_get_data_stats(slow)->key_templates, 0u);
+}
+
+// Refusals: no template, a RoCE template, a full queue.
+TEST(TxData, Refusals)
+{
+    tx_cfg c;
+    tx_cfg_default(&c);
+    c.depth = 1;
+    Tx t(3, &c);
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    fb::Spec r;
+    r.proto = 17;
+    r.dport = ROCE_UDP_PORT;
+    r.sport = 49152;
+    r.l4_raw = Bytes(20, 0);
+    ASSERT_EQ(set_tmpl(t, 1, fb::build(r)), 0) << "a RoCE template";
+    Bytes pl = payload_of(100);
+    tx_seg sg = seg();
+    EXPECT_EQ(tx_emit_data(t, 1, &sg, pl.data(), 100, 0), 0);
+    EXPECT_EQ(tx_emit_data(t, 2, &sg, pl.data(), 100, 0), 0);
+    EXPECT_EQ(tx_emit_data(t, 7, &sg, pl.data(), 100, 0), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_no_template, 3u);
+    EXPECT_EQ(tx_emit_data(t, 0, &sg, pl.data(), 100, 0), 1);
+    EXPECT_EQ(tx_emit_data(t, 0, &sg, pl.data(), 100, 0), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_queue_full, 1u);
+}
+
+// Slots keep their frame storage: frames of varying sizes through a two-slot queue each come
+// out whole, long after short and short after long in the same slot.
+TEST(TxData, SlotsReuseTheirStorage)
+{
+    tx_cfg c;
+    tx_cfg_default(&c);
+    c.depth = 2;
+    Tx t(1, &c);
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    const uint32_t sizes[] = {3000, 0, 9000, 100, 200, 9000, 64000, 1, 300, 64000, 10};
+    uint32_t k = 0;
+    for (uint32_t n : sizes) {
+        SCOPED_TRACE("payload " + std::to_string(n));
+        Bytes pl = payload_of(n, uint8_t(k++));
+        tx_seg sg = seg(TCPF_ACK, k);
+        ASSERT_EQ(tx_emit_data(t, 0, &sg, pl.data(), n, 0), 1);
+        tx_advance(t, tx_next_cycle(t));
+        const tx_out *o = nullptr;
+        ASSERT_TRUE(tx_peek_out(t, &o));
+        View v(*o);
+        ASSERT_EQ(o->len, 54u + n);
+        EXPECT_EQ(g32(v.tcp() + 4), k);
+        EXPECT_EQ(Bytes(v.tcp() + 20, v.f + v.len), pl);
+        EXPECT_EQ(v.tcp_sum(), 0xffff);
+        tx_pop_out(t);
+    }
+}
+
+// The IPU's key of a received frame, as the dispatcher would see it (src = the peer).
+flow_key key_of(const fb::Frame &f)
+{
+    pkt p = f.as_pkt(1, 0);
+    ipu_parse_out out;
+    ipu_parse_with(&p, true, true, &out);
+    EXPECT_EQ(out.drop, -1);
+    return out.ev.key;
+}
+
+// A template from the key of a received SYN builds the very frames the template reversed from
+// that SYN builds, byte for byte, when given the SYN's MAC addresses (IPv4 and IPv6). With the
+// default MACs only bytes 0..11 differ (02:..:02 peer, 02:..:01 chip): the same as a template
+// from a frame without Ethernet. A tagged SYN's template keeps its tag, which a key does not
+// carry: those frames differ by the tag.
+TEST(TxKeyTemplate, EqualsTheReversedSynTemplate)
+{
+    for (int ip : {4, 6}) {
+        SCOPED_TRACE("ipv" + std::to_string(ip));
+        Tx t(4);
+        fb::Spec s = fb::tcp4(TCPF_SYN);
+        s.ip = ip;
+        s.sport = 51234;
+        s.dport = 8080;
+        fb::Frame syn = rx(s);
+        flow_key k = key_of(syn);
+        ASSERT_EQ(set_tmpl(t, 0, syn), 0);
+        ASSERT_EQ(tx_set_template_key(t, 1, &k, kChipMac, kPeerMac), 0);
+        ASSERT_EQ(tx_set_template_key(t, 2, &k, nullptr, nullptr), 0);
+        fb::Spec sl = s;
+        sl.link = LINK_SLL;
+        ASSERT_EQ(set_tmpl(t, 3, rx(sl)), 0);
+        EXPECT_EQ(tx_get_stats(t)->templates, 2u);
+        EXPECT_EQ(tx_get_data_stats(t)->key_templates, 2u);
+        tx_seg synack = seg(TCPF_SYN | TCPF_ACK, 1000, 2000, 65535);
+        synack.mss = 1460;
+        synack.wscale = 7;
+        synack.sack_ok = 1;
+        Bytes pl = payload_of(77);
+        for (int round = 0; round < 2; round++) { // the identifications advance alike
+            tx_out o[4];
+            for (uint32_t f = 0; f < 4; f++)
+                o[f] = round ? send_data(t, f, seg(), pl) : send(t, f, synack);
+            Bytes a(o[0].frame, o[0].frame + o[0].len), b(o[1].frame, o[1].frame + o[1].len);
+            Bytes c(o[2].frame, o[2].frame + o[2].len), d(o[3].frame, o[3].frame + o[3].len);
+            EXPECT_EQ(a, b);
+            EXPECT_EQ(c, d);
+            ASSERT_EQ(a.size(), c.size());
+            EXPECT_EQ(Bytes(a.begin() + 12, a.end()), Bytes(c.begin() + 12, c.end()));
+            EXPECT_EQ(Bytes(c.begin(), c.begin() + 12),
+                      (Bytes{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1}));
+            // the chip's frame, parsed, has the key reversed
+            flow_key back = parse_back(o[1]).ev.key, want;
+            flow_key_reverse(&want, &k);
+            EXPECT_TRUE(flow_key_eq(&back, &want));
+        }
+    }
+    // tagged: the same but the tag
+    Tx t(2);
+    fb::Spec s = fb::tcp4(TCPF_SYN);
+    s.vlans = {0x8100};
+    fb::Frame syn = rx(s);
+    flow_key k = key_of(syn);
+    ASSERT_EQ(set_tmpl(t, 0, syn), 0);
+    ASSERT_EQ(tx_set_template_key(t, 1, &k, kChipMac, kPeerMac), 0);
+    tx_out a = send(t, 0, seg()), b = send(t, 1, seg());
+    ASSERT_EQ(a.len, b.len + 4);
+    Bytes untagged(a.frame, a.frame + 12);
+    untagged.insert(untagged.end(), a.frame + 16, a.frame + a.len);
+    EXPECT_EQ(untagged, Bytes(b.frame, b.frame + b.len));
+}
+
+// Keys a TCP template cannot be built from leave the flow's template as it was; a key template
+// replaces a RoCE one.
+TEST(TxKeyTemplate, Refusals)
+{
+    Tx t(2);
+    flow_key k = key_of(rx(fb::tcp4()));
+    flow_key bad = k;
+    bad.proto = 17;
+    EXPECT_EQ(tx_set_template_key(t, 0, &bad, nullptr, nullptr), -1);
+    bad = k;
+    bad.af = 0;
+    EXPECT_EQ(tx_set_template_key(t, 0, &bad, nullptr, nullptr), -1);
+    EXPECT_EQ(tx_set_template_key(t, 2, &k, nullptr, nullptr), -1);
+    EXPECT_EQ(tx_set_template_key(t, 0, nullptr, nullptr, nullptr), -1);
+    EXPECT_EQ(tx_get_data_stats(t)->key_templates, 0u);
+    tx_seg sg = seg();
+    EXPECT_EQ(tx_emit(t, 0, &sg, 0), 0); // still no template
+    fb::Spec r;
+    r.proto = 17;
+    r.dport = ROCE_UDP_PORT;
+    r.l4_raw = Bytes(20, 0);
+    ASSERT_EQ(set_tmpl(t, 1, fb::build(r)), 0);
+    ASSERT_EQ(tx_set_template_key(t, 1, &k, nullptr, nullptr), 0);
+    tx_out o = send(t, 1, sg);
+    EXPECT_EQ(View(o).tcp_sum(), 0xffff);
+    EXPECT_EQ(g16(View(o).tcp()), 80); // the chip's port: the key's destination
+}
+
 } // namespace

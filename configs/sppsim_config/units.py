@@ -225,12 +225,24 @@ class HostApp(Unit):
     clock_mhz: clock the host application's reads are timed in [1 – 100000 MHz]
     consume_mbps: rate at which each flow's application reads delivered data; 0: it reads all at once [0 – 4000000000 Mb/s]
     read_bytes: the most one read takes (with consume_mbps > 0) [1 – 1073741824 bytes]
+    app: application on the host side of each flow: none (reads only; replay), sink, echo, reqresp [none, sink, echo, reqresp]
+    req_bytes: reqresp: bytes of one request [1 – 1073741824 bytes]
+    resp_bytes: reqresp: bytes of the response written after each request [0 – 1073741824 bytes]
+    port: local port the application serves (other flows get none); 0: every port [0 – 65535]
+    write_bytes: the most one host write into a send buffer takes [1 – 1073741824 bytes]
+    close: when an application closes: peer (after the peer closed and all is written), never [peer, never]
     """
 
     unit_name = 'host_app'
     clock_mhz = Int(1000, 1, 100000, 'MHz', "clock the host application's reads are timed in")
     consume_mbps = Int(0, 0, 4000000000, 'Mb/s', "rate at which each flow's application reads delivered data; 0: it reads all at once")
     read_bytes = Int(65536, 1, 1073741824, 'bytes', 'the most one read takes (with consume_mbps > 0)')
+    app = Enum('none', ('none', 'sink', 'echo', 'reqresp'), '', 'application on the host side of each flow: none (reads only; replay), sink, echo, reqresp')
+    req_bytes = Int(100, 1, 1073741824, 'bytes', 'reqresp: bytes of one request')
+    resp_bytes = Int(1000, 0, 1073741824, 'bytes', 'reqresp: bytes of the response written after each request')
+    port = Int(0, 0, 65535, '', 'local port the application serves (other flows get none); 0: every port')
+    write_bytes = Int(65536, 1, 1073741824, 'bytes', 'the most one host write into a send buffer takes')
+    close = Enum('peer', ('peer', 'never'), '', 'when an application closes: peer (after the peer closed and all is written), never')
 
 
 class Tx(Unit):
@@ -266,6 +278,7 @@ class Route(Unit):
     tcp_close: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     tcp_recv_credit: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     tcp_internal: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
+    tcp_notify: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     roce_send_first: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     roce_send_middle: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
     roce_send_last: bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route [0 – 255 clusters]
@@ -290,14 +303,15 @@ class Route(Unit):
     tcp_data = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_fin = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_rst = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    tcp_rto = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    tcp_rto = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_delack = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_time_wait = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    tcp_keepalive = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    tcp_keepalive = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_send = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_close = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
-    tcp_recv_credit = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    tcp_recv_credit = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     tcp_internal = Int(2, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
+    tcp_notify = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     roce_send_first = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     roce_send_middle = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
     roce_send_last = Int(1, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
@@ -315,5 +329,75 @@ class Route(Unit):
     other = Int(0, 0, 255, 'clusters', 'bit mask of the clusters whose cores run this event type (bit i = cluster i); 0: dropped as no_route')
 
 
+class Remote(Unit):
+    """Parameters of `remote` (`--set remote.KEY=VALUE`).
+
+    seed: seed of the link's loss and reordering and of the ISNs [0 – 18446744073709551615]
+    role: clients: open connections to the chip; server: accept the chip's; both [clients, server, both]
+    clients: client connections in all [0 – 10000000 connections]
+    open_rate: client connections opened per second of simulated time; 0: all at start_us [0 – 1000000000 1/s]
+    start_us: when the first client connection opens [0 – 4000000000 us]
+    concurrency: most client connections open at once (a later one waits); 0: no limit [0 – 10000000 connections]
+    requests: requests per connection [0 – 1000000000 requests]
+    req_bytes: request size; 0: a bulk receiver (reads resp_bytes per request without asking) [0 – 1073741824 bytes]
+    resp_bytes: response size; 0: a bulk sender (writes every request at once, waits for no answer) [0 – 1073741824 bytes]
+    close_first: who closes when the requests are done: client or server (the other answers the FIN) [client, server]
+    delay_us: one-way propagation delay of the link [0 – 10000000 us]
+    rate_mbps: link rate in each direction; 0: infinite [0 – 4000000 Mb/s]
+    loss_ppm: probability that the link loses a frame, per direction [0 – 1000000 ppm]
+    reorder_ppm: probability that the link delays a frame by reorder_us, per direction [0 – 1000000 ppm]
+    reorder_us: extra delay of a reordered frame [0 – 10000000 us]
+    chip_ip: the chip's address as an integer (10.0.0.1 = 0x0a000001) [0 – 4294967295 IPv4]
+    chip_port: the chip's listening port the clients connect to [1 – 65535]
+    client_ip: first client address: client i uses client_ip + i / 50000, port 10000 + i % 50000 [1 – 4294967295 IPv4]
+    listen_port: server role: the port that accepts the chip's SYNs [1 – 65535]
+    mss: MSS announced and the most payload per segment [64 – 65495 bytes]
+    wscale: window scale announced (0..14); 255: no window-scale option [0 – 255]
+    rcv_buf: receive buffer: the largest window advertised [1 – 1073741824 bytes]
+    read_mbps: rate at which each connection's application reads; 0: at once (window always open) [0 – 4000000 Mb/s]
+    init_cwnd: initial congestion window [1 – 1000 segments]
+    rto_init_us: RTO before the first RTT sample (RFC 6298) [1 – 600000000 us]
+    rto_min_us: lower bound of the RTO (RFC 6298: 1 s) [1 – 600000000 us]
+    rto_max_us: upper bound of the RTO after back-off [1 – 600000000 us]
+    max_retries: RTOs in a row (or unanswered window probes) after which a connection fails [1 – 100]
+    time_wait_us: TIME_WAIT (2 MSL, shortened) [0 – 600000000 us]
+    fin_timeout_us: FIN_WAIT_2 without the peer's FIN: closed after this long [1 – 600000000 us]
+    idle_timeout_us: a connection that receives nothing for this long fails; 0: never [0 – 600000000 us]
+    """
+
+    unit_name = 'remote'
+    seed = Int(1, 0, 18446744073709551615, '', "seed of the link's loss and reordering and of the ISNs")
+    role = Enum('clients', ('clients', 'server', 'both'), '', "clients: open connections to the chip; server: accept the chip's; both")
+    clients = Int(1, 0, 10000000, 'connections', 'client connections in all')
+    open_rate = Int(0, 0, 1000000000, '1/s', 'client connections opened per second of simulated time; 0: all at start_us')
+    start_us = Int(0, 0, 4000000000, 'us', 'when the first client connection opens')
+    concurrency = Int(0, 0, 10000000, 'connections', 'most client connections open at once (a later one waits); 0: no limit')
+    requests = Int(1, 0, 1000000000, 'requests', 'requests per connection')
+    req_bytes = Int(100, 0, 1073741824, 'bytes', 'request size; 0: a bulk receiver (reads resp_bytes per request without asking)')
+    resp_bytes = Int(1000, 0, 1073741824, 'bytes', 'response size; 0: a bulk sender (writes every request at once, waits for no answer)')
+    close_first = Enum('client', ('client', 'server'), '', 'who closes when the requests are done: client or server (the other answers the FIN)')
+    delay_us = Int(10, 0, 10000000, 'us', 'one-way propagation delay of the link')
+    rate_mbps = Int(100000, 0, 4000000, 'Mb/s', 'link rate in each direction; 0: infinite')
+    loss_ppm = Int(0, 0, 1000000, 'ppm', 'probability that the link loses a frame, per direction')
+    reorder_ppm = Int(0, 0, 1000000, 'ppm', 'probability that the link delays a frame by reorder_us, per direction')
+    reorder_us = Int(0, 0, 10000000, 'us', 'extra delay of a reordered frame')
+    chip_ip = Int(167772161, 0, 4294967295, 'IPv4', "the chip's address as an integer (10.0.0.1 = 0x0a000001)")
+    chip_port = Int(80, 1, 65535, '', "the chip's listening port the clients connect to")
+    client_ip = Int(167772417, 1, 4294967295, 'IPv4', 'first client address: client i uses client_ip + i / 50000, port 10000 + i % 50000')
+    listen_port = Int(8080, 1, 65535, '', "server role: the port that accepts the chip's SYNs")
+    mss = Int(1460, 64, 65495, 'bytes', 'MSS announced and the most payload per segment')
+    wscale = Int(7, 0, 255, '', 'window scale announced (0..14); 255: no window-scale option')
+    rcv_buf = Int(262144, 1, 1073741824, 'bytes', 'receive buffer: the largest window advertised')
+    read_mbps = Int(0, 0, 4000000, 'Mb/s', "rate at which each connection's application reads; 0: at once (window always open)")
+    init_cwnd = Int(10, 1, 1000, 'segments', 'initial congestion window')
+    rto_init_us = Int(1000000, 1, 600000000, 'us', 'RTO before the first RTT sample (RFC 6298)')
+    rto_min_us = Int(200000, 1, 600000000, 'us', 'lower bound of the RTO (RFC 6298: 1 s)')
+    rto_max_us = Int(60000000, 1, 600000000, 'us', 'upper bound of the RTO after back-off')
+    max_retries = Int(8, 1, 100, '', 'RTOs in a row (or unanswered window probes) after which a connection fails')
+    time_wait_us = Int(1000000, 0, 600000000, 'us', 'TIME_WAIT (2 MSL, shortened)')
+    fin_timeout_us = Int(10000000, 1, 600000000, 'us', "FIN_WAIT_2 without the peer's FIN: closed after this long")
+    idle_timeout_us = Int(60000000, 0, 600000000, 'us', 'a connection that receives nothing for this long fails; 0: never')
+
+
 # Every unit, in the order sppsim reports them.
-UNITS = (Source, Top, Ipu, Scratchpad, Dispatcher, Lookup, Cluster, Core, Smc, HostApp, Tx, Route)
+UNITS = (Source, Top, Ipu, Scratchpad, Dispatcher, Lookup, Cluster, Core, Smc, HostApp, Tx, Route, Remote)

@@ -19,6 +19,7 @@ static const char *const type_names[EV_TYPE_COUNT] = {
     [EV_TCP_CLOSE] = "tcp_close",
     [EV_TCP_RECV_CREDIT] = "tcp_recv_credit",
     [EV_TCP_INTERNAL] = "tcp_internal",
+    [EV_TCP_NOTIFY] = "tcp_notify",
     [EV_ROCE_SEND_FIRST] = "roce_send_first",
     [EV_ROCE_SEND_MIDDLE] = "roce_send_middle",
     [EV_ROCE_SEND_LAST] = "roce_send_last",
@@ -67,7 +68,7 @@ unsigned ev_class_of(unsigned t)
         return EVC_TIMER;
     if ((t >= EV_TCP_SEND && t <= EV_TCP_RECV_CREDIT) || t == EV_ROCE_CONNECT)
         return EVC_HOST;
-    if (t == EV_TCP_INTERNAL || t == EV_ROCE_INTERNAL)
+    if (t == EV_TCP_INTERNAL || t == EV_TCP_NOTIFY || t == EV_ROCE_INTERNAL)
         return EVC_INTERNAL;
     if (t == EV_ROCE_ACK_TIMER)
         return EVC_TIMER;

@@ -29,8 +29,12 @@ typedef enum ev_type {
     EV_TCP_SEND,
     EV_TCP_CLOSE,
     EV_TCP_RECV_CREDIT,
-    /* internal channel: raised by a core's ev_emit command (claim 15) */
+    /* internal channel: raised by a core's ev_emit command (claim 15). tcp_internal is the
+     * receive side's word to the send side (an ACK, a window, the peer's FIN: run on a send
+     * core); tcp_notify the send side's word to the receive side (SYN or FIN sent, data in
+     * flight: run on a receive core). */
     EV_TCP_INTERNAL,
+    EV_TCP_NOTIFY,
     /* RoCEv2 reliable connection (UDP port 4791), network channel: one event per packet, by
      * its BTH opcode. "With immediate" SEND/WRITE opcodes map to the *_LAST and *_ONLY types
      * (bth_flags bit 3 says so). */
@@ -200,7 +204,7 @@ const char *link_type_name(unsigned l);
 
 /* The class of events of type t (claim 9): network types receive, timer types (tcp_rto ..
  * tcp_keepalive, roce_ack_timer) timer, host types (tcp_send .. tcp_recv_credit,
- * roce_connect) host, tcp_internal and roce_internal internal. */
+ * roce_connect) host, tcp_internal, tcp_notify and roce_internal internal. */
 unsigned ev_class_of(unsigned t);
 
 /* A zeroed event with every "none" field set (flow, handle, wscale). */

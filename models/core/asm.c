@@ -1225,17 +1225,19 @@ static int dir_needs(cur *c)
     uc_image *img = a->img;
     const tok *t;
     char sug[80];
-    if (parse_ident(c, "an event class", &t))
+    if (parse_ident(c, "an event class or type", &t))
         return -1;
     suggest sg = {tok_text(c, t), t->len, NULL, 0};
     int cls = find_name(tok_text(c, t), t->len, class_name_of, EVC_COUNT, &sg);
-    if (cls < 0) {
+    int type = cls < 0 ? find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT, &sg) : -1;
+    if (cls < 0 && type < 0) {
         suggestion(&sg, sug, sizeof sug);
         if (!sug[0])
-            snprintf(sug, sizeof sug, " (expected %s, %s, %s, %s or %s)", ev_class_name(0),
-                     ev_class_name(1), ev_class_name(2), ev_class_name(3), ev_class_name(4));
-        return err_at(a, c->l, t->pos, "unknown event class '%.*s'%s", (int)t->len, tok_text(c, t),
-                      sug);
+            snprintf(sug, sizeof sug, " (expected %s, %s, %s, %s, %s or an event type)",
+                     ev_class_name(0), ev_class_name(1), ev_class_name(2), ev_class_name(3),
+                     ev_class_name(4));
+        return err_at(a, c->l, t->pos, "unknown event class or type '%.*s'%s", (int)t->len,
+                      tok_text(c, t), sug);
     }
     uint8_t mask = 0;
     for (;;) {
@@ -1257,7 +1259,12 @@ static int dir_needs(cur *c)
         if (expect_punct(c, ','))
             return -1;
     }
-    img->class_portions[cls] |= mask;
+    if (type >= 0) {
+        img->type_needs[type] = 1;
+        img->type_portions[type] |= mask;
+    } else {
+        img->class_portions[cls] |= mask;
+    }
     return 0;
 }
 
@@ -2012,13 +2019,16 @@ void uc_write_listing(const uc_image *img, FILE *out)
             fprintf(out, "const      %-24s %s (0x%x)\n", img->syms[i].name, buf,
                     img->syms[i].value);
         }
-    for (unsigned c = 0; c < EVC_COUNT; c++) {
-        if (!img->class_portions[c])
+    for (unsigned i = 0; i < EVC_COUNT + EV_TYPE_COUNT; i++) {
+        bool cls = i < EVC_COUNT;
+        unsigned t = cls ? 0 : i - EVC_COUNT;
+        if (cls ? !img->class_portions[i] : !img->type_needs[t])
             continue;
-        fprintf(out, "needs      %-24s", ev_class_name(c));
+        uint8_t mask = cls ? img->class_portions[i] : img->type_portions[t];
+        fprintf(out, "needs      %-24s", cls ? ev_class_name(i) : ev_type_name(t));
         const char *sep = " ";
         for (uint32_t p = 0; p < UC_MAX_PORTIONS; p++)
-            if (img->class_portions[c] >> p & 1) {
+            if (mask >> p & 1) {
                 fprintf(out, "%s%s", sep, p < img->nportions ? img->portions[p].name : "?");
                 sep = ", ";
             }
@@ -2093,13 +2103,16 @@ void uc_write_disassembly(const uc_image *img, FILE *out)
             at = f->value + (f->size ? f->size : 1);
         }
     }
-    for (unsigned c = 0; c < EVC_COUNT; c++) {
-        if (!img->class_portions[c])
-            continue;
-        fprintf(out, ".needs %s", ev_class_name(c));
+    for (unsigned i = 0; i < EVC_COUNT + EV_TYPE_COUNT; i++) {
+        bool cls = i < EVC_COUNT;
+        unsigned t = cls ? 0 : i - EVC_COUNT;
+        uint8_t mask = cls ? img->class_portions[i] : img->type_portions[t];
+        if (cls ? !mask : !img->type_needs[t] || !mask)
+            continue; /* the assembler never makes an empty override (.needs names a portion) */
+        fprintf(out, ".needs %s", cls ? ev_class_name(i) : ev_type_name(t));
         const char *sep = " ";
         for (uint32_t p = 0; p < img->nportions; p++)
-            if (img->class_portions[c] >> p & 1) {
+            if (mask >> p & 1) {
                 fprintf(out, "%s%s", sep, img->portions[p].name);
                 sep = ", ";
             }

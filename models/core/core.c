@@ -325,6 +325,7 @@ static const struct {
     EVF(UC_EVF_DMA_LEN, dma_len),
     EVF(UC_EVF_VA_LO, va),
     EVF_HI(UC_EVF_VA_HI, va),
+    [UC_EVF_NOW_US] = {0, 0, 0}, /* the core's clock, not the descriptor: see UC_LDEV */
 };
 #undef EVF
 #undef EVF_HI
@@ -333,6 +334,8 @@ static inline uint32_t ev_field(const event *e, uint32_t f)
 {
     const uint8_t *p = (const uint8_t *)e + evf_loc[f].off;
     switch (evf_loc[f].size) {
+    case 0:
+        return 0;
     case 1:
         return *p;
     case 2: {
@@ -360,7 +363,7 @@ uint32_t core_event_field(const event *e, unsigned f)
 
 void core_event_field_set(event *e, unsigned f, uint32_t v)
 {
-    if (f >= UC_EVF_COUNT)
+    if (f >= UC_EVF_COUNT || evf_loc[f].size == 0)
         return;
     uint8_t *p = (uint8_t *)e + evf_loc[f].off;
     if (evf_loc[f].size == 1) {
@@ -672,7 +675,10 @@ dispatch:
 
     case UC_LDEV: {
         CHARGE(evc);
-        r[in->dst] = ev_field(ev, in->imm);
+        if (in->imm == UC_EVF_NOW_US) /* the issue cycle, in microseconds */
+            r[in->dst] = (uint32_t)((start + (uint64_t)(max - left - evc)) / c->cfg.clock_mhz);
+        else
+            r[in->dst] = ev_field(ev, in->imm);
         NEXT();
     }
     case UC_CMD: {

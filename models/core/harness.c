@@ -77,6 +77,7 @@ void uch_reset(uch *h)
     h->ev.flow = 0;
     memset(&h->res, 0, sizeof h->res);
     memset(h->answer, 0, sizeof h->answer);
+    h->start = 0;
 }
 
 int uch_parse_u32(const char *s, uint32_t *v)
@@ -163,7 +164,10 @@ int uch_ws_get(const uch *h, const char *where, uint32_t *value, sim_err *err)
     return 0;
 }
 
-int uch_run(uch *h) { return core_run(&h->core, &h->ev, h->ws, h->ws_len, &h->sp, 0, &h->res); }
+int uch_run(uch *h)
+{
+    return core_run(&h->core, &h->ev, h->ws, h->ws_len, &h->sp, h->start, &h->res);
+}
 
 void uch_where(const uch *h, char *buf, size_t size)
 {

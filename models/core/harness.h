@@ -24,6 +24,7 @@ typedef struct uch {
     event ev;
     core_result res;
     uint32_t answer[UC_CMD_COUNT]; /* r0 for each command (uch_answer); 0 by default */
+    cycle_t start;                 /* the cycle a run starts at (uch_run); 0 by default */
     bool loaded;
 } uch;
 
@@ -52,7 +53,8 @@ int uch_parse_u32(const char *s, uint32_t *v);
  * addresses would, until uch_reset. Returns 0, or -1 with err naming an
  * unknown command. */
 int uch_answer(uch *h, const char *cmd, uint32_t value, sim_err *err);
-/* Runs the handler from cycle 0; returns res.fault. */
+/* Runs the handler from cycle h->start (0 unless the test set it: ldev now_us reads the
+ * time); returns res.fault. */
 int uch_run(uch *h);
 /* "file:line: source text" of the instruction the run ended at (fin, or the fault). */
 void uch_where(const uch *h, char *buf, size_t size);

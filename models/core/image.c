@@ -1,13 +1,14 @@
-/* image: the assembled program's life after the assembler: freeing, the "SPPUCIMG" v1 file
+/* image: the assembled program's life after the assembler: freeing, the "SPPUCIMG" v2 file
  * format, symbol look-up.
  *
  * File format, every integer little-endian, every string a u32 byte count then the bytes (no
  * NUL):
  *
- *     "SPPUCIMG"  u32 version (1)
+ *     "SPPUCIMG"  u32 version (2)
  *     u32 ncode, nfiles, nsyms, nportions, ws_size, ntypes (EV_TYPE_COUNT), nclasses (EVC_COUNT)
  *     str protocol
  *     u32 entry[ntypes]            u8 class_portions[nclasses]
+ *     ntypes x (u8 type_needs, u8 type_portions)
  *     nportions x (str name, u32 off, u32 size)
  *     nfiles x str
  *     ncode x (u64 word, u32 line, u16 file, str text)
@@ -24,7 +25,14 @@
 #include <string.h>
 
 #define IMG_MAGIC "SPPUCIMG"
-#define IMG_VERSION 1u
+#define IMG_VERSION 2u
+
+uint8_t uc_image_portions(const uc_image *img, unsigned type, unsigned cls)
+{
+    if (type < EV_TYPE_COUNT && img->type_needs[type])
+        return img->type_portions[type];
+    return cls < EVC_COUNT ? img->class_portions[cls] : 0;
+}
 
 void uc_image_free(uc_image *img)
 {
@@ -122,6 +130,10 @@ int uc_image_write(const uc_image *img, FILE *f, sim_err *err)
         put_u32(&w, img->entry[t]);
     for (unsigned c = 0; c < EVC_COUNT; c++)
         put_u8(&w, img->class_portions[c]);
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
+        put_u8(&w, img->type_needs[t]);
+        put_u8(&w, img->type_portions[t]);
+    }
     for (uint32_t i = 0; i < img->nportions; i++) {
         put_str(&w, img->portions[i].name);
         put_u32(&w, img->portions[i].off);
@@ -300,6 +312,14 @@ static int read_body(rd *r, uc_image *img)
         if (nportions < 8 && img->class_portions[c] >> nportions)
             return sim_err_set(r->err, "%s: corrupt (class %s needs an undeclared portion)",
                                r->name, ev_class_name(c));
+    }
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++) {
+        if (get_u8(r, &img->type_needs[t], "the type table") ||
+            get_u8(r, &img->type_portions[t], "the type table"))
+            return -1;
+        if (img->type_needs[t] > 1 || (nportions < 8 && img->type_portions[t] >> nportions))
+            return sim_err_set(r->err, "%s: corrupt (event type %s: bad portion override)", r->name,
+                               ev_type_name(t));
     }
     for (uint32_t i = 0; i < nportions; i++) {
         uc_portion *p = &img->portions[i];

@@ -58,13 +58,21 @@ typedef struct uc_image {
     uint32_t nportions;
     uint32_t ws_size;                  /* bytes of the whole flow-state record */
     uint8_t class_portions[EVC_COUNT]; /* per event class: bit i = needs portion i */
+    /* per event type: type_needs[t] = 1 when `.needs TYPE` gave type t its own portions,
+     * type_portions[t], which then override its class's (a timer of the send side and one of
+     * the receive side, say) */
+    uint8_t type_needs[EV_TYPE_COUNT];
+    uint8_t type_portions[EV_TYPE_COUNT];
     uc_symbol *syms;
     uint32_t nsyms;
 } uc_image;
 
+/* The portions an event of type type and class cls needs (claim 11): the type's own when the
+ * image gives it some, else its class's. */
+uint8_t uc_image_portions(const uc_image *img, unsigned type, unsigned cls);
 /* Frees everything the image owns and zeroes it. Safe on a zeroed image. */
 void uc_image_free(uc_image *img);
-/* Serialises to / from a binary file ("SPPUCIMG" v1, format in image.c). read overwrites img
+/* Serialises to / from a binary file ("SPPUCIMG" v2, format in image.c). read overwrites img
  * (free an image it held first) and returns 0, or -1 with err naming the file and what is wrong
  * (bad magic, version, truncated, corrupt, checksum) and img left empty; it never allocates more
  * than the data actually read calls for. write returns 0, or -1 with err filled. */

@@ -63,16 +63,29 @@ static const char *const evf_names[UC_EVF_COUNT] = {
     [UC_EVF_DMA_LEN] = "dma_len",
     [UC_EVF_VA_LO] = "va_lo",
     [UC_EVF_VA_HI] = "va_hi",
+    [UC_EVF_NOW_US] = "now_us",
 };
 
 static const char *const cmd_names[UC_CMD_COUNT] = {
-    [UC_CMD_SOCK_APPEND] = "sock_append",   [UC_CMD_TX_EMIT] = "tx_emit",
-    [UC_CMD_TIMER_SET] = "timer_set",       [UC_CMD_TIMER_CANCEL] = "timer_cancel",
-    [UC_CMD_EV_EMIT] = "ev_emit",           [UC_CMD_LOG] = "log",
-    [UC_CMD_SOCK_OPEN] = "sock_open",       [UC_CMD_SOCK_SPACE] = "sock_space",
-    [UC_CMD_SOCK_DELIVER] = "sock_deliver", [UC_CMD_TX_TEMPLATE] = "tx_template",
-    [UC_CMD_FLOW_CLOSE] = "flow_close",     [UC_CMD_HOST_WRITE] = "host_write",
+    [UC_CMD_SOCK_APPEND] = "sock_append",
+    [UC_CMD_TX_EMIT] = "tx_emit",
+    [UC_CMD_TIMER_SET] = "timer_set",
+    [UC_CMD_TIMER_CANCEL] = "timer_cancel",
+    [UC_CMD_EV_EMIT] = "ev_emit",
+    [UC_CMD_LOG] = "log",
+    [UC_CMD_SOCK_OPEN] = "sock_open",
+    [UC_CMD_SOCK_SPACE] = "sock_space",
+    [UC_CMD_SOCK_DELIVER] = "sock_deliver",
+    [UC_CMD_TX_TEMPLATE] = "tx_template",
+    [UC_CMD_FLOW_CLOSE] = "flow_close",
+    [UC_CMD_HOST_WRITE] = "host_write",
     [UC_CMD_TX_ROCE] = "tx_roce",
+    [UC_CMD_TX_DATA] = "tx_data",
+    [UC_CMD_SND_ACK] = "snd_ack",
+    [UC_CMD_SND_SPACE] = "snd_space",
+    [UC_CMD_TX_KEY_TEMPLATE] = "tx_key_template",
+    [UC_CMD_SOCK_EVENT] = "sock_event",
+    [UC_CMD_SOCK_RCV] = "sock_rcv",
 };
 
 const char *uc_op_name(unsigned base_op) { return NAME_OF(op_names, base_op); }

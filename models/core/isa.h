@@ -134,6 +134,8 @@ typedef enum uc_evf {
     UC_EVF_DMA_LEN,   /* RETH */
     UC_EVF_VA_LO,     /* RETH virtual address, low 32 bits */
     UC_EVF_VA_HI,     /* and high 32 bits */
+    UC_EVF_NOW_US,    /* not a descriptor field: the core's time when the ldev issues, in
+                         microseconds (issue cycle / clock MHz), low 32 bits: for RTT samples */
     UC_EVF_COUNT
 } uc_evf;
 
@@ -145,30 +147,54 @@ typedef enum uc_evf {
  * Without a callback (a core alone, as in unit tests) every command leaves r0 = 0 unless the
  * harness answers it. */
 typedef enum uc_cmd {
-    UC_CMD_SOCK_APPEND,  /* answers: r1 frame offset, r2 length, r3 stream offset (32-bit):
-                            place payload in the receive buffer; r0 = 1 placed, 0 refused */
-    UC_CMD_TX_EMIT,      /* r1 options, r2 seq, r3 ack, r4 window, r5 flags | sack address << 16:
-                            send a segment from the flow's header template (see UC_TXO_*) */
-    UC_CMD_TIMER_SET,    /* r1 timer id (0..3), r2 delay in microseconds */
-    UC_CMD_TIMER_CANCEL, /* r1 timer id */
-    UC_CMD_EV_EMIT,      /* r1 event type, r2 argument: a new event for this flow (claim 15) */
-    UC_CMD_LOG,          /* r1..r5 into the instruction trace (firmware debugging) */
-    UC_CMD_SOCK_OPEN,    /* answers: r1 peer MSS, r2 receive window shift in use: size the
-                            flow's receive buffer (claim 16); r0 = its size in bytes */
-    UC_CMD_SOCK_SPACE,   /* answers: r0 = bytes free in the receive buffer (the window) */
-    UC_CMD_SOCK_DELIVER, /* answers: r1 stream offset: every byte below it is in order, hand it
-                            to the host; r0 = bytes delivered */
-    UC_CMD_TX_TEMPLATE,  /* this event's frame, reversed, becomes the flow's header template */
-    UC_CMD_FLOW_CLOSE,   /* the flow is finished: free its proxy, buffers and timers */
-    UC_CMD_HOST_WRITE,   /* answers: r1 frame offset, r2 length, r3 rkey, r4 VA low 32 bits,
-                            r5 VA high 32 bits: DMA the frame's bytes [r1, r1 + r2) into the
-                            queue pair's memory region rkey at VA (RDMA WRITE); r0 = 1 written,
-                            0 refused (no such region, or [VA, VA + r2) outside it) */
-    UC_CMD_TX_ROCE,      /* r1 BTH opcode, r2 PSN (24 bits), r3 AETH syndrome (bits 0..7) |
-                            MSN << 8 (24 bits), r4 destination QP (24 bits): send a RoCEv2
-                            packet (an ACK or NAK) from the flow's header template */
+    UC_CMD_SOCK_APPEND,     /* answers: r1 frame offset, r2 length, r3 stream offset (32-bit):
+                               place payload in the receive buffer; r0 = 1 placed, 0 refused */
+    UC_CMD_TX_EMIT,         /* r1 options, r2 seq, r3 ack, r4 window, r5 flags | sack address << 16:
+                               send a segment from the flow's header template (see UC_TXO_*) */
+    UC_CMD_TIMER_SET,       /* r1 timer id (0..3), r2 delay in microseconds */
+    UC_CMD_TIMER_CANCEL,    /* r1 timer id */
+    UC_CMD_EV_EMIT,         /* r1 event type, r2 argument, r3..r5 the new event's seq, ack and
+                               dma_len: a new event for this flow (claim 15) */
+    UC_CMD_LOG,             /* r1..r5 into the instruction trace (firmware debugging) */
+    UC_CMD_SOCK_OPEN,       /* answers: r1 peer MSS, r2 receive window shift in use: size the
+                               flow's receive buffer (claim 16); r0 = its size in bytes */
+    UC_CMD_SOCK_SPACE,      /* answers: r0 = bytes free in the receive buffer (the window) */
+    UC_CMD_SOCK_DELIVER,    /* answers: r1 stream offset: every byte below it is in order, hand it
+                               to the host; r0 = bytes delivered */
+    UC_CMD_TX_TEMPLATE,     /* this event's frame, reversed, becomes the flow's header template */
+    UC_CMD_FLOW_CLOSE,      /* the flow is finished: free its proxy, buffers and timers */
+    UC_CMD_HOST_WRITE,      /* answers: r1 frame offset, r2 length, r3 rkey, r4 VA low 32 bits,
+                               r5 VA high 32 bits: DMA the frame's bytes [r1, r1 + r2) into the
+                               queue pair's memory region rkey at VA (RDMA WRITE); r0 = 1 written,
+                               0 refused (no such region, or [VA, VA + r2) outside it) */
+    UC_CMD_TX_ROCE,         /* r1 BTH opcode, r2 PSN (24 bits), r3 AETH syndrome (bits 0..7) |
+                               MSN << 8 (24 bits), r4 destination QP (24 bits): send a RoCEv2
+                               packet (an ACK or NAK) from the flow's header template */
+    UC_CMD_TX_DATA,         /* r1 TCP flags (bits 0..7) | window as sent << 16, r2 seq, r3 ack,
+                               r4 stream offset (32-bit) in the send buffer, r5 length: send a
+                               segment from the header template with that payload (no options) */
+    UC_CMD_SND_ACK,         /* answers: r1 stream offset: every byte of the send stream below it
+                               is acknowledged: its pages return to the pool; r0 = bytes freed */
+    UC_CMD_SND_SPACE,       /* answers: r1 stream offset: r0 = bytes the host has written at or
+                               beyond it (0 when it is at or past the end of what was written) */
+    UC_CMD_TX_KEY_TEMPLATE, /* the flow's header template is built from its flow key (an active
+                               open: no frame was received yet) */
+    UC_CMD_SOCK_EVENT,      /* answers: r1 what happened (UC_SOCKEV_*), for the host application;
+                               r0 = 1 when the host application drives the flow's send side (it
+                               answers with tcp_send / tcp_close events), 0 when it does not */
+    UC_CMD_SOCK_RCV,        /* answers: r0 = the receive stream offset (32-bit) below which every
+                               byte is in order (what sock_deliver was last given): with the
+                               peer's ISN, the ACK number a send-side core puts in its segments */
     UC_CMD_COUNT
 } uc_cmd;
+
+/* sock_event's r1. */
+enum {
+    UC_SOCKEV_ESTABLISHED = 1, /* the handshake completed */
+    UC_SOCKEV_PEER_CLOSED = 2, /* the peer's FIN is in order: no more data will come */
+    UC_SOCKEV_RESET = 3,       /* the peer reset the connection */
+    UC_SOCKEV_CLOSED = 4       /* the connection is closed (both FINs acknowledged, or aborted) */
+};
 
 /* tx_emit's option word (r1). The SACK blocks are nsack pairs of 32-bit words (left, right
  * edge) in the workspace at the address in r5's upper 16 bits; the core copies them into the

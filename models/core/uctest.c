@@ -218,6 +218,12 @@ static int line(runner *r, char *s, const char *dir)
             return bad(r, err.msg, NULL);
         return 0;
     }
+    if (!strcmp(w[0], "at") && n == 2) { /* the next runs start at this time, in microseconds */
+        if (num(r, w[1], &v))
+            return -1;
+        r->h.start = (cycle_t)v * r->h.cfg.clock_mhz;
+        return 0;
+    }
     if (!strcmp(w[0], "run") && n == 1) {
         if (r->frame_len && uch_set_frame(&r->h, r->frame, r->frame_len, &err))
             return bad(r, err.msg, NULL);
@@ -227,7 +233,7 @@ static int line(runner *r, char *s, const char *dir)
     }
     if (!strcmp(w[0], "expect") && n >= 2)
         return expect(r, w, n);
-    return bad(r, "unknown line (program, config, test, event, ws, frame, answer, run, expect)",
+    return bad(r, "unknown line (program, config, test, event, ws, frame, answer, at, run, expect)",
                w[0]);
 }
 

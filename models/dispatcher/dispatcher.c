@@ -110,6 +110,8 @@ struct disp {
     unsigned ncluster;
     unsigned cores[DISP_MAX_CLUSTERS];
     uint8_t class_portions[PROTO_COUNT][EVC_COUNT]; /* per protocol (its image) */
+    uint8_t type_needs[PROTO_COUNT][EV_TYPE_COUNT]; /* 1: the type's own portions override */
+    uint8_t type_portions[PROTO_COUNT][EV_TYPE_COUNT];
     uint32_t route[EV_TYPE_COUNT];
     flow_key *local_keys; /* keys of packets the local side of an opened flow sends */
     uint32_t nlocal, local_cap;
@@ -403,7 +405,11 @@ static uint32_t route_of(const disp *d, const event *e)
 
 static uint8_t portions_of(const disp *d, const event *e)
 {
-    return e->cls < EVC_COUNT && e->proto < PROTO_COUNT ? d->class_portions[e->proto][e->cls] : 0;
+    if (e->proto >= PROTO_COUNT)
+        return 0;
+    if (e->type < EV_TYPE_COUNT && d->type_needs[e->proto][e->type])
+        return d->type_portions[e->proto][e->type];
+    return e->cls < EVC_COUNT ? d->class_portions[e->proto][e->cls] : 0;
 }
 
 static void decide_drop(disp *d, const event *e, unsigned reason)
@@ -783,6 +789,12 @@ const flow_key *disp_flow_key(const disp *d, uint32_t flow)
     return &d->flows[flow].key;
 }
 
+uint32_t disp_find_flow(const disp *d, const flow_key *key)
+{
+    uint32_t f = table_find(d, key);
+    return f == NIL ? UINT32_MAX : f;
+}
+
 /* The input channels in ev_chan order: network, host, timer, internal. */
 void disp_describe(const disp *d, char *buf, size_t size)
 {
@@ -798,6 +810,15 @@ void disp_set_portions(disp *d, unsigned proto, const uint8_t *class_portions)
 {
     if (proto < PROTO_COUNT && class_portions)
         memcpy(d->class_portions[proto], class_portions, EVC_COUNT);
+}
+
+void disp_set_type_portions(disp *d, unsigned proto, const uint8_t *type_needs,
+                            const uint8_t *type_portions)
+{
+    if (proto >= PROTO_COUNT || !type_needs || !type_portions)
+        return;
+    memcpy(d->type_needs[proto], type_needs, EV_TYPE_COUNT);
+    memcpy(d->type_portions[proto], type_portions, EV_TYPE_COUNT);
 }
 
 uint32_t disp_open_flow(disp *d, const flow_key *key, const flow_key *local_sends)

@@ -132,6 +132,11 @@ void disp_free(disp *d);
 /* The portion needs per event class of protocol proto's image (events pick by ev.proto); until
  * set, a protocol uses disp_new's. */
 void disp_set_portions(disp *d, unsigned proto, const uint8_t *class_portions);
+/* Per event type overrides of protocol proto's image (uc_image.type_needs/type_portions: an
+ * event of type t needs type_portions[t] instead of its class's when type_needs[t] is set;
+ * arrays of EV_TYPE_COUNT). Until set, no type overrides its class. */
+void disp_set_type_portions(disp *d, unsigned proto, const uint8_t *type_needs,
+                            const uint8_t *type_portions);
 /* Opens a flow from outside (a connection set up out of band, e.g. a RoCE queue pair): enters
  * key (remote -> local) in the table and, when local_sends is not NULL, remembers it as the key
  * of the packets the local side sends (dropped as sent_by_local_side; for a RoCE key it is not
@@ -174,6 +179,9 @@ uint32_t disp_pending_count(const disp *d);
 uint32_t disp_load(const disp *d, unsigned cluster, unsigned core);
 /* The flow key (remote -> local) of an open proxy, or NULL when the proxy is free. */
 const flow_key *disp_flow_key(const disp *d, uint32_t flow);
+/* The proxy of the open flow whose key (remote -> local) is key, or UINT32_MAX (the host
+ * script names connections by their addresses). */
+uint32_t disp_find_flow(const disp *d, const flow_key *key);
 /* Queue depths for the deadlock report: "in 3/64/0/0 parked 5/4096 out 1/64". */
 void disp_describe(const disp *d, char *buf, size_t size);
 

@@ -61,6 +61,18 @@ const stat_def smc_stat_defs[] = {
     S(bytes_consumed, "bytes the host application read (their pages return to the pool)"),
     S(bytes_discarded, "bytes appended but never read when their flow closed"),
     S(deliver_clamped, "deliveries whose end was beyond the appended data or below delivered"),
+    S(snd_writes, "host writes into send buffers that took bytes"),
+    S(snd_bytes_written, "bytes the host wrote into send buffers"),
+    S(snd_refused_pool, "host writes cut short (or refused) because the page pool ran dry"),
+    S(snd_refused_closed, "host writes to a flow without an open send buffer (nothing taken)"),
+    S(snd_reads, "payload reads from send buffers (the transmit unit's tx_data)"),
+    S(snd_bytes_read, "bytes of those reads (retransmissions read again)"),
+    S(snd_bad_read, "payload reads refused: bytes outside [acked, written end), or no buffer"),
+    S(snd_acks, "send-buffer acknowledgements that freed bytes"),
+    S(snd_bytes_acked, "send-buffer bytes acknowledged by the peer and freed"),
+    S(snd_ack_clamped, "acknowledgements beyond the written end (+1 for a FIN): a microcode bug"),
+    S(snd_bytes_discarded,
+      "send-buffer bytes written but never acknowledged when their flow closed"),
 };
 #undef S
 const size_t smc_stat_count = sizeof smc_stat_defs / sizeof smc_stat_defs[0];
@@ -76,23 +88,39 @@ typedef struct smc_page_ref {
 /* The smallest spilled array (entries); a spilled index returns inline at SMC_INLINE / 2. */
 #define SMC_SPILL_MIN 8
 
+/* A buffer's page index: the pages it holds, by page number. */
+typedef struct smc_idx {
+    uint32_t held; /* pages held: entries of the index */
+    uint32_t cap;  /* entries of the spilled array, or 0 while the index is inline; only
+                    * while held > SMC_INLINE / 2 is it spilled (index_shrink) */
+    union {
+        smc_page_ref in[SMC_INLINE]; /* cap == 0 */
+        smc_page_ref *heap;          /* cap > 0 */
+    } pg;                            /* held entries, sorted by k, k distinct */
+} smc_idx;
+
+/* The send buffer: stream bytes [acked, end), size 0 while not open. Its pages are those of
+ * the page numbers acked / P .. (end - 1) / P (none when acked == end): a contiguous run. */
+typedef struct smc_snd {
+    uint64_t acked;     /* the peer acknowledged every byte below: the window's start */
+    uint64_t end;       /* written_end: the host wrote every byte below */
+    cycle_t last_write; /* completion of the last host write into the buffer */
+    uint32_t size;      /* bytes, whole pages; 0: not open */
+    smc_idx ix;
+} smc_snd;
+
 typedef struct smc_flow {
     uint64_t consumed;  /* read by the host application: the window's start */
     uint64_t delivered; /* in order and handed to the host (>= consumed): rcv_nxt */
     uint64_t hi;        /* end of the highest range appended */
     cycle_t last_copy;  /* completion of the last copy into the buffer */
     uint32_t size;      /* bytes, whole pages */
-    uint32_t held;      /* pages held: entries of the index */
-    uint32_t cap;       /* entries of the spilled array, or 0 while the index is inline; only
-                         * while held > SMC_INLINE / 2 is it spilled (index_shrink) */
     bool open;
-    union {
-        smc_page_ref in[SMC_INLINE]; /* cap == 0 */
-        smc_page_ref *heap;          /* cap > 0 */
-    } pg;                            /* held entries, sorted by k, k distinct */
+    smc_idx ix;  /* the receive buffer's pages */
+    smc_snd snd; /* the send buffer */
 } smc_flow;
 /* The per-flow budget: at most 512 bytes of host bookkeeping per open flow (smc_host_bytes). */
-_Static_assert(sizeof(smc_flow) <= 128, "smc_flow outgrew its share of the per-flow budget");
+_Static_assert(sizeof(smc_flow) <= 256, "smc_flow outgrew its share of the per-flow budget");
 
 struct smc {
     smc_cfg cfg;
@@ -106,6 +134,8 @@ struct smc {
     size_t spill_bytes; /* allocated for spilled indexes */
     smc_deliver_fn fn;
     void *ctx;
+    smc_snd_acked_fn snd_fn;
+    void *snd_ctx;
     xmem mem;
     smc_stats st;
 };
@@ -167,7 +197,7 @@ static int reserve(smc *s, uint32_t n)
     return 0;
 }
 
-static smc_page_ref *index_of(smc_flow *f) { return f->cap ? f->pg.heap : f->pg.in; }
+static smc_page_ref *index_of(smc_idx *f) { return f->cap ? f->pg.heap : f->pg.in; }
 
 /* The first entry of v[0..n) whose k is >= k (n when none): a scan while inline, a binary
  * search when spilled. */
@@ -192,7 +222,7 @@ static uint32_t lower_bound(const smc_page_ref *v, uint32_t n, uint64_t k)
 
 /* Makes room for n entries in f's index, keeping its entries: 0, or -1 when the host is out of
  * memory (nothing changed). */
-static int index_reserve(smc *s, smc_flow *f, uint32_t n)
+static int index_reserve(smc *s, smc_idx *f, uint32_t n)
 {
     uint32_t cap = f->cap ? f->cap : SMC_INLINE;
     if (n <= cap)
@@ -214,7 +244,7 @@ static int index_reserve(smc *s, smc_flow *f, uint32_t n)
 /* After entries left f's spilled index: halves the array while it is at most a quarter full,
  * and moves it back inline once it holds SMC_INLINE / 2 entries or fewer (the slack keeps a flow
  * hovering around SMC_INLINE pages from spilling and returning at every packet). */
-static void index_shrink(smc *s, smc_flow *f)
+static void index_shrink(smc *s, smc_idx *f)
 {
     if (!f->cap)
         return;
@@ -240,7 +270,7 @@ static void index_shrink(smc *s, smc_flow *f)
 }
 
 /* Returns the first n pages of f's index to the pool (the pages wholly consumed). */
-static void free_first(smc *s, smc_flow *f, uint32_t n)
+static void free_first(smc *s, smc_idx *f, uint32_t n)
 {
     if (!n)
         return;
@@ -259,10 +289,12 @@ void smc_close(smc *s, uint32_t flow)
     if (flow >= s->nflows || !s->flows[flow].open)
         return;
     smc_flow *f = &s->flows[flow];
-    free_first(s, f, f->held);
+    free_first(s, &f->ix, f->ix.held);
+    free_first(s, &f->snd.ix, f->snd.ix.held);
     if (f->hi > f->consumed)
         s->st.bytes_discarded += f->hi - f->consumed;
-    memset(f, 0, sizeof *f); /* the index is inline and empty: free_first shrank it */
+    s->st.snd_bytes_discarded += f->snd.end - f->snd.acked;
+    memset(f, 0, sizeof *f); /* the indexes are inline and empty: free_first shrank them */
     s->nopen--;
     s->st.closes++;
 }
@@ -315,28 +347,30 @@ static uint32_t buf_size_roce(const smc_cfg *c, uint32_t hint)
     return size ? (uint32_t)size : c->page_size;
 }
 
-static uint32_t open_sized(smc *s, uint32_t flow, uint32_t size);
+static uint32_t open_sized(smc *s, uint32_t flow, uint32_t size, uint32_t snd_size);
 
 uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift)
 {
     if (flow >= s->nflows)
         return 0;
-    return open_sized(s, flow, buf_size(&s->cfg, peer_mss, shift));
+    uint32_t size = buf_size(&s->cfg, peer_mss, shift);
+    return open_sized(s, flow, size, size); /* claim 16: the send buffer by the same rule */
 }
 
 uint32_t smc_open_roce(smc *s, uint32_t flow, uint32_t buffer)
 {
     if (flow >= s->nflows)
         return 0;
-    return open_sized(s, flow, buf_size_roce(&s->cfg, buffer));
+    return open_sized(s, flow, buf_size_roce(&s->cfg, buffer), 0);
 }
 
-static uint32_t open_sized(smc *s, uint32_t flow, uint32_t size)
+static uint32_t open_sized(smc *s, uint32_t flow, uint32_t size, uint32_t snd_size)
 {
     smc_close(s, flow);
     smc_flow *f = &s->flows[flow];
     f->open = true; /* no page yet: the index starts inline and empty */
     f->size = size;
+    f->snd.size = snd_size; /* 0 for a RoCE queue pair: no send buffer */
     s->nopen++;
     s->st.opens++;
     return size;
@@ -381,23 +415,23 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
     const uint64_t P = s->cfg.page_size;
     const uint64_t k0 = beg / P, k1 = (end - 1) / P;
     const uint32_t span = (uint32_t)(k1 - k0 + 1); /* pages touched: <= size/P + 1 */
-    smc_page_ref *v = index_of(f);
+    smc_page_ref *v = index_of(&f->ix);
     /* The entries for k0..k1 are v[lo..hi): the pages touched that the flow has. */
-    uint32_t lo = lower_bound(v, f->held, k0);
+    uint32_t lo = lower_bound(v, f->ix.held, k0);
     uint32_t hi = lo;
-    while (hi < f->held && v[hi].k <= k1)
+    while (hi < f->ix.held && v[hi].k <= k1)
         hi++;
     uint32_t needed = span - (hi - lo);
     if (needed) {
         if (needed > s->cfg.pages - s->in_use || reserve(s, needed) ||
-            index_reserve(s, f, f->held + needed))
+            index_reserve(s, &f->ix, f->ix.held + needed))
             return refuse(s, &s->st.refused_pool, len);
-        v = index_of(f);
+        v = index_of(&f->ix);
         /* Open a gap so that k0..k1 take v[lo..lo+span), then fill it from its top down, moving
          * the pages the flow has (an entry never moves down: it is at most at its k's place)
          * and taking a page for each k without one (claim 17: one allocation operation, one
          * page; the bytes the append does not write are zeroed). */
-        memmove(v + lo + span, v + hi, (size_t)(f->held - hi) * sizeof *v);
+        memmove(v + lo + span, v + hi, (size_t)(f->ix.held - hi) * sizeof *v);
         uint32_t j = hi;
         for (uint32_t i = span; i-- > 0;) {
             uint64_t k = k0 + i;
@@ -412,7 +446,7 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
             memset(p + (b - pbeg), 0, pend - b);
             v[lo + i] = (smc_page_ref){k, p};
         }
-        f->held += needed;
+        f->ix.held += needed;
         s->in_use += needed;
         s->st.page_allocs += needed;
         if (s->in_use > s->st.pages_peak)
@@ -473,20 +507,20 @@ uint32_t smc_consume(smc *s, uint32_t flow, uint32_t bytes, cycle_t at)
     cycle_t done = xmem_access(&s->mem, issue, n, false);
     /* Every page held is at or above consumed's page (those wholly below it were freed), so the
      * index is walked from its start, in step with the pieces. */
-    const smc_page_ref *v = index_of(f);
+    const smc_page_ref *v = index_of(&f->ix);
     uint32_t j = 0;
     if (s->fn)
         for (uint64_t o = beg; o < end;) {
             uint64_t k = o / P, in = o % P;
             uint64_t piece = end - o < P - in ? end - o : P - in;
-            while (j < f->held && v[j].k < k)
+            while (j < f->ix.held && v[j].k < k)
                 j++;
-            const uint8_t *p = j < f->held && v[j].k == k ? v[j].p + in : s->zero;
+            const uint8_t *p = j < f->ix.held && v[j].k == k ? v[j].p + in : s->zero;
             s->fn(s->ctx, flow, o, p, (uint32_t)piece, done);
             o += piece;
         }
     /* The pages whose bytes are now all below end: the index's first entries. */
-    free_first(s, f, lower_bound(v, f->held, end / P));
+    free_first(s, &f->ix, lower_bound(v, f->ix.held, end / P));
     f->consumed = end;
     s->st.bytes_consumed += n;
     return n;
@@ -504,6 +538,184 @@ cycle_t smc_dma_write(smc *s, uint32_t len, cycle_t at)
     return len ? xmem_access(&s->mem, at, len, true) : at;
 }
 
+/* ---- the send buffer ---------------------------------------------------------------------- */
+
+void smc_set_snd_acked(smc *s, smc_snd_acked_fn fn, void *ctx)
+{
+    s->snd_fn = fn;
+    s->snd_ctx = ctx;
+}
+
+/* flow's send buffer, or NULL when the flow is not open or has none (a RoCE queue pair). */
+static smc_snd *snd_of(const smc *s, uint32_t flow)
+{
+    if (flow >= s->nflows || !s->flows[flow].open || !s->flows[flow].snd.size)
+        return NULL;
+    return &s->flows[flow].snd;
+}
+
+/* The 64-bit stream offset of a 32-bit one: the one nearest acked (signed, as unwrap). */
+static int64_t snd_unwrap(const smc_snd *b, uint32_t off)
+{
+    return (int64_t)b->acked + (int32_t)(off - (uint32_t)b->acked);
+}
+
+uint32_t smc_snd_space(const smc *s, uint32_t flow)
+{
+    const smc_snd *b = snd_of(s, flow);
+    return b ? b->size - (uint32_t)(b->end - b->acked) : 0;
+}
+
+uint32_t smc_snd_write(smc *s, uint32_t flow, const uint8_t *data, uint32_t len, cycle_t at,
+                       cycle_t *done)
+{
+    if (done)
+        *done = at;
+    smc_snd *b = snd_of(s, flow);
+    if (!b) {
+        if (len)
+            s->st.snd_refused_closed++;
+        return 0;
+    }
+    uint32_t want = b->size - (uint32_t)(b->end - b->acked);
+    if (len < want)
+        want = len;
+    if (!want)
+        return 0;
+    const uint64_t P = s->cfg.page_size;
+    const uint64_t beg = b->end;
+    smc_page_ref *v = index_of(&b->ix);
+    /* The pages held are consecutive page numbers; when beg is inside a page, that page is
+     * held (it holds written bytes), so [beg, top) needs no new page. */
+    uint64_t top = b->ix.held ? (v[b->ix.held - 1].k + 1) * P : beg;
+    uint64_t room = top - beg + (uint64_t)(s->cfg.pages - s->in_use) * P;
+    uint32_t n = want < room ? want : (uint32_t)room;
+    uint32_t needed = beg + n > top ? (uint32_t)((beg + n - top + P - 1) / P) : 0;
+    if (needed && (reserve(s, needed) || index_reserve(s, &b->ix, b->ix.held + needed)))
+        n = needed = 0; /* the host is out of memory: as a dry pool */
+    if (n < want)
+        s->st.snd_refused_pool++;
+    if (!n)
+        return 0;
+    v = index_of(&b->ix);
+    uint64_t k = top / P; /* claim 17: one allocation operation per page */
+    for (uint32_t i = 0; i < needed; i++)
+        v[b->ix.held++] = (smc_page_ref){k + i, page_get(s)};
+    s->in_use += needed;
+    s->st.page_allocs += needed;
+    if (s->in_use > s->st.pages_peak)
+        s->st.pages_peak = s->in_use;
+    const uint64_t end = beg + n;
+    uint32_t j = (uint32_t)(beg / P - v[0].k);
+    for (uint64_t o = beg; o < end; j++) {
+        uint64_t in = o % P, piece = end - o < P - in ? end - o : P - in;
+        memcpy(v[j].p + in, data + (o - beg), piece);
+        o += piece;
+    }
+    b->end = end;
+    s->st.snd_writes++;
+    s->st.snd_bytes_written += n;
+    cycle_t d = xmem_access(&s->mem, at, n, true);
+    if (d > b->last_write)
+        b->last_write = d;
+    if (done)
+        *done = d;
+    return n;
+}
+
+int smc_snd_read(smc *s, uint32_t flow, uint32_t off, uint8_t *out, uint32_t len, cycle_t at,
+                 cycle_t *done)
+{
+    if (done)
+        *done = at;
+    smc_snd *b = snd_of(s, flow);
+    int64_t o = b ? snd_unwrap(b, off) : 0;
+    if (!b || o < (int64_t)b->acked || (uint64_t)o + len > b->end) {
+        s->st.snd_bad_read++;
+        return -1;
+    }
+    if (!len)
+        return 0;
+    const uint64_t P = s->cfg.page_size;
+    const uint64_t beg = (uint64_t)o, end = beg + len;
+    const smc_page_ref *v = index_of(&b->ix);
+    if (out) {
+        uint32_t j = (uint32_t)(beg / P - v[0].k);
+        for (uint64_t x = beg; x < end; j++) {
+            uint64_t in = x % P, piece = end - x < P - in ? end - x : P - in;
+            memcpy(out + (x - beg), v[j].p + in, piece);
+            x += piece;
+        }
+    }
+    cycle_t issue = at > b->last_write ? at : b->last_write;
+    cycle_t d = xmem_access(&s->mem, issue, len, false);
+    if (done)
+        *done = d;
+    s->st.snd_reads++;
+    s->st.snd_bytes_read += len;
+    return 0;
+}
+
+uint32_t smc_snd_ack(smc *s, uint32_t flow, uint32_t off, cycle_t at)
+{
+    smc_snd *b = snd_of(s, flow);
+    if (!b)
+        return 0;
+    int64_t o = snd_unwrap(b, off);
+    if (o <= (int64_t)b->acked)
+        return 0;
+    uint64_t upto = (uint64_t)o;
+    if (upto > b->end) {
+        if (upto > b->end + 1) /* end + 1: the FIN's sequence number, a correct ack */
+            s->st.snd_ack_clamped++;
+        upto = b->end;
+        if (upto == b->acked)
+            return 0;
+    }
+    uint32_t n = (uint32_t)(upto - b->acked);
+    b->acked = upto;
+    /* The pages whose bytes are all below acked: the index's first entries. */
+    free_first(s, &b->ix, lower_bound(index_of(&b->ix), b->ix.held, upto / s->cfg.page_size));
+    s->st.snd_acks++;
+    s->st.snd_bytes_acked += n;
+    if (s->snd_fn)
+        s->snd_fn(s->snd_ctx, flow, n, at);
+    return n;
+}
+
+uint32_t smc_snd_pending(const smc *s, uint32_t flow, uint32_t off)
+{
+    const smc_snd *b = snd_of(s, flow);
+    if (!b)
+        return 0;
+    int64_t o = snd_unwrap(b, off);
+    return o >= (int64_t)b->end ? 0 : (uint32_t)((int64_t)b->end - o);
+}
+
+uint64_t smc_snd_end(const smc *s, uint32_t flow)
+{
+    const smc_snd *b = snd_of(s, flow);
+    return b ? b->end : 0;
+}
+
+uint64_t smc_snd_acked(const smc *s, uint32_t flow)
+{
+    const smc_snd *b = snd_of(s, flow);
+    return b ? b->acked : 0;
+}
+
+uint32_t smc_snd_unacked(const smc *s, uint32_t flow)
+{
+    const smc_snd *b = snd_of(s, flow);
+    return b ? (uint32_t)(b->end - b->acked) : 0;
+}
+
+uint32_t smc_snd_size(const smc *s, uint32_t flow)
+{
+    const smc_snd *b = snd_of(s, flow);
+    return b ? b->size : 0;
+}
+
 const smc_stats *smc_get_stats(const smc *s) { return &s->st; }
 
 void smc_reset_stats(smc *s)
@@ -519,7 +731,7 @@ uint32_t smc_pages_in_use(const smc *s) { return s->in_use; }
 
 uint32_t smc_pages_held(const smc *s, uint32_t flow)
 {
-    return flow < s->nflows ? s->flows[flow].held : 0;
+    return flow < s->nflows ? s->flows[flow].ix.held + s->flows[flow].snd.ix.held : 0;
 }
 
 uint32_t smc_flows_open(const smc *s) { return s->nopen; }
@@ -528,7 +740,7 @@ uint64_t smc_pages_held_total(const smc *s)
 {
     uint64_t n = 0;
     for (uint32_t i = 0; i < s->nflows; i++)
-        n += s->flows[i].held; /* 0 for a flow not open */
+        n += s->flows[i].ix.held + s->flows[i].snd.ix.held; /* 0 for a flow not open */
     return n;
 }
 

@@ -51,7 +51,34 @@
  * should see). Bytes below that highest byte that were never appended (a hole: also a microcode
  * bug) are read as zeros. The callback must not call back into the smc.
  *
- * Invariant (SPEC §7): pages_in_use = sum over open flows of their pages held. */
+ * Send buffer (issue 5). smc_open also opens the flow's send buffer, sized by the same rule
+ * (claim 16: the peer's MSS and the window shift in use; the peer's receive window does not
+ * bound what the host may queue, so the one rule serves both directions); smc_open_roce opens
+ * none (a RoCE queue pair sends nothing through it). The send buffer holds the stream bytes
+ * [acked, end): end (written_end) is how far the host has written, acked how far the peer has
+ * acknowledged. Stream offset 0 is the first byte after our SYN, as on the receive side.
+ *   smc_snd_write   the host writes at end as many bytes as space (size - (end - acked)) and
+ *                   the pool allow; a write on the memory channel issued at the given cycle.
+ *   smc_snd_read    tx_data: the transmit unit reads payload in [acked, end); a read on the
+ *                   memory channel issued at max(at, the completion of the flow's last write).
+ *   smc_snd_ack     snd_ack: every byte below the offset is acknowledged: freed.
+ *   smc_snd_pending snd_space: bytes written beyond an offset.
+ * Pages come from the same pool as the receive buffers': page slot k holds stream bytes
+ * [k*P, (k+1)*P). A write takes a page for each slot it reaches that has none, one page per
+ * allocation operation (claim 17; page_allocs and page_frees count both buffers' pages). An ack
+ * returns every page whose bytes are all below acked; so, as on the receive side, the page of
+ * acked stays held while acked is inside it, and a flow's send buffer holds at most size/P + 1
+ * pages, consecutive slots. The pool may cut a write short: the host keeps the rest and writes
+ * again when acks free pages (snd_refused_pool counts such writes). 32-bit offsets unwrap to the
+ * 64-bit offset nearest acked (acked + (int32_t)(off - (uint32_t)acked)), so flows may send
+ * more than 4 GiB. An ack offset beyond end is taken as end; it counts as snd_ack_clamped
+ * unless it is end + 1 (the microcode may pass the ack of our FIN, which takes one sequence
+ * number after the data). Each ack that frees bytes calls the snd_acked callback (flow, bytes
+ * freed, cycle) so that the host application may write more; it must not call back into the smc.
+ * smc_close frees both buffers; bytes written and never acknowledged count snd_bytes_discarded.
+ *
+ * Invariant (SPEC §7): pages_in_use = sum over open flows of their pages held (smc_pages_held:
+ * both buffers). */
 #ifndef SPPSIM_SMC_H
 #define SPPSIM_SMC_H
 
@@ -92,12 +119,28 @@ typedef struct smc_stats {
     uint64_t bytes_consumed;  /* read by the host (smc_consume) */
     uint64_t bytes_discarded; /* held in a buffer when its flow closed, never read */
     uint64_t deliver_clamped;
+    /* the send buffers */
+    uint64_t snd_writes; /* host writes that took bytes */
+    uint64_t snd_bytes_written;
+    uint64_t snd_refused_pool;   /* writes cut short by the pool (host memory included) */
+    uint64_t snd_refused_closed; /* writes of len > 0 to a flow without a send buffer */
+    uint64_t snd_reads;
+    uint64_t snd_bytes_read;
+    uint64_t snd_bad_read;
+    uint64_t snd_acks; /* acks that freed bytes */
+    uint64_t snd_bytes_acked;
+    uint64_t snd_ack_clamped;
+    uint64_t snd_bytes_discarded; /* written, never acked, when the flow closed */
 } smc_stats;
 
 /* The host receives len bytes of flow's stream at stream offset off (64-bit), at cycle at. data
  * is valid for the call only. */
 typedef void (*smc_deliver_fn)(void *ctx, uint32_t flow, uint64_t off, const uint8_t *data,
                                uint32_t len, cycle_t at);
+
+/* bytes of flow's send buffer were acknowledged and freed at cycle at (smc_snd_ack): the host
+ * may write that much more. */
+typedef void (*smc_snd_acked_fn)(void *ctx, uint32_t flow, uint32_t bytes, cycle_t at);
 
 typedef struct smc smc; /* opaque */
 
@@ -112,11 +155,12 @@ smc *smc_new(const smc_cfg *cfg, uint32_t flows, sim_err *err);
 void smc_free(smc *s);
 void smc_set_deliver(smc *s, smc_deliver_fn fn, void *ctx);
 
-/* Opens (or re-opens: smc_close then open) flow's buffer at stream offset 0; returns its size in
- * bytes, or 0 (nothing opened) for flow >= flows. It allocates nothing: a flow's page index
- * grows as it holds pages. */
+/* Opens (or re-opens: smc_close then open) flow's receive and send buffers at stream offset 0,
+ * both of the size it returns (bytes), or 0 (nothing opened) for flow >= flows. It allocates
+ * nothing: a flow's page indexes grow as it holds pages. */
 uint32_t smc_open(smc *s, uint32_t flow, uint32_t peer_mss, uint32_t shift);
-/* The same for a RoCE queue pair (sock_open of a RoCE flow: r1 = the QP's buffer hint):
+/* The same for a RoCE queue pair (sock_open of a RoCE flow: r1 = the QP's buffer hint), but
+ * without a send buffer (its smc_snd_* calls act as for a flow not open):
  *     size = clamp(buffer, cfg.buf_min, cfg.buf_max)
  * rounded down to whole pages (at least one page). */
 uint32_t smc_open_roce(smc *s, uint32_t flow, uint32_t buffer);
@@ -138,8 +182,38 @@ uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at);
 uint32_t smc_consume(smc *s, uint32_t flow, uint32_t bytes, cycle_t at);
 /* Bytes of flow delivered but not yet read (0 for a flow not open). */
 uint32_t smc_unread(const smc *s, uint32_t flow);
-/* Frees every page of flow and forgets it; bytes appended but never delivered count as
- * bytes_discarded. Idempotent (closing a flow not open does nothing, not even count). Every
+/* ---- the send buffer (see Send buffer above); any flow number, as the rest ---------------- */
+void smc_set_snd_acked(smc *s, smc_snd_acked_fn fn, void *ctx);
+/* Bytes the host may still write: size - (end - acked); 0 without a send buffer. The pool may
+ * still cut a write short. */
+uint32_t smc_snd_space(const smc *s, uint32_t flow);
+/* The host writes min(len, space, what the pool can hold) bytes of data at end, issued on the
+ * memory channel at cycle at; returns the bytes taken (0 for len 0, a full buffer, a dry pool,
+ * or a flow without a send buffer: snd_refused_closed). *done (when not NULL): the cycle the
+ * write completes (at when nothing was written). */
+uint32_t smc_snd_write(smc *s, uint32_t flow, const uint8_t *data, uint32_t len, cycle_t at,
+                       cycle_t *done);
+/* The transmit unit reads len bytes at stream offset off (32-bit, unwrapped) into out (may be
+ * NULL: timing only). Returns 0, with *done (when not NULL) = the cycle the last byte is read,
+ * or -1 (nothing read or counted but snd_bad_read, *done = at) when a byte lies outside
+ * [acked, end) or the flow has no send buffer. len 0 inside [acked, end] reads nothing. */
+int smc_snd_read(smc *s, uint32_t flow, uint32_t off, uint8_t *out, uint32_t len, cycle_t at,
+                 cycle_t *done);
+/* Every byte below off (32-bit, unwrapped; clamped to end) is acknowledged: frees them and the
+ * pages wholly below; returns the bytes newly acknowledged (0 for an offset at or below acked:
+ * a duplicate), calling the snd_acked callback when > 0. No memory access. */
+uint32_t smc_snd_ack(smc *s, uint32_t flow, uint32_t off, cycle_t at);
+/* Bytes the host has written beyond off (32-bit, unwrapped): end - off, or 0 when off >= end
+ * (snd_space's answer). */
+uint32_t smc_snd_pending(const smc *s, uint32_t flow, uint32_t off);
+uint64_t smc_snd_end(const smc *s, uint32_t flow);     /* written_end, 64-bit */
+uint64_t smc_snd_acked(const smc *s, uint32_t flow);   /* acked, 64-bit */
+uint32_t smc_snd_unacked(const smc *s, uint32_t flow); /* end - acked */
+uint32_t smc_snd_size(const smc *s, uint32_t flow);    /* 0: no send buffer */
+
+/* Frees every page of flow (both buffers) and forgets it; bytes appended but never delivered
+ * count as bytes_discarded, bytes written to its send buffer but never acknowledged as
+ * snd_bytes_discarded. Idempotent (closing a flow not open does nothing, not even count). Every
  * function takes any flow number: one >= flows is a flow not open. */
 void smc_close(smc *s, uint32_t flow);
 

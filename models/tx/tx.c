@@ -64,6 +64,19 @@ const stat_def tx_stat_defs[] = {
 #undef S
 const size_t tx_stat_count = sizeof tx_stat_defs / sizeof tx_stat_defs[0];
 
+#define D(name, desc)                                                                              \
+    {                                                                                              \
+#name, desc, offsetof(tx_data_stats, name)                                                 \
+    }
+const stat_def tx_data_stat_defs[] = {
+    D(data_frames, "TCP segments sent with payload (tx_emit_data)"),
+    D(payload_bytes, "TCP payload bytes of the segments sent (retransmissions included)"),
+    D(drops_too_long, "segments refused: headers and payload beyond the IP length field"),
+    D(key_templates, "flow templates built from a flow key (active opens)"),
+};
+#undef D
+const size_t tx_data_stat_count = sizeof tx_data_stat_defs / sizeof tx_data_stat_defs[0];
+
 typedef struct tx_tmpl {
     bool valid;
     uint8_t af;     /* 4 or 6 */
@@ -77,9 +90,16 @@ typedef struct tx_tmpl {
     uint16_t ip_id;  /* the next IPv4 identification */
 } tx_tmpl;
 
+/* A queue slot. o.frame points at small, or at big for a frame longer than TX_MAX_FRAME; big
+ * is kept with the slot (grown as needed, freed by tx_free), so a slot allocates only when it
+ * first carries a frame longer than any before. */
 typedef struct tx_ent {
     tx_out o;
-    cycle_t ser; /* serialisation cycles */
+    cycle_t ser;      /* serialisation cycles */
+    uint32_t payload; /* TCP payload bytes (tx_emit_data) */
+    uint32_t big_cap; /* bytes at big */
+    uint8_t *big;     /* NULL until needed */
+    uint8_t small[TX_MAX_FRAME];
 } tx_ent;
 
 struct tx {
@@ -90,6 +110,7 @@ struct tx {
     uint32_t departed;
     cycle_t port_free; /* when the port has sent the last queued frame */
     tx_stats st;
+    tx_data_stats dst;
 };
 
 static inline uint16_t rd16(const uint8_t *b) { return (uint16_t)(b[0] << 8 | b[1]); }
@@ -151,6 +172,9 @@ void tx_free(tx *t)
 {
     if (!t)
         return;
+    if (t->q.buf) /* every slot, in use or not: each may keep a large-frame buffer */
+        for (uint32_t i = 0; i < t->q.cap; i++)
+            free(((tx_ent *)(t->q.buf + (size_t)i * t->q.elem))->big);
     ring_fini(&t->q);
     free(t->tmpl);
     free(t);
@@ -352,14 +376,22 @@ static uint8_t *put_l2_ip(tx_tmpl *tp, uint8_t proto, uint32_t l4len, uint8_t *f
     return ip + 40;
 }
 
-/* Builds the TCP segment s from tp into f; returns its length. */
-static uint32_t build(tx_tmpl *tp, const tx_seg *s, uint8_t *f)
+/* The length of s's TCP header (20 + options). */
+static uint32_t tcp_hdr_len(const tx_seg *s)
+{
+    uint8_t opt[TX_OPT_MAX];
+    return 20 + put_options(s, opt);
+}
+
+/* Builds the TCP segment s with len bytes of payload from tp into f; returns its length. */
+static uint32_t build(tx_tmpl *tp, const tx_seg *s, const uint8_t *payload, uint32_t len,
+                      uint8_t *f)
 {
     uint8_t opt[TX_OPT_MAX];
     uint32_t optlen = put_options(s, opt);
     uint32_t tcplen = 20 + optlen;
     uint32_t ps;
-    uint8_t *tcp = put_l2_ip(tp, IPPROTO_TCP_, tcplen, f, &ps);
+    uint8_t *tcp = put_l2_ip(tp, IPPROTO_TCP_, tcplen + len, f, &ps);
 
     wr16(tcp, tp->sport);
     wr16(tcp + 2, tp->dport);
@@ -371,8 +403,10 @@ static uint32_t build(tx_tmpl *tp, const tx_seg *s, uint8_t *f)
     wr16(tcp + 16, 0);
     wr16(tcp + 18, 0); /* urgent pointer */
     memcpy(tcp + 20, opt, optlen);
-    wr16(tcp + 16, csum_fin(csum_add(ps, tcp, tcplen)));
-    return (uint32_t)(tcp + tcplen - f);
+    if (len)
+        memcpy(tcp + tcplen, payload, len);
+    wr16(tcp + 16, csum_fin(csum_add(ps, tcp, tcplen + len)));
+    return (uint32_t)(tcp + tcplen + len - f);
 }
 
 /* Builds the RoCEv2 packet r from tp into f; returns its length. The ICRC goes in before the
@@ -420,6 +454,8 @@ static tx_ent *claim(tx *t, uint32_t flow, uint8_t proto)
     }
     tx_ent *e = ring_push_slot(&t->q);
     e->o.flow = flow;
+    e->o.frame = e->small;
+    e->payload = 0;
     return e;
 }
 
@@ -439,9 +475,69 @@ int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at)
     tx_ent *e = claim(t, flow, IPPROTO_TCP_);
     if (!e)
         return 0;
-    e->o.len = build(&t->tmpl[flow], s, e->o.frame);
+    e->o.len = build(&t->tmpl[flow], s, NULL, 0, e->small);
     schedule(t, e, at);
     return 1;
+}
+
+int tx_emit_data(tx *t, uint32_t flow, const tx_seg *s, const uint8_t *payload, uint32_t len,
+                 cycle_t at)
+{
+    if (flow < t->flows && t->tmpl[flow].valid && t->tmpl[flow].proto == IPPROTO_TCP_) {
+        const tx_tmpl *tp = &t->tmpl[flow];
+        uint64_t ip_len = (uint64_t)tcp_hdr_len(s) + len + (tp->af == 4 ? 20 : 0);
+        if (ip_len > 65535) { /* IPv4 total length / IPv6 payload length */
+            t->dst.drops_too_long++;
+            return 0;
+        }
+    }
+    tx_ent *e = claim(t, flow, IPPROTO_TCP_);
+    if (!e)
+        return 0;
+    uint8_t *f = e->small;
+    uint32_t need = TX_L2_MAX + 40 + 20 + TX_OPT_MAX + len;
+    if (need > TX_MAX_FRAME) {
+        if (e->big_cap < need) {
+            uint8_t *b = realloc(e->big, need);
+            if (!b) { /* the host is out of memory: as a full queue; the push undone */
+                t->q.count--;
+                t->st.drops_queue_full++;
+                return 0;
+            }
+            e->big = b;
+            e->big_cap = need;
+        }
+        f = e->big;
+    }
+    e->o.frame = f;
+    e->o.len = build(&t->tmpl[flow], s, payload, len, f);
+    e->payload = len;
+    schedule(t, e, at);
+    return 1;
+}
+
+int tx_set_template_key(tx *t, uint32_t flow, const flow_key *k, const uint8_t chip_mac[6],
+                        const uint8_t peer_mac[6])
+{
+    static const uint8_t chip_def[6] = {2, 0, 0, 0, 0, 1}, peer_def[6] = {2, 0, 0, 0, 0, 2};
+    if (flow >= t->flows || !k || (k->af != 4 && k->af != 6) || k->proto != IPPROTO_TCP_)
+        return -1;
+    tx_tmpl *tp = &t->tmpl[flow];
+    memset(tp, 0, sizeof *tp);
+    memcpy(tp->l2, peer_mac ? peer_mac : peer_def, 6);
+    memcpy(tp->l2 + 6, chip_mac ? chip_mac : chip_def, 6);
+    wr16(tp->l2 + 12, k->af == 4 ? ETH_P_IPV4 : ETH_P_IPV6);
+    tp->l2_len = 14;
+    tp->af = k->af;
+    tp->proto = IPPROTO_TCP_;
+    size_t alen = k->af == 4 ? 4 : 16;
+    memcpy(tp->src, k->dst, alen); /* the key as received: dst is the chip */
+    memcpy(tp->dst, k->src, alen);
+    tp->sport = k->dport;
+    tp->dport = k->sport;
+    tp->valid = true;
+    t->dst.key_templates++;
+    return 0;
 }
 
 int tx_emit_roce(tx *t, uint32_t flow, const tx_roce *r, cycle_t at)
@@ -449,7 +545,7 @@ int tx_emit_roce(tx *t, uint32_t flow, const tx_roce *r, cycle_t at)
     tx_ent *e = claim(t, flow, IPPROTO_UDP_);
     if (!e)
         return 0;
-    e->o.len = build_roce(&t->tmpl[flow], r, e->o.frame);
+    e->o.len = build_roce(&t->tmpl[flow], r, e->small);
     schedule(t, e, at);
     return 1;
 }
@@ -472,6 +568,10 @@ unsigned tx_advance(tx *t, cycle_t now)
         t->st.frames++;
         t->st.bytes += e->o.len;
         t->st.busy_cycles += e->ser;
+        if (e->payload) {
+            t->dst.data_frames++;
+            t->dst.payload_bytes += e->payload;
+        }
         work++;
     }
     return work;
@@ -495,6 +595,12 @@ bool tx_idle(const tx *t) { return ring_empty(&t->q); }
 
 const tx_stats *tx_get_stats(const tx *t) { return &t->st; }
 
-void tx_reset_stats(tx *t) { memset(&t->st, 0, sizeof t->st); }
+const tx_data_stats *tx_get_data_stats(const tx *t) { return &t->dst; }
+
+void tx_reset_stats(tx *t)
+{
+    memset(&t->st, 0, sizeof t->st);
+    memset(&t->dst, 0, sizeof t->dst);
+}
 
 uint32_t tx_queued(const tx *t) { return ring_count(&t->q); }

@@ -20,7 +20,22 @@
  * in this order, each only when asked for: MSS (kind 2), NOP + window scale (kind 3), NOP NOP +
  * SACK-permitted (kind 4), NOP NOP + SACK blocks (kind 5, up to 4); each group is a multiple of
  * 4 bytes, so no end-of-list padding is needed. SACK blocks that would take the options past
- * TCP's 40 bytes are left out, last first. No payload (the send side adds it).
+ * TCP's 40 bytes are left out, last first. No payload.
+ *
+ * Segment with payload (tx_emit_data, the tx_data command; issue 5): the same headers (the
+ * microcode gives no options for data, but any given are built) followed by len payload bytes;
+ * the IPv4 total length or IPv6 payload length and the TCP checksum cover them. A segment is
+ * refused (drops_too_long, tx_data_stats) when the IP length field cannot hold it: IPv4
+ * 20 + TCP header + len > 65535, IPv6 TCP header + len > 65535 (so at most 65495 and 65515
+ * payload bytes without options; the microcode keeps len <= the peer's MSS anyway). The caller
+ * reads the payload (smc_snd_read) and emits at the cycle it has it.
+ *
+ * Template from a flow key (tx_set_template_key, for an active open: the host opened the flow,
+ * no frame was received): the key is oriented as the peer's frames would be (src = peer, dst =
+ * the chip), and the template is what tx_set_template would build from a received untagged
+ * Ethernet TCP frame of that key whose MAC addresses are the ones given (default chip
+ * 02:00:00:00:00:01, peer 02:00:00:00:00:02, as for frames without Ethernet): chip address and
+ * port as source, no VLAN tag, IPv4 identification from 0.
  *
  * RoCE packet (tx_emit_roce): UDP (length 28; checksum 0 over IPv4, computed over IPv6 as
  * RoCEv2 requires, a computed 0 sent as 0xffff), the 12-byte BTH (the given opcode; SE 0, M 1,
@@ -30,8 +45,9 @@
  * 0x11. PSN, MSN and QP keep their low 24 bits. Frame: 62 bytes over IPv4, 82 over IPv6, plus
  * 4 per VLAN tag.
  *
- * Timing: a frame emitted at cycle at is built in build_cycles, waits for the port, and takes
- * serialisation time ceil((frame bytes + 4 FCS + 20 preamble and gap) * 8 * clock_mhz /
+ * Timing: a frame emitted at cycle at is built in build_cycles (whatever its payload: the
+ * payload streams through), waits for the port, and takes serialisation time
+ * ceil((frame bytes, payload included, + 4 FCS + 20 preamble and gap) * 8 * clock_mhz /
  * link_mbps) cycles; it leaves (tx_out.depart) when its last bit is sent. The port sends frames
  * one at a time in emit-call order (not in order of at; TCP and RoCE alike), starting each at
  * max(at + build_cycles, the end of the previous frame). The queue holds cfg.depth frames, each
@@ -42,6 +58,7 @@
 #define SPPSIM_TX_H
 
 #include "event.h"
+#include "flow_key.h"
 #include "params.h"
 #include "sim_types.h"
 #include "stats.h"
@@ -51,6 +68,8 @@ extern "C" {
 #endif
 
 #define TX_MAX_FRAME 256 /* headers only: 14 + 2*4 + 40 + 60 < 256 (RoCE: 22 + 40 + 28) */
+/* The longest frame: headers (Ethernet with two tags, IPv6, TCP with options) + 65535. */
+#define TX_MAX_DATA_FRAME (22 + 40 + 60 + 65535)
 
 typedef struct tx_cfg {
     uint32_t clock_mhz;
@@ -80,11 +99,14 @@ typedef struct tx_roce {
     uint32_t dest_qp; /* the requester's QP, 24 bits */
 } tx_roce;
 
+/* A departed frame. frame points into storage of the queue slot that carried it: valid until
+ * tx_pop_out, and in fact until the slot carries another frame (cfg.depth emits later), so a
+ * copy of a tx_out may be read (and its bytes changed, as tests do) after its pop until then. */
 typedef struct tx_out {
     uint32_t flow;
-    uint32_t len;
+    uint32_t len; /* up to TX_MAX_DATA_FRAME */
     cycle_t depart;
-    uint8_t frame[TX_MAX_FRAME];
+    uint8_t *frame;
 } tx_out;
 
 typedef struct tx_stats {
@@ -96,11 +118,21 @@ typedef struct tx_stats {
     uint64_t busy_cycles; /* port serialising */
 } tx_stats;
 
+/* The send side's counters (issue 5), a table of their own: tx_stats's list is pinned. */
+typedef struct tx_data_stats {
+    uint64_t data_frames;    /* departed with payload */
+    uint64_t payload_bytes;  /* their payload */
+    uint64_t drops_too_long; /* tx_emit_data refused: IP length overflow */
+    uint64_t key_templates;  /* tx_set_template_key (not in tx_stats.templates) */
+} tx_data_stats;
+
 typedef struct tx tx; /* opaque */
 
 extern const param_table tx_params;
 extern const stat_def tx_stat_defs[];
 extern const size_t tx_stat_count;
+extern const stat_def tx_data_stat_defs[];
+extern const size_t tx_data_stat_count;
 
 void tx_cfg_default(tx_cfg *c);
 tx *tx_new(const tx_cfg *cfg, uint32_t flows, sim_err *err);
@@ -119,6 +151,20 @@ void tx_clear_template(tx *t, uint32_t flow);
  * flow has no TCP template (drops_no_template; a RoCE template does not count), or the queue is
  * full (drops_queue_full). */
 int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at);
+/* Queues a TCP segment of flow with len payload bytes (copied; payload may be NULL when len is
+ * 0) at cycle at. Returns 1 when queued; 0 when refused, counted: no TCP template
+ * (drops_no_template), the queue full (drops_queue_full; also when the host cannot allocate
+ * the frame's storage), or too long for the IP length field (tx_data_stats.drops_too_long).
+ * A slot carrying a frame longer than TX_MAX_FRAME keeps a buffer of the largest such frame it
+ * carried, so the host memory is at most cfg.depth x the longest frame, used only as needed. */
+int tx_emit_data(tx *t, uint32_t flow, const tx_seg *s, const uint8_t *payload, uint32_t len,
+                 cycle_t at);
+/* Builds flow's TCP template from its key (see Template from a flow key; k as the peer sends:
+ * src = peer), replacing any template of the flow, and restarts its IPv4 identification at 0.
+ * chip_mac / peer_mac: 6 bytes each, NULL for the defaults. Returns 0, or -1 (template
+ * unchanged) when flow is out of range or k is not TCP over IPv4 or IPv6. */
+int tx_set_template_key(tx *t, uint32_t flow, const flow_key *k, const uint8_t chip_mac[6],
+                        const uint8_t peer_mac[6]);
 /* Queues a RoCEv2 packet of flow (an ACK or NAK: BTH + AETH) at cycle at, in the same queue and
  * with the same timing and counters as tx_emit. Returns 1 when queued; 0 when refused, counted:
  * the flow has no RoCE template (drops_no_template; a TCP template does not count), or the
@@ -138,7 +184,8 @@ void tx_pop_out(tx *t);
 /* True when the queue holds nothing (none building, waiting or departed and not popped). */
 bool tx_idle(const tx *t);
 const tx_stats *tx_get_stats(const tx *t);
-/* The end of the warm-up (STYLE.md): zeroes the counters. */
+const tx_data_stats *tx_get_data_stats(const tx *t);
+/* The end of the warm-up (STYLE.md): zeroes the counters (both tables). */
 void tx_reset_stats(tx *t);
 /* Frames occupying the queue (of cfg.depth), departed ones not yet popped included. */
 uint32_t tx_queued(const tx *t);

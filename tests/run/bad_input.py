@@ -94,6 +94,27 @@ def body():
                      "none.uc", "cannot open the microcode")
         expect_error(["--trace", trace, "--microcode", bad_uc], 1, f"{bad_uc}:2:9:", "ad")
         expect_error(["--trace", trace, "--microcode", corrupt_img], 1, "corrupt.img")
+
+        # closed loop and the host script (issue 5)
+        gen = os.path.join(tmp, "gen.json")
+        with open(gen, "w") as f:
+            f.write('{"remote": {"clients": 2}}')
+        expect_error(["--generate", os.path.join(tmp, "nogen.json")], 1, "nogen.json")
+        expect_error(["--generate", gen, "--trace", trace], 1, "--generate", "--trace")
+        expect_error(["--trace", trace, "--gen-pcap", os.path.join(tmp, "g.pcap")], 1,
+                     "--gen-pcap", "--generate")
+        expect_error(["--generate", gen, "--saturate"], 1, "--saturate")
+        expect_error(["--generate", gen, "--set", "remote.loss_ppm=2000000"], 1,
+                     "remote.loss_ppm")
+        expect_error(["--generate", gen, "--set", "remote.clients=0"], 1, "remote.clients")
+        expect_error(["--generate", gen, "--gen-pcap", os.path.join(tmp, "no", "dir.pcap")], 1,
+                     "dir.pcap")
+        bad_script = os.path.join(tmp, "host.txt")
+        with open(bad_script, "w") as f:
+            f.write("# a script\n10 connect 10.0.0.1:80 10.0.1.1:5000\n20 sned #1 100\n")
+        expect_error(["--generate", gen, "--host-script", bad_script], 1, f"{bad_script}:3:")
+        expect_error(["--trace", trace, "--host-script", os.path.join(tmp, "none.txt")], 1,
+                     "none.txt")
         expect_error(["--trace", trace, "--set", "route.tcp_data=4"], 1, "route.tcp_data",
                      "chip.clusters = 2")
         expect_error(["--trace", trace, "--set", "chip.clusters=9"], 1, "chip.clusters")

@@ -126,7 +126,7 @@ def case_validation(sppsim):
             f.write("from sppsim_config import Chip\nc = Chip()\nc.chip.clusters = 1\nc.emit()\n")
         r = sppsim_run(sppsim, ["--print-config", "--config", script])
         check(r.returncode == 1 and r.stderr.strip() ==
-              "sppsim: route.tcp_send: names a cluster beyond 0 (chip.clusters = 1)",
+              "sppsim: route.tcp_rto: names a cluster beyond 0 (chip.clusters = 1)",
               "cross-unit: %r" % r.stderr)
 
 

@@ -1,0 +1,139 @@
+#include "remote_source.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "simtime.h"
+
+RemoteSource::RemoteSource(sc_core::sc_module_name name, const rem_cfg &cfg, TimedChannel<pkt> &out,
+                           const std::string &pcap_path, bool progress)
+    : sc_module(name), out_(out), bufs_(out.capacity() + 1), progress_(progress)
+{
+    sim_err err;
+    r_ = rem_new(&cfg, &err);
+    if (!r_)
+        throw std::runtime_error(std::string("--generate: ") + err.msg);
+    if (!pcap_path.empty()) {
+        dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+        dump_ = dead_ ? pcap_dump_open(dead_, pcap_path.c_str()) : nullptr;
+        if (!dump_) {
+            std::string why = dead_ ? pcap_geterr(dead_) : "out of memory";
+            if (dead_)
+                pcap_close(dead_);
+            rem_free(r_);
+            throw std::runtime_error(pcap_path + ": cannot write the generated capture: " + why);
+        }
+    }
+    wall0_ = last_print_ = std::chrono::steady_clock::now();
+    SC_METHOD(run);
+    sensitive << wake_;
+}
+
+RemoteSource::~RemoteSource()
+{
+    if (dump_)
+        pcap_dump_close(dump_);
+    if (dead_)
+        pcap_close(dead_);
+    rem_free(r_);
+}
+
+void RemoteSource::from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps)
+{
+    rem_from_chip(r_, frame, len, t_ps);
+    uint64_t next = rem_next_ps(r_), now = now_ps();
+    if (next != REM_NEVER)
+        wake_.notify(ps(next > now ? next - now : 0)); // an earlier notify wins
+}
+
+void RemoteSource::run()
+{
+    const uint64_t now = now_ps();
+    rem_advance(r_, now);
+    const uint8_t *data;
+    uint32_t len;
+    simtime_ps arrive;
+    while (rem_peek_frame(r_, &data, &len, &arrive) && arrive <= now) {
+        if (warm_fn_ && (index_ >= warm_packets_ || now >= warm_ps_)) {
+            auto fn = std::move(warm_fn_);
+            warm_fn_ = nullptr;
+            fn();
+        }
+        st_.packets++;
+        st_.bytes += len;
+        if (dump_) {
+            pcap_pkthdr h{};
+            h.ts.tv_sec = static_cast<time_t>(arrive / 1000000000000ull);
+            h.ts.tv_usec = static_cast<suseconds_t>(arrive % 1000000000000ull / 1000u); // ns
+            h.caplen = h.len = len;
+            pcap_dump(reinterpret_cast<u_char *>(dump_), &h, data);
+        }
+        pkt p{};
+        p.caplen = p.len = len;
+        p.link = LINK_ETHERNET;
+        p.index = index_++;
+        p.t_arrival = arrive;
+        if (!out_.can_push()) {
+            out_.refuse(false);
+            st_.drops_ingress++;
+            st_.drop_bytes += len;
+        } else {
+            std::vector<uint8_t> &b = bufs_[slot_++ % bufs_.size()];
+            b.assign(data, data + len);
+            p.data = b.data();
+            if (st_.pushed == 0)
+                st_.first_arrival_ps = arrive;
+            st_.last_arrival_ps = arrive;
+            *out_.push() = p;
+            st_.pushed++;
+            st_.pushed_bytes += len;
+        }
+        rem_pop_frame(r_);
+    }
+    if (progress_ && (index_ & 0x3ff) == 0)
+        progress_line(false);
+    uint64_t next = rem_next_ps(r_);
+    if (rem_peek_frame(r_, &data, &len, &arrive) && arrive < next)
+        next = arrive;
+    if (next != REM_NEVER)
+        wake_.notify(ps(next > now ? next - now : 0));
+    else if (progress_shown_ && rem_done(r_))
+        progress_line(true);
+}
+
+void RemoteSource::set_warmup(uint64_t packets, uint64_t ps_, std::function<void()> fn)
+{
+    if (!packets && !ps_)
+        return;
+    warm_packets_ = packets ? packets : UINT64_MAX;
+    warm_ps_ = ps_ ? ps_ : UINT64_MAX;
+    warm_fn_ = std::move(fn);
+}
+
+void RemoteSource::reset_stats()
+{
+    st_ = SourceStats{};
+    rem_reset_stats(r_);
+}
+
+void RemoteSource::progress_line(bool final)
+{
+    auto t = std::chrono::steady_clock::now();
+    double wall = std::chrono::duration<double>(t - wall0_).count();
+    if (!final && (wall < 2.0 || std::chrono::duration<double>(t - last_print_).count() < 1.0))
+        return;
+    last_print_ = t;
+    const rem_stats *s = rem_get_stats(r_);
+    bool tty = isatty(STDERR_FILENO);
+    std::fprintf(stderr,
+                 "%ssppsim: generating: %llu connections opened, %llu completed, %llu failed, "
+                 "%llu packets in, %.3f ms simulated, %.1f s wall%s",
+                 tty ? "\r" : "", static_cast<unsigned long long>(s->conns_opened),
+                 static_cast<unsigned long long>(s->conns_completed),
+                 static_cast<unsigned long long>(s->conns_failed),
+                 static_cast<unsigned long long>(index_), static_cast<double>(now_ps()) / 1e9, wall,
+                 tty && !final ? "" : "\n");
+    progress_shown_ = true;
+}
