@@ -277,7 +277,8 @@ bool ClusterUnit::finish(const cluster_done &d)
             m->payload.resize(a[4]);
             const UnitClock &hc = host_.clock();
             cycle_t at = hc.cycle_at(clk_.time_of(c.cycle)), done = at;
-            if (smc_snd_read(host_.model(), ev.flow, a[3], m->payload.data(), a[4], at, &done)) {
+            if (a[4] && // a FIN or RST alone names no bytes (its offset may be past the end)
+                smc_snd_read(host_.model(), ev.flow, a[3], m->payload.data(), a[4], at, &done)) {
                 st_.bad_tx_data++; // outside what the host wrote and the peer has not acked
                 m->payload.clear();
             }

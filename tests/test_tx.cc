@@ -1232,7 +1232,7 @@ TEST(TxData, StatTableNamesEveryCounter)
     for (size_t i = 0; i < tx_data_stat_count; i++)
         names.emplace_back(tx_data_stat_defs[i].name);
     EXPECT_EQ(names, (std::vector<std::string>{"data_frames", "payload_bytes", "drops_too_long",
-                                               "key_templates"}));
+                                               "key_templates", "acks_stamped"}));
     EXPECT_EQ(tx_data_stat_defs[2].off, offsetof(tx_data_stats, drops_too_long));
 }
 
@@ -1422,14 +1422,14 @@ TEST(TxData, SlotsReuseTheirStorage)
     for (uint32_t n : sizes) {
         SCOPED_TRACE("payload " + std::to_string(n));
         Bytes pl = payload_of(n, uint8_t(k++));
-        tx_seg sg = seg(TCPF_ACK, k);
+        tx_seg sg = seg(TCPF_ACK, k * 100000); // past the last one's end: not restamped
         ASSERT_EQ(tx_emit_data(t, 0, &sg, pl.data(), n, 0), 1);
         tx_advance(t, tx_next_cycle(t));
         const tx_out *o = nullptr;
         ASSERT_TRUE(tx_peek_out(t, &o));
         View v(*o);
         ASSERT_EQ(o->len, 54u + n);
-        EXPECT_EQ(g32(v.tcp() + 4), k);
+        EXPECT_EQ(g32(v.tcp() + 4), k * 100000);
         EXPECT_EQ(Bytes(v.tcp() + 20, v.f + v.len), pl);
         EXPECT_EQ(v.tcp_sum(), 0xffff);
         tx_pop_out(t);
@@ -1537,3 +1537,44 @@ TEST(TxKeyTemplate, Refusals)
 }
 
 } // namespace
+
+// Emits s with len bytes of payload on flow and returns the frame as it left (popped).
+tx_out send_data(tx *t, uint32_t flow, const tx_seg &s, uint32_t len)
+{
+    Bytes pl = payload_of(len);
+    tx_out o{};
+    EXPECT_EQ(tx_emit_data(t, flow, &s, pl.data(), len, 0), 1);
+    tx_advance(t, tx_next_cycle(t));
+    const tx_out *p = nullptr;
+    EXPECT_TRUE(tx_peek_out(t, &p));
+    if (p) {
+        o = *p;
+        tx_pop_out(t);
+    }
+    return o;
+}
+
+// SND.NXT at the port (tx.h): a pure ACK given a sequence number older than the highest the
+// flow's segments reached goes with that one; segments with payload, SYN, FIN or RST keep
+// theirs (a retransmission is older on purpose); a new template starts afresh; sequence numbers
+// compare modulo 2^32.
+TEST(TxData, PureAcksCarryTheFlowsSndNxt)
+{
+    Tx t;
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    auto seq_of = [](const tx_out &o) { return g32(View(o).tcp() + 4); };
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_SYN | TCPF_ACK, 0xfffffff0u))), 0xfffffff0u);
+    EXPECT_EQ(seq_of(send_data(t, 0, seg(TCPF_ACK, 0xfffffff1u), 100)), 0xfffffff1u);
+    // SND.NXT is now 0xfffffff1 + 100 = 0x55 (wrapped)
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_ACK, 0xfffffff1u))), 0x55u); // stamped
+    EXPECT_EQ(tx_get_data_stats(t)->acks_stamped, 1u);
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_ACK, 0x60u))), 0x60u); // later: kept, and the new mark
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_ACK, 0x55u))), 0x60u);
+    EXPECT_EQ(seq_of(send_data(t, 0, seg(TCPF_ACK, 0xfffffff1u), 50)), 0xfffffff1u); // resent
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_FIN | TCPF_ACK, 0x10u))), 0x10u);
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_RST, 0x10u))), 0x10u);
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_ACK, 0x10u))), 0x60u);
+    EXPECT_EQ(tx_get_data_stats(t)->acks_stamped, 3u);
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0); // a new connection on the proxy
+    EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_ACK, 0x10u))), 0x10u);
+}

@@ -342,6 +342,7 @@ class Remote(Unit):
     req_bytes: request size; 0: a bulk receiver (reads resp_bytes per request without asking) [0 – 1073741824 bytes]
     resp_bytes: response size; 0: a bulk sender (writes every request at once, waits for no answer) [0 – 1073741824 bytes]
     close_first: who closes when the requests are done: client or server (the other answers the FIN) [client, server]
+    expect: what a client checks its responses against: pattern (the server's data) or echo (its own bytes, for the chip's echo application) [pattern, echo]
     delay_us: one-way propagation delay of the link [0 – 10000000 us]
     rate_mbps: link rate in each direction; 0: infinite [0 – 4000000 Mb/s]
     loss_ppm: probability that the link loses a frame, per direction [0 – 1000000 ppm]
@@ -376,6 +377,7 @@ class Remote(Unit):
     req_bytes = Int(100, 0, 1073741824, 'bytes', 'request size; 0: a bulk receiver (reads resp_bytes per request without asking)')
     resp_bytes = Int(1000, 0, 1073741824, 'bytes', 'response size; 0: a bulk sender (writes every request at once, waits for no answer)')
     close_first = Enum('client', ('client', 'server'), '', 'who closes when the requests are done: client or server (the other answers the FIN)')
+    expect = Enum('pattern', ('pattern', 'echo'), '', "what a client checks its responses against: pattern (the server's data) or echo (its own bytes, for the chip's echo application)")
     delay_us = Int(10, 0, 10000000, 'us', 'one-way propagation delay of the link')
     rate_mbps = Int(100000, 0, 4000000, 'Mb/s', 'link rate in each direction; 0: infinite')
     loss_ppm = Int(0, 0, 1000000, 'ppm', 'probability that the link loses a frame, per direction')

@@ -10,6 +10,7 @@
 
 static const char *const role_names[] = {"clients", "server", "both", NULL};
 static const char *const closer_names[] = {"client", "server", NULL};
+static const char *const expect_names[] = {"pattern", "echo", NULL};
 
 #define P32(name, def, lo, hi, unit, doc)                                                          \
     {                                                                                              \
@@ -35,6 +36,10 @@ static const param_def defs[] = {
     {"close_first", PARAM_ENUM, offsetof(rem_cfg, close_first), REM_CLOSE_CLIENT, 0, 0, "",
      "who closes when the requests are done: client or server (the other answers the FIN)",
      closer_names},
+    {"expect", PARAM_ENUM, offsetof(rem_cfg, expect), REM_EXPECT_PATTERN, 0, 0, "",
+     "what a client checks its responses against: pattern (the server's data) or echo (its own "
+     "bytes, for the chip's echo application)",
+     expect_names},
     P32(delay_us, 10, 0, 10000000, "us", "one-way propagation delay of the link"),
     P32(rate_mbps, 100000, 0, 4000000, "Mb/s", "link rate in each direction; 0: infinite"),
     P32(loss_ppm, 0, 0, 1000000, "ppm", "probability that the link loses a frame, per direction"),

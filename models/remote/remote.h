@@ -49,6 +49,8 @@ extern "C" {
 
 typedef enum rem_role { REM_ROLE_CLIENTS, REM_ROLE_SERVER, REM_ROLE_BOTH } rem_role;
 typedef enum rem_closer { REM_CLOSE_CLIENT, REM_CLOSE_SERVER } rem_closer;
+/* What a client expects back: the server's own data (pattern), or its own bytes (an echo). */
+typedef enum rem_expect { REM_EXPECT_PATTERN, REM_EXPECT_ECHO } rem_expect;
 
 /* Parameters (rem_params documents each; unit "remote"). Addresses are IPv4 as 32-bit integers,
  * most significant byte first on the wire: 10.0.0.1 = 0x0a000001 = 167772161. */
@@ -63,6 +65,7 @@ typedef struct rem_cfg {
     uint32_t req_bytes;
     uint32_t resp_bytes;
     uint32_t close_first; /* rem_closer */
+    uint32_t expect;      /* rem_expect */
     uint32_t delay_us;
     uint32_t rate_mbps; /* 0: infinitely fast */
     uint32_t loss_ppm;

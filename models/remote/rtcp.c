@@ -394,6 +394,8 @@ static void arm_idle(const rem *r, rem_conn *c, simtime_ps now)
 void rtcp_open(rem *r, rem_conn *c, simtime_ps now)
 {
     c->active = true;
+    if (r->cfg.expect == REM_EXPECT_ECHO) /* the chip's host echoes: our own bytes come back */
+        c->key_rx = c->key_tx;
     c->opened = now;
     c->iss = rem_rand32(&r->rng_isn);
     c->state = REM_ST_SYN_SENT;

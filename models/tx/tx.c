@@ -73,6 +73,7 @@ const stat_def tx_data_stat_defs[] = {
     D(payload_bytes, "TCP payload bytes of the segments sent (retransmissions included)"),
     D(drops_too_long, "segments refused: headers and payload beyond the IP length field"),
     D(key_templates, "flow templates built from a flow key (active opens)"),
+    D(acks_stamped, "pure ACKs sent with the flow's highest sequence number sent"),
 };
 #undef D
 const size_t tx_data_stat_count = sizeof tx_data_stat_defs / sizeof tx_data_stat_defs[0];
@@ -83,11 +84,13 @@ typedef struct tx_tmpl {
     uint8_t proto;  /* IPPROTO_TCP_, or IPPROTO_UDP_ for RoCEv2 */
     uint8_t l2_len; /* 14, 18 or 22 */
     uint8_t l2[TX_L2_MAX];
-    uint8_t src[16]; /* the chip's address (IPv4: first 4 bytes) */
-    uint8_t dst[16]; /* the peer's */
-    uint16_t sport;  /* TCP: the chip's port; RoCE: the requester's source port */
-    uint16_t dport;  /* TCP: the peer's port; RoCE: 4791 */
-    uint16_t ip_id;  /* the next IPv4 identification */
+    uint8_t src[16];  /* the chip's address (IPv4: first 4 bytes) */
+    uint8_t dst[16];  /* the peer's */
+    uint16_t sport;   /* TCP: the chip's port; RoCE: the requester's source port */
+    uint16_t dport;   /* TCP: the peer's port; RoCE: 4791 */
+    uint16_t ip_id;   /* the next IPv4 identification */
+    bool sent;        /* TCP: a segment went since the template was set ... */
+    uint32_t snd_max; /* ... and the highest sequence number it reached (SND.NXT) */
 } tx_tmpl;
 
 /* A queue slot. o.frame points at small, or at big for a frame longer than TX_MAX_FRAME; big
@@ -470,12 +473,38 @@ static void schedule(tx *t, tx_ent *e, cycle_t at)
     t->port_free = e->o.depart;
 }
 
+/* The flow's SND.NXT as the port sees it (the highest sequence number its segments reached,
+ * SYN and FIN counted), and a pure ACK (no payload, no SYN, FIN or RST) that would go with an
+ * older sequence number stamped with it instead: the receive-side core that acknowledges does
+ * not own the send side's state (claim 11), and a receiver drops a segment whose sequence
+ * number is below its RCV.NXT (RFC 9293 3.10.7.4) — ACK field included. pre: the segment is
+ * queued. Returns the segment as it goes. */
+static tx_seg stamp(tx *t, uint32_t flow, const tx_seg *s, uint32_t len)
+{
+    tx_seg c = *s;
+    tx_tmpl *tp = &t->tmpl[flow];
+    if (c.flags & TCPF_RST)
+        return c;
+    bool pure = len == 0 && !(c.flags & (TCPF_SYN | TCPF_FIN));
+    if (pure && tp->sent && (int32_t)(c.seq - tp->snd_max) < 0) {
+        c.seq = tp->snd_max;
+        t->dst.acks_stamped++;
+    }
+    uint32_t end = c.seq + len + ((c.flags & TCPF_SYN) != 0) + ((c.flags & TCPF_FIN) != 0);
+    if (!tp->sent || (int32_t)(end - tp->snd_max) > 0) {
+        tp->snd_max = end;
+        tp->sent = true;
+    }
+    return c;
+}
+
 int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at)
 {
     tx_ent *e = claim(t, flow, IPPROTO_TCP_);
     if (!e)
         return 0;
-    e->o.len = build(&t->tmpl[flow], s, NULL, 0, e->small);
+    tx_seg c = stamp(t, flow, s, 0);
+    e->o.len = build(&t->tmpl[flow], &c, NULL, 0, e->small);
     schedule(t, e, at);
     return 1;
 }
@@ -510,7 +539,8 @@ int tx_emit_data(tx *t, uint32_t flow, const tx_seg *s, const uint8_t *payload, 
         f = e->big;
     }
     e->o.frame = f;
-    e->o.len = build(&t->tmpl[flow], s, payload, len, f);
+    tx_seg c = stamp(t, flow, s, len);
+    e->o.len = build(&t->tmpl[flow], &c, payload, len, f);
     e->payload = len;
     schedule(t, e, at);
     return 1;

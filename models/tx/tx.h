@@ -30,6 +30,13 @@
  * payload bytes without options; the microcode keeps len <= the peer's MSS anyway). The caller
  * reads the payload (smc_snd_read) and emits at the cycle it has it.
  *
+ * SND.NXT at the port: per flow (since its template was set) the transmit unit keeps the highest
+ * sequence number its TCP segments reached (payload, SYN and FIN counted). A pure ACK (no
+ * payload, no SYN, FIN or RST) given an older sequence number goes with that one instead
+ * (tx_data_stats.acks_stamped): the receive-side core that acknowledges does not own the send
+ * side's state (claim 11), and a receiver drops a segment whose sequence number lies below its
+ * RCV.NXT, ACK field and all (RFC 9293 3.10.7.4). A chip that never sends data is unaffected.
+ *
  * Template from a flow key (tx_set_template_key, for an active open: the host opened the flow,
  * no frame was received): the key is oriented as the peer's frames would be (src = peer, dst =
  * the chip), and the template is what tx_set_template would build from a received untagged
@@ -124,6 +131,7 @@ typedef struct tx_data_stats {
     uint64_t payload_bytes;  /* their payload */
     uint64_t drops_too_long; /* tx_emit_data refused: IP length overflow */
     uint64_t key_templates;  /* tx_set_template_key (not in tx_stats.templates) */
+    uint64_t acks_stamped;   /* pure ACKs sent with the flow's SND.NXT instead of an older seq */
 } tx_data_stats;
 
 typedef struct tx tx; /* opaque */
