@@ -274,13 +274,15 @@ bool ClusterUnit::finish(const cluster_done &d)
             s.seq = a[1];
             s.ack = a[2];
             s.wscale = WSCALE_NONE;
-            m->payload.resize(a[4]);
+            m->store = &payloads_;
+            m->payload = payloads_.put(a[4]);
+            std::vector<uint8_t> &pl = payloads_.at(m->payload);
             const UnitClock &hc = host_.clock();
             cycle_t at = hc.cycle_at(clk_.time_of(c.cycle)), done = at;
             if (a[4] && // a FIN or RST alone names no bytes (its offset may be past the end)
-                smc_snd_read(host_.model(), ev.flow, a[3], m->payload.data(), a[4], at, &done)) {
+                smc_snd_read(host_.model(), ev.flow, a[3], pl.data(), a[4], at, &done)) {
                 st_.bad_tx_data++; // outside what the host wrote and the peer has not acked
-                m->payload.clear();
+                pl.clear();
             }
             m->ready_ps = hc.time_of(done);
             break;

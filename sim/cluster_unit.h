@@ -131,6 +131,7 @@ private:
     TimedChannel<TxMsg> &txq_;
     EventStats &st_;
     std::vector<std::deque<Held>> held_; // per core, in job order (a core runs its jobs in order)
+    PayloadStore payloads_;              // tx_data payloads on their way to the transmit unit
     std::vector<uint8_t> buf_;           // payload bytes on their way to the SMC
     ProtoImages imgs_;
     FILE *trace_ = nullptr;

@@ -38,13 +38,41 @@ struct DispMsg {
     uint32_t flow;
 };
 
+// The payload bytes of tx_data segments on their way from a cluster to the transmit unit. A
+// TimedChannel slot holds plain data only (it is raw memory, reused without constructors), so
+// the bytes wait here and the message carries their index; the transmit unit releases them.
+class PayloadStore {
+public:
+    // A buffer of n bytes; returns its index.
+    uint32_t put(size_t n)
+    {
+        uint32_t i;
+        if (!free_.empty()) {
+            i = free_.back();
+            free_.pop_back();
+        } else {
+            i = static_cast<uint32_t>(bufs_.size());
+            bufs_.emplace_back();
+        }
+        bufs_[i].resize(n);
+        return i;
+    }
+    std::vector<uint8_t> &at(uint32_t i) { return bufs_[i]; }
+    void release(uint32_t i) { free_.push_back(i); }
+
+private:
+    std::vector<std::vector<uint8_t>> bufs_;
+    std::vector<uint32_t> free_;
+};
+
 struct TxMsg {
     enum Kind : uint8_t { SEGMENT, ROCE, DATA } kind = SEGMENT;
     uint32_t flow;
     tx_seg seg;   // SEGMENT (tx_emit), DATA (tx_data: no options)
     tx_roce roce; // ROCE (tx_roce)
-    // DATA: the payload, read from the flow's send buffer, in hand at ready_ps (the SMC's read
-    // completes then: the segment is not built before)
-    std::vector<uint8_t> payload;
-    uint64_t ready_ps = 0;
+    // DATA: the payload, read from the flow's send buffer into store's buffer payload, in hand
+    // at ready_ps (the SMC's read completes then: the segment is not built before)
+    PayloadStore *store;
+    uint32_t payload;
+    uint64_t ready_ps;
 };

@@ -526,6 +526,7 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
     j.end();
     j.end();
     chan_json(j, "event_channel", chip.events, s.sim_ps);
+    chan_json(j, "tx_channel", chip.txq, s.sim_ps);
     {
         const disp *dm = chip.dispatcher->model();
         const disp_stats &ds = *disp_get_stats(dm);

@@ -4,7 +4,7 @@
 
 TxUnit::TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows,
                TimedChannel<TxMsg> &in, const std::string &path, std::function<uint64_t()> epoch)
-    : sc_module(name), clk_(cfg.clock_mhz), in_(in), epoch_(std::move(epoch))
+    : sc_module(name), clk_(cfg.clock_mhz), depth_(cfg.depth), in_(in), epoch_(std::move(epoch))
 {
     sim_err err;
     t_ = tx_new(&cfg, flows, &err);
@@ -40,17 +40,20 @@ void TxUnit::run()
     auto step = [this](cycle_t cyc) {
         const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
-        while (TxMsg *m = in_.peek(now)) {
+        // a full queue takes nothing more: the channel fills and the cores wait (back-pressure)
+        while (TxMsg *m = tx_queued(t_) < depth_ ? in_.peek(now) : nullptr) {
             if (m->kind == TxMsg::DATA && m->ready_ps > now) { // its payload is still being read
                 wake_.notify(ps(m->ready_ps - now));
                 break; // in order: the frames behind it wait too
             }
             if (m->kind == TxMsg::ROCE) // a refusal is counted by the model
                 tx_emit_roce(t_, m->flow, &m->roce, cyc);
-            else if (m->kind == TxMsg::DATA)
-                tx_emit_data(t_, m->flow, &m->seg, m->payload.data(),
-                             static_cast<uint32_t>(m->payload.size()), cyc);
-            else
+            else if (m->kind == TxMsg::DATA) {
+                std::vector<uint8_t> &pl = m->store->at(m->payload);
+                tx_emit_data(t_, m->flow, &m->seg, pl.data(), static_cast<uint32_t>(pl.size()),
+                             cyc);
+                m->store->release(m->payload);
+            } else
                 tx_emit(t_, m->flow, &m->seg, cyc);
             in_.pop(now);
             progress++;

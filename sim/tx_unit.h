@@ -1,6 +1,8 @@
-// TxUnit: wraps the transmit unit (models/tx). Takes the cores' segments from its channel and,
-// as each frame leaves the port, writes it to the transmit capture (--tx-pcap), stamped with
-// the capture time of its departure (the input capture's first timestamp + simulated time).
+// TxUnit: wraps the transmit unit (models/tx). Takes the cores' segments from its channel while
+// the unit's queue has room (a full queue back-pressures the channel, and through it the cores:
+// the chip does not drop its own segments) and, as each frame leaves the port, writes it to the
+// transmit capture (--tx-pcap), stamped with the capture time of its departure (the input
+// capture's first timestamp + simulated time).
 #pragma once
 
 #include <functional>
@@ -37,6 +39,7 @@ private:
     void run();
     tx *t_ = nullptr;
     UnitClock clk_;
+    uint32_t depth_; // tx.depth: frames the unit's queue holds
     TimedChannel<TxMsg> &in_;
     pcap_t *dead_ = nullptr;
     pcap_dumper_t *dump_ = nullptr;

@@ -455,6 +455,40 @@ TEST_F(Apps, ReqRespWritesPatternResponses)
     EXPECT_EQ(happ_get_stats(h)->closes, 1u);
 }
 
+// close = response: a reqresp flow closes (the chip first) as soon as its first response is
+// written, before the peer closed; a request read later is not answered. Another application
+// under close = response closes after the peer, as with peer.
+TEST_F(Apps, ReqRespClosesAfterItsFirstResponse)
+{
+    cfg.app = HAPP_REQRESP;
+    cfg.req_bytes = 100;
+    cfg.resp_bytes = 250;
+    sim_err err{};
+    ASSERT_EQ(param_set(&happ_params, &cfg, "close", "response", &err), 0) << err.msg;
+    Make();
+    flow_key k = Key(80, 51000);
+    Open(1, k, 200);
+    happ_ready(h, 1, 99, 10);
+    EXPECT_EQ(Run(10), (std::vector<Cmd>{R(1, 99, 10)})); // not a whole request yet: no close
+    happ_ready(h, 1, 1, 20);
+    EXPECT_EQ(Run(20), (std::vector<Cmd>{R(1, 1, 20), W(1, 200, 0, 20)}));
+    Space(1, 100, 30); // the rest of the response, then the close
+    EXPECT_EQ(Run(30), (std::vector<Cmd>{W(1, 50, 200, 30), C(1, 30)}));
+    happ_ready(h, 1, 100, 40); // a second request: read, not answered
+    EXPECT_EQ(Run(40), (std::vector<Cmd>{R(1, 100, 40)}));
+    EXPECT_EQ(side[1].sent, ChipPattern(k, 0, 250));
+    EXPECT_EQ(happ_get_stats(h)->closes, 1u);
+    happ_free(h);
+    h = nullptr;
+    cfg.app = HAPP_SINK;
+    Make();
+    Open(3, Key(80, 51001), 0);
+    happ_ready(h, 3, 500, 10);
+    EXPECT_EQ(Run(10), (std::vector<Cmd>{R(3, 500, 10)}));
+    happ_peer_closed(h, 3, 20);
+    EXPECT_EQ(Run(20), (std::vector<Cmd>{C(3, 20)}));
+}
+
 // A scripted flow: writes what happ_send asks, closes when asked after its writes; nothing
 // after; sends on other flows or after the close are refused.
 TEST_F(Apps, ScriptedFlowSendsAndCloses)

@@ -230,7 +230,7 @@ class HostApp(Unit):
     resp_bytes: reqresp: bytes of the response written after each request [0 – 1073741824 bytes]
     port: local port the application serves (other flows get none); 0: every port [0 – 65535]
     write_bytes: the most one host write into a send buffer takes [1 – 1073741824 bytes]
-    close: when an application closes: peer (after the peer closed and all is written), never [peer, never]
+    close: when an application closes: peer (after the peer closed and all is written), never, or response (reqresp: once its first response is written; chip first) [peer, never, response]
     """
 
     unit_name = 'host_app'
@@ -242,7 +242,7 @@ class HostApp(Unit):
     resp_bytes = Int(1000, 0, 1073741824, 'bytes', 'reqresp: bytes of the response written after each request')
     port = Int(0, 0, 65535, '', 'local port the application serves (other flows get none); 0: every port')
     write_bytes = Int(65536, 1, 1073741824, 'bytes', 'the most one host write into a send buffer takes')
-    close = Enum('peer', ('peer', 'never'), '', 'when an application closes: peer (after the peer closed and all is written), never')
+    close = Enum('peer', ('peer', 'never', 'response'), '', 'when an application closes: peer (after the peer closed and all is written), never, or response (reqresp: once its first response is written; chip first)')
 
 
 class Tx(Unit):

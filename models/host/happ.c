@@ -19,7 +19,7 @@
 #include <string.h>
 
 static const char *const app_names[] = {"none", "sink", "echo", "reqresp", NULL};
-static const char *const close_names[] = {"peer", "never", NULL};
+static const char *const close_names[] = {"peer", "never", "response", NULL};
 
 static const param_def defs[] = {
     {"clock_mhz", PARAM_U32, offsetof(happ_cfg, clock_mhz), 1000, 1, 100000, "MHz",
@@ -40,7 +40,8 @@ static const param_def defs[] = {
     {"write_bytes", PARAM_U32, offsetof(happ_cfg, write_bytes), 65536, 1, 1073741824, "bytes",
      "the most one host write into a send buffer takes", NULL},
     {"close", PARAM_ENUM, offsetof(happ_cfg, close), HAPP_CLOSE_PEER, 0, 0, "",
-     "when an application closes: peer (after the peer closed and all is written), never",
+     "when an application closes: peer (after the peer closed and all is written), never, or "
+     "response (reqresp: once its first response is written; chip first)",
      close_names},
 };
 const param_table happ_params = {"host_app", defs, sizeof defs / sizeof defs[0]};
@@ -81,6 +82,7 @@ enum {
     F_BLOCKED = 1u << 8,     /* a write was cut short: wait for happ_snd_space */
     F_READ_OK = 1u << 9,     /* a read is possible (read_at valid) */
     F_CMD_OK = 1u << 10,     /* a write, close or abort is possible (cmd_at valid) */
+    F_ASKED = 1u << 11,      /* reqresp: a whole request was read (close = response) */
 };
 
 typedef struct happ_flow {
@@ -249,7 +251,9 @@ static bool can_close(const happ *h, const happ_flow *f)
         return false;
     if (f->flags & F_CLOSE_REQ)
         return true;
-    return h->cfg.close == HAPP_CLOSE_PEER && (f->flags & F_PEER_CLOSED) && !f->backlog;
+    if (h->cfg.close == HAPP_CLOSE_RESPONSE && f->app == HAPP_REQRESP && (f->flags & F_ASKED))
+        return true; /* its first response is written (owed is 0): the chip closes first */
+    return h->cfg.close != HAPP_CLOSE_NEVER && (f->flags & F_PEER_CLOSED) && !f->backlog;
 }
 
 static bool can_abort(const happ_flow *f)
@@ -352,6 +356,7 @@ bool happ_pop_cmd(happ *h, cycle_t now, happ_cmd *c)
             while (f->req_fill >= h->cfg.req_bytes) {
                 f->req_fill -= h->cfg.req_bytes;
                 h->st.requests++;
+                f->flags |= F_ASKED;
                 if (!(f->flags & (F_CLOSED | F_DEAD | F_ABORT_REQ)))
                     f->owed += h->cfg.resp_bytes;
             }

@@ -36,7 +36,9 @@
  *            (pattern.h; key = pat_key of the flow key as the chip sends: src = the chip);
  *            writes them in order as space allows; closes after the peer closed and every
  *            response owed was written (a partial request at the peer's close is dropped).
- * With cfg.close = never, no application closes on its own. A flow the host script drives
+ * With cfg.close = never, no application closes on its own; with close = response, a reqresp
+ * flow closes as soon as its first response is written (the chip closes first; later requests
+ * are read and not answered), and the others as with peer. A flow the host script drives
  * (happ_open with scripted set: a connect, or a connection the script names) has no
  * application: it reads as sink, writes what happ_send asks (pattern), and closes when
  * happ_shutdown asks (after its writes) or, with close = peer, as sink does.
@@ -70,7 +72,11 @@ extern "C" {
 #endif
 
 typedef enum happ_app { HAPP_NONE, HAPP_SINK, HAPP_ECHO, HAPP_REQRESP, HAPP_APP_COUNT } happ_app;
-typedef enum happ_close_policy { HAPP_CLOSE_PEER, HAPP_CLOSE_NEVER } happ_close_policy;
+typedef enum happ_close_policy {
+    HAPP_CLOSE_PEER,
+    HAPP_CLOSE_NEVER,
+    HAPP_CLOSE_RESPONSE
+} happ_close_policy;
 
 typedef struct happ_cfg {
     uint32_t clock_mhz;

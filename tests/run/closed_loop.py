@@ -109,7 +109,7 @@ def tshark_check(name, d, lossless):
         check(not flagged, f"{name}: TCP analysis findings without loss: {flagged[:5]}")
 
 
-def scenario(name, remote, host_app, sets=(), expect_retrans=False):
+def scenario(name, remote, host_app, sets=(), expect_retrans=False, time_waits=0):
     with tempfile.TemporaryDirectory() as tmp:
         cfg = os.path.join(tmp, "gen.json")
         with open(cfg, "w") as f:
@@ -169,6 +169,10 @@ def scenario(name, remote, host_app, sets=(), expect_retrans=False):
         check(st["delivered"]["bytes"] == clients * per,
               f"{name}: delivered {st['delivered']['bytes']}, expected {clients * per}")
         tshark_check(name, d, not expect_retrans)
+        # the side that closes first waits in TIME_WAIT: the chip's timer, once per connection
+        check(st["events"]["tcp_time_wait"] == time_waits,
+              f"{name}: {st['events']['tcp_time_wait']} TIME_WAIT expiries, expected "
+              f"{time_waits}")
         retrans = cl["segs_retrans_fast"] + cl["segs_retrans_rto"]
         # the chip's: payload bytes it transmitted beyond what its host wrote
         chip_re = st["units"]["tx"]["payload_bytes"] - st["units"]["host_app"]["bytes_written"]
@@ -212,6 +216,12 @@ SCENARIOS = {
         "reqresp_loss5", dict(BASE, clients=6, requests=4, req_bytes=3000, resp_bytes=40000,
                               loss_ppm=50000, reorder_ppm=20000, reorder_us=30),
         {"app": "reqresp", "req_bytes": 3000, "resp_bytes": 40000}, expect_retrans=True),
+    # the chip closes first (host_app.close = response): FIN_WAIT, TIME_WAIT on the chip
+    "chip_closes": lambda: scenario(
+        "chip_closes", dict(BASE, clients=4, requests=1, req_bytes=3000, resp_bytes=40000,
+                            close_first="server"),
+        {"app": "reqresp", "req_bytes": 3000, "resp_bytes": 40000, "close": "response"},
+        time_waits=4),
     # echo: the clients check that their own bytes come back
     "echo_loss1": lambda: scenario(
         "echo_loss1", dict(BASE, clients=4, requests=3, req_bytes=20000, resp_bytes=20000,
