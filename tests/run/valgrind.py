@@ -50,6 +50,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = lambda n: os.path.join(tmp, n)  # noqa: E731
         os.mkdir(out("deliver"))
+        with open(out("host.txt"), "w") as f:  # an active open to the remote's server
+            f.write("5 connect 10.0.0.1:5000 10.0.1.1:8080\n5 send #1 30000\n300 close #1\n")
         q = [args.sppsim, "--quiet", "--no-progress"]
         jobs = [(os.path.basename(g), [g, "--gtest_brief=1"], 0) for g in gtests]
         jobs += [
@@ -62,6 +64,10 @@ def main():
             ("sppsim tcp_many.pcap (small tables)",
              q + ["--trace", "traces/tcp_many.pcap", "--set", "dispatcher.flows=8",
                   "--set", "smc.pages=4", "--set", "tx.depth=1"], 0),
+            ("sppsim --generate (closed loop, send side, host script)",
+             q + ["--generate", "configs/generate/closed_loop.json", "--set", "remote.clients=4",
+                  "--set", "remote.role=both", "--host-script", out("host.txt"),
+                  "--tx-pcap", out("gtx.pcap"), "--gen-pcap", out("gin.pcap")], 0),
             ("sppsim truncated.pcap", q + ["--trace", "traces/truncated.pcap"], 2),
             ("sppsim faulty.uc", q + ["--trace", "traces/tcp_basic.pcap",
                                       "--microcode", "tests/run/faulty.uc"], 3),
