@@ -381,11 +381,13 @@ void ClusterUnit::run()
                 cluster_refuse(&c_, j->core);
                 break; // in order: the next job waits behind this one
             }
-            cluster_job cj{j->ev, j->ws, j->ws_len};
             if (st_.history && j->ev.pkt == st_.history->packet() && history_jobs_++ == 0)
                 cluster_trace_flow(&c_, j->ev.flow, history_line, this);
             held_[j->core].push_back({j->slot, j->portions});
-            cluster_push(&c_, j->core, &cj, cyc);
+            cluster_job *cj = cluster_push_slot(&c_, j->core, cyc);
+            cj->ev = j->ev;
+            cj->ws = j->ws;
+            cj->ws_len = j->ws_len;
             jobs_.pop(now);
             progress++;
         }

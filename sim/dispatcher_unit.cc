@@ -57,8 +57,8 @@ void DispatcherUnit::run()
             }
         }
         progress += disp_advance(d_, cyc);
-        disp_out o;
-        while (disp_peek_out(d_, &o)) {
+        while (const disp_out *op = disp_front(d_)) {
+            const disp_out &o = *op;
             if (o.kind == DISP_GO) {
                 if (!out_.can_push()) {
                     out_.refuse(true);

@@ -73,26 +73,26 @@ void LookupUnit::run()
             progress++;
         }
         progress += luc_advance(l_, cyc);
-        luc_job j;
-        while (luc_peek_out(l_, &j)) {
-            TimedChannel<luc_job> *out = jobs_[j.cluster];
+        while (const luc_job *j = luc_front_out(l_)) {
+            TimedChannel<luc_job> *out = jobs_[j->cluster];
             if (!out->can_push()) {
                 out->refuse(true);
                 break;
             }
-            j.ev.t_luc_out = now;
-            *out->push(now) = j;
+            luc_job *o = out->push(now);
+            *o = *j;
+            o->ev.t_luc_out = now;
             luc_pop_out(l_);
             progress++;
         }
-        event e;
-        while (luc_peek_timer(l_, &e)) {
+        while (const event *e = luc_front_timer(l_)) {
             if (!timers_.can_push()) {
                 timers_.refuse(true);
                 break;
             }
-            e.t_arrival = now;
-            *timers_.push(now) = e;
+            event *o = timers_.push(now);
+            *o = *e;
+            o->t_arrival = now;
             luc_pop_timer(l_);
             progress++;
         }

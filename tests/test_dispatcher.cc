@@ -970,6 +970,53 @@ flow_key RoceKey(uint8_t r, uint32_t qp, bool from_local = false)
 // A queue pair opened from outside: its requests go to its proxy with the RoCE image's
 // portions; the local side's packets (its own QP number) are sent_by_local_side; a request for
 // an unknown QP is no_flow (RoCE opens no flow by itself).
+// The flow table keeps each proxy's chain link and hash tag apart from its record: over a random
+// run of opens and closes on a small table (16 proxies, 32 buckets, so chains form and proxies
+// are recycled), disp_find_flow finds exactly the open keys, never a closed or reversed one, and
+// opening an open key fails.
+TEST_F(Disp, FlowTableFindsExactlyTheOpenKeysThroughChains)
+{
+    cfg.flows = 16;
+    Start();
+    std::vector<uint32_t> proxy(40, UINT32_MAX); // by key index
+    uint32_t seed = 99;
+    auto rnd = [&seed](uint32_t n) {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) % n;
+    };
+    auto key = [](uint32_t i) { return Key(static_cast<uint8_t>(i % 10), 1000 + i / 10); };
+    unsigned opened = 0, closed = 0, full = 0;
+    for (int step = 0; step < 5000; step++) {
+        uint32_t i = rnd(40);
+        flow_key k = key(i);
+        if (proxy[i] == UINT32_MAX) {
+            uint32_t f = disp_open_flow(d, &k, nullptr);
+            if (f == UINT32_MAX) {
+                EXPECT_EQ(disp_flows_in_use(d), cfg.flows) << step; // only when full
+                full++;
+            } else {
+                proxy[i] = f;
+                opened++;
+            }
+        } else if (rnd(2)) {
+            EXPECT_EQ(disp_open_flow(d, &k, nullptr), UINT32_MAX) << step; // already open
+        } else {
+            disp_flow_close(d, proxy[i], 0);
+            proxy[i] = UINT32_MAX;
+            closed++;
+        }
+        if (step % 50 == 0)
+            for (uint32_t j = 0; j < proxy.size(); j++) {
+                flow_key kj = key(j), rj = Rev(kj);
+                ASSERT_EQ(disp_find_flow(d, &kj), proxy[j]) << step << " key " << j;
+                ASSERT_EQ(disp_find_flow(d, &rj), UINT32_MAX) << step << " key " << j;
+            }
+    }
+    EXPECT_GT(opened, 800u);
+    EXPECT_GT(closed, 800u);
+    EXPECT_GT(full, 10u);
+}
+
 TEST_F(Disp, QueuePairsOpenedFromOutside)
 {
     Start();

@@ -696,6 +696,55 @@ TEST_F(Lookup, ManyTimersFireInTickFlowIdOrder)
     EXPECT_EQ(luc_get_stats(l)->timers_fired, want.size());
 }
 
+// The wheel's buckets are kept in tick order (a bucket's head is its earliest timer): over a
+// random mix of arms, re-arms (earlier and later), cancels and advances on a small wheel (many
+// revolutions share a bucket), luc_next_timer is always the earliest armed tick, and every
+// advance fires exactly the due timers, by tick, then flow, then id.
+TEST_F(Lookup, SortedBucketsKeepTheEarliestTimerExact)
+{
+    cfg.timer_slots = 8;
+    cfg.timer_tick_cycles = 10;
+    cfg.out_depth = 4096;
+    Start(32);
+    std::mt19937 rng(7);
+    std::vector<uint64_t> tick(32 * LUC_TIMERS, UINT64_MAX); // armed tick per entry
+    cycle_t now = 0;
+    size_t fired = 0;
+    for (int i = 0; i < 20000; i++) {
+        uint32_t e = rng() % tick.size();
+        unsigned op = rng() % 8;
+        if (op < 4) { // arm or re-arm, up to 25 revolutions ahead
+            cycle_t x = now + rng() % 2000;
+            luc_timer_set(l, e / LUC_TIMERS, e % LUC_TIMERS, x, now);
+            tick[e] = (x + 9) / 10;
+        } else if (op < 6) {
+            luc_timer_cancel(l, e / LUC_TIMERS, e % LUC_TIMERS);
+            tick[e] = UINT64_MAX;
+        } else { // advance a little: the due timers fire in (tick, flow, id) order
+            now += rng() % 40;
+            std::vector<std::pair<uint64_t, uint32_t>> due;
+            for (uint32_t k = 0; k < tick.size(); k++)
+                if (tick[k] != UINT64_MAX && tick[k] * 10 <= now)
+                    due.emplace_back(tick[k], k);
+            std::sort(due.begin(), due.end());
+            EXPECT_EQ(luc_advance(l, now), due.size()) << i;
+            for (const auto &d : due) {
+                event ev;
+                ASSERT_TRUE(luc_peek_timer(l, &ev)) << i;
+                EXPECT_EQ(ev.flow * LUC_TIMERS + ev.arg, d.second) << i;
+                luc_pop_timer(l);
+                tick[d.second] = UINT64_MAX;
+                fired++;
+            }
+            event ev;
+            EXPECT_FALSE(luc_peek_timer(l, &ev)) << i;
+        }
+        uint64_t least = *std::min_element(tick.begin(), tick.end());
+        ASSERT_EQ(luc_next_timer(l), least == UINT64_MAX ? CYCLE_NEVER : least * 10) << i;
+    }
+    EXPECT_GT(fired, 1000u);
+}
+
 TEST_F(Lookup, FullTimerQueueHoldsDueTimersArmed)
 {
     cfg.out_depth = 1;

@@ -43,6 +43,7 @@ int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const
 {
     memset(c, 0, sizeof *c);
     c->flow = FLOW_NONE;
+    c->due = CYCLE_NEVER;
     if (param_validate(&cluster_params, cfg, err))
         return -1;
     if (!ccfg || !img)
@@ -91,20 +92,6 @@ void cluster_fini(cluster *c)
 
 bool cluster_can_accept(const cluster *c, unsigned core) { return !ring_full(&c->slots[core].in); }
 
-void cluster_push(cluster *c, unsigned core, const cluster_job *j, cycle_t now)
-{
-    cluster_slot *s = &c->slots[core];
-    cluster_qjob *q = ring_push_slot(&s->in);
-    q->j = *j;
-    q->at = now;
-    if (ring_count(&s->in) > s->st.max_queue)
-        s->st.max_queue = ring_count(&s->in);
-    if (now > c->now)
-        c->now = now;
-}
-
-void cluster_refuse(cluster *c, unsigned core) { c->slots[core].st.stall_in_full++; }
-
 /* When the front job of an idle core with a non-empty queue starts. */
 static cycle_t start_cycle(const cluster_slot *s)
 {
@@ -112,8 +99,35 @@ static cycle_t start_cycle(const cluster_slot *s)
     return q->at > s->free ? q->at : s->free;
 }
 
+void cluster_push(cluster *c, unsigned core, const cluster_job *j, cycle_t now)
+{
+    *cluster_push_slot(c, core, now) = *j;
+}
+
+cluster_job *cluster_push_slot(cluster *c, unsigned core, cycle_t now)
+{
+    cluster_slot *s = &c->slots[core];
+    cluster_qjob *q = ring_push_slot(&s->in);
+    q->at = now;
+    if (ring_count(&s->in) > s->st.max_queue)
+        s->st.max_queue = ring_count(&s->in);
+    if (now > c->now)
+        c->now = now;
+    /* the job is its core's next start only when the core is free and had nothing queued */
+    if (!s->busy && ring_count(&s->in) == 1) {
+        cycle_t t = start_cycle(s);
+        if (t < c->due)
+            c->due = t;
+    }
+    return &q->j;
+}
+
+void cluster_refuse(cluster *c, unsigned core) { c->slots[core].st.stall_in_full++; }
+
 cycle_t cluster_next_cycle(const cluster *c)
 {
+    if (!c->nblocked)
+        return c->due; /* exact while no core is blocked */
     cycle_t next = CYCLE_NEVER;
     for (uint32_t i = 0; i < c->cfg.cores; i++) {
         const cluster_slot *s = &c->slots[i];
@@ -185,11 +199,19 @@ static bool finish(cluster *c, unsigned i, cycle_t now)
     if (ring_full(&c->out)) {
         if (!s->blocked) {
             s->blocked = true;
+            c->nblocked++;
             s->st.stall_out_full++;
         }
         return false;
     }
-    *(cluster_done *)ring_push_slot(&c->out) = s->done;
+    /* the result without its unused command records (a core_result is mostly cmds[]) */
+    cluster_done *d = ring_push_slot(&c->out);
+    d->ev = s->done.ev;
+    d->core = s->done.core;
+    uint32_t n = s->done.res.ncmds < CORE_MAX_CMDS ? s->done.res.ncmds : CORE_MAX_CMDS;
+    memcpy(&d->res, &s->done.res, offsetof(core_result, cmds) + n * sizeof s->done.res.cmds[0]);
+    if (s->blocked)
+        c->nblocked--;
     s->free = s->blocked ? now : s->done.res.end;
     s->busy = false;
     s->blocked = false;
@@ -201,6 +223,8 @@ unsigned cluster_advance(cluster *c, cycle_t now)
     unsigned work = 0;
     if (now > c->now)
         c->now = now;
+    if (now < c->due)
+        return 0;
     for (;;) {
         /* The earliest action due; at one cycle, starts before completions (so that a result
          * finishing at its start cycle still meets the others of that cycle), and completions
@@ -208,6 +232,7 @@ unsigned cluster_advance(cluster *c, cycle_t now)
         unsigned best = UINT32_MAX;
         bool best_start = false;
         cycle_t best_t = CYCLE_NEVER;
+        cycle_t later = CYCLE_NEVER; /* the earliest action after now */
         bool room = !ring_full(&c->out);
         for (uint32_t i = 0; i < c->cfg.cores; i++) {
             const cluster_slot *s = &c->slots[i];
@@ -224,16 +249,21 @@ unsigned cluster_advance(cluster *c, cycle_t now)
             } else {
                 continue;
             }
-            if (t > now)
+            if (t > now) {
+                if (t < later)
+                    later = t;
                 continue;
+            }
             if (best == UINT32_MAX || t < best_t || (t == best_t && is_start && !best_start)) {
                 best = i;
                 best_t = t;
                 best_start = is_start;
             }
         }
-        if (best == UINT32_MAX)
+        if (best == UINT32_MAX) {
+            c->due = later;
             break;
+        }
         if (best_start)
             start(c, best);
         else if (!finish(c, best, now))
@@ -256,7 +286,12 @@ const cluster_done *cluster_front(const cluster *c)
     return ring_empty(&c->out) ? NULL : (const cluster_done *)ring_front(&c->out);
 }
 
-void cluster_pop_out(cluster *c) { ring_pop(&c->out); }
+void cluster_pop_out(cluster *c)
+{
+    ring_pop(&c->out);
+    if (c->nblocked)
+        c->due = 0; /* room: the blocked results are due at once */
+}
 
 bool cluster_idle(const cluster *c)
 {

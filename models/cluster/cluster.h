@@ -100,6 +100,10 @@ typedef struct cluster {
     cluster_slot *slots;   /* cfg.cores */
     ring out;              /* cluster_done */
     cycle_t now;           /* latest cycle seen by push or advance */
+    cycle_t due;           /* no start or completion is due before this cycle (a lower bound;
+                            * exact while no core is blocked): lets cluster_advance skip the
+                            * scan of every core when nothing is due */
+    uint32_t nblocked;     /* cores whose result waits for out-queue room */
     core_trace_fn flow_fn; /* cluster_trace_flow; NULL: none */
     void *flow_ctx;
     uint32_t flow;
@@ -126,6 +130,9 @@ bool cluster_can_accept(const cluster *c, unsigned core);
 /* Queues j (copied; j->ws is borrowed, see cluster_job) on core at cycle now.
  * pre: cluster_can_accept. */
 void cluster_push(cluster *c, unsigned core, const cluster_job *j, cycle_t now);
+/* cluster_push without the copy: queues a job on core at cycle now and returns its storage,
+ * which the caller fills before the next call into the cluster. pre: cluster_can_accept. */
+cluster_job *cluster_push_slot(cluster *c, unsigned core, cycle_t now);
 /* Counts a push the caller could not make because the core's queue was full (stall_in_full). */
 void cluster_refuse(cluster *c, unsigned core);
 

@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-#define CHAN_HDR 8u /* the ready time in front of each element */
-
 static uint32_t slot_size(uint32_t elem) { return CHAN_HDR + ((elem + 7u) & ~7u); }
 
 int chan_init(chan *c, uint32_t elem, uint32_t cap, uint64_t latency, sim_err *err)
@@ -44,22 +42,6 @@ void *chan_push(chan *c, uint64_t now)
     if (ring_count(&c->q) > c->st.max_depth)
         c->st.max_depth = ring_count(&c->q);
     return slot + CHAN_HDR;
-}
-
-uint64_t chan_next_ready(const chan *c)
-{
-    if (ring_empty(&c->q))
-        return CYCLE_NEVER;
-    uint64_t ready;
-    memcpy(&ready, ring_front(&c->q), sizeof ready);
-    return ready;
-}
-
-void *chan_peek(const chan *c, uint64_t now)
-{
-    if (chan_next_ready(c) > now)
-        return NULL;
-    return (uint8_t *)ring_front(&c->q) + CHAN_HDR;
 }
 
 void chan_pop(chan *c, uint64_t now)

@@ -8,9 +8,13 @@
 #include "ring.h"
 #include "sim_types.h"
 
+#include <string.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define CHAN_HDR 8u /* the ready time in front of each element */
 
 typedef struct chan_stats {
     uint64_t pushes;
@@ -42,10 +46,23 @@ void *chan_push(chan *c, uint64_t now);
 /* Counts a push the producer could not make because the channel was full. */
 static inline void chan_refuse(chan *c) { c->st.stall_full++; }
 
-/* Time at which the front element is (or was) ready; CYCLE_NEVER when empty. */
-uint64_t chan_next_ready(const chan *c);
+/* Time at which the front element is (or was) ready; CYCLE_NEVER when empty. (Inline: every
+ * unit polls its channels several times per activation.) */
+static inline uint64_t chan_next_ready(const chan *c)
+{
+    if (ring_empty(&c->q))
+        return CYCLE_NEVER;
+    uint64_t ready;
+    memcpy(&ready, ring_front(&c->q), sizeof ready);
+    return ready;
+}
 /* The front element if it is ready at now, else NULL. */
-void *chan_peek(const chan *c, uint64_t now);
+static inline void *chan_peek(const chan *c, uint64_t now)
+{
+    if (chan_next_ready(c) > now)
+        return NULL;
+    return (uint8_t *)ring_front(&c->q) + CHAN_HDR;
+}
 /* Removes the front element. pre: chan_peek(c, now) != NULL. */
 void chan_pop(chan *c, uint64_t now);
 /* Brings depth_time up to now (call before reading the stats). */

@@ -83,7 +83,6 @@ enum { FS_FREE, FS_OPEN, FS_CLOSING };
 
 typedef struct disp_flow {
     flow_key key;       /* remote -> local */
-    uint32_t next;      /* hash chain */
     uint32_t inflight;  /* events locked (released, in the engine, out-queue or cores) */
     uint32_t park_head; /* pool indices, arrival order */
     uint32_t park_tail;
@@ -91,6 +90,13 @@ typedef struct disp_flow {
     uint8_t state;  /* FS_* */
     uint8_t fresh;  /* opened from outside: its first event goes as opened (state zeroed) */
 } disp_flow;
+
+/* A flow's link in its hash chain, apart from the flow so that a chain walks a small array:
+ * a probe whose tag (the hash's upper half) differs never touches the flow's record. */
+typedef struct disp_link {
+    uint32_t next; /* next proxy in the chain, or NIL */
+    uint32_t tag;
+} disp_link;
 
 typedef struct disp_pend { /* a pool slot: a parked or released event */
     event ev;
@@ -123,6 +129,7 @@ struct disp {
     ring free_flows;   /* uint32_t proxy, FIFO */
 
     uint32_t *buckets; /* bucket_mask + 1 chain heads */
+    disp_link *links;  /* cfg.flows: each proxy's link in its chain */
     uint32_t bucket_mask;
     disp_flow *flows;
     uint32_t in_use;
@@ -196,8 +203,9 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
     d->bucket_mask = (uint32_t)(nb - 1);
     d->buckets = malloc(nb * sizeof *d->buckets);
     d->flows = calloc(cfg->flows, sizeof *d->flows);
+    d->links = malloc(cfg->flows * sizeof *d->links);
     d->pool = calloc(cfg->pending, sizeof *d->pool);
-    if (!d->buckets || !d->flows || !d->pool) {
+    if (!d->buckets || !d->flows || !d->links || !d->pool) {
         sim_err_set(err, "dispatcher: out of memory for %u flows and %u pending events", cfg->flows,
                     cfg->pending);
         disp_free(d);
@@ -218,7 +226,9 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
         d->buckets[b] = NIL;
     for (uint32_t f = 0; f < cfg->flows; f++) {
         disp_flow *fl = &d->flows[f];
-        fl->next = fl->park_head = fl->park_tail = NIL;
+        fl->park_head = fl->park_tail = NIL;
+        d->links[f].next = NIL;
+        d->links[f].tag = 0;
         *(uint32_t *)ring_push_slot(&d->free_flows) = f;
     }
     for (uint32_t i = 0; i < cfg->pending; i++)
@@ -237,6 +247,7 @@ void disp_free(disp *d)
     ring_fini(&d->released);
     ring_fini(&d->free_flows);
     free(d->buckets);
+    free(d->links);
     free(d->flows);
     free(d->pool);
     free(d->local_keys);
@@ -280,27 +291,28 @@ void disp_refuse(disp *d, unsigned chan)
 
 /* --- flow table --- */
 
-static uint32_t bucket_of(const disp *d, const flow_key *k)
-{
-    return (uint32_t)(flow_key_hash(k, d->cfg.seed) & d->bucket_mask);
-}
+static uint64_t hash_of(const disp *d, const flow_key *k) { return flow_key_hash(k, d->cfg.seed); }
+static uint32_t bucket_of(const disp *d, uint64_t h) { return (uint32_t)(h & d->bucket_mask); }
+static uint32_t tag_of(uint64_t h) { return (uint32_t)(h >> 32); }
 
 static uint32_t table_find(const disp *d, const flow_key *k)
 {
-    for (uint32_t f = d->buckets[bucket_of(d, k)]; f != NIL; f = d->flows[f].next)
-        if (flow_key_eq(&d->flows[f].key, k))
+    uint64_t h = hash_of(d, k);
+    uint32_t tag = tag_of(h);
+    for (uint32_t f = d->buckets[bucket_of(d, h)]; f != NIL; f = d->links[f].next)
+        if (d->links[f].tag == tag && flow_key_eq(&d->flows[f].key, k))
             return f;
     return NIL;
 }
 
 static void table_remove(disp *d, uint32_t f)
 {
-    uint32_t *link = &d->buckets[bucket_of(d, &d->flows[f].key)];
+    uint32_t *link = &d->buckets[bucket_of(d, hash_of(d, &d->flows[f].key))];
     while (*link != NIL && *link != f)
-        link = &d->flows[*link].next;
+        link = &d->links[*link].next;
     if (*link == f)
-        *link = d->flows[f].next;
-    d->flows[f].next = NIL;
+        *link = d->links[f].next;
+    d->links[f].next = NIL;
 }
 
 /* Allocates a proxy for k (remote -> local) and enters it in the table; NIL when none is free. */
@@ -313,8 +325,10 @@ static uint32_t flow_open(disp *d, const flow_key *k)
     disp_flow *fl = &d->flows[f];
     fl->key = *k;
     fl->state = FS_OPEN;
-    uint32_t b = bucket_of(d, k);
-    fl->next = d->buckets[b];
+    uint64_t h = hash_of(d, k);
+    uint32_t b = bucket_of(d, h);
+    d->links[f].next = d->buckets[b];
+    d->links[f].tag = tag_of(h);
     d->buckets[b] = f;
     d->in_use++;
     if (d->in_use > d->st.flows_peak)
@@ -339,7 +353,8 @@ static void flow_maybe_free(disp *d, uint32_t f)
     if (fl->state != FS_CLOSING || fl->inflight || fl->park_head != NIL)
         return;
     memset(fl, 0, sizeof *fl);
-    fl->next = fl->park_head = fl->park_tail = NIL;
+    fl->park_head = fl->park_tail = NIL;
+    d->links[f].next = NIL;
     fl->state = FS_FREE;
     *(uint32_t *)ring_push_slot(&d->free_flows) = f;
     d->in_use--;
@@ -412,10 +427,16 @@ static uint8_t portions_of(const disp *d, const event *e)
     return e->cls < EVC_COUNT ? d->class_portions[e->proto][e->cls] : 0;
 }
 
+/* The engine's record: e, and every other field zero. */
+static void res_set(disp *d, const event *e)
+{
+    d->res.ev = *e;
+    memset((uint8_t *)&d->res + sizeof d->res.ev, 0, sizeof d->res - sizeof d->res.ev);
+}
+
 static void decide_drop(disp *d, const event *e, unsigned reason)
 {
-    memset(&d->res, 0, sizeof d->res);
-    d->res.ev = *e;
+    res_set(d, e);
     d->res.kind = DISP_DROP;
     d->res.reason = (uint8_t)reason;
     d->has_out = true;
@@ -426,8 +447,7 @@ static void decide_go(disp *d, const event *e, uint32_t f, uint8_t portions, boo
     unsigned cl, co;
     select_core(d, route_of(d, e), f, &cl, &co);
     d->load[cl][co]++;
-    memset(&d->res, 0, sizeof d->res);
-    d->res.ev = *e;
+    res_set(d, e);
     d->res.ev.flow = f;
     d->res.kind = DISP_GO;
     d->res.cluster = (uint8_t)cl;
@@ -564,19 +584,19 @@ static void take(disp *d, unsigned src, cycle_t t)
         d->pool_used--;
         return;
     }
-    disp_qin q = *(const disp_qin *)ring_front(&d->in[src]);
-    ring_pop(&d->in[src]);
+    const disp_qin *q = ring_front(&d->in[src]); /* decided in place, popped after */
     d->pool_stalled = false;
     if (src != CH_NETWORK) {
         d->unannounced = false;
-        decide_proxy_event(d, &q.ev);
-    } else if (d->fate_valid && d->fate_pkt == q.ev.pkt) {
+        decide_proxy_event(d, &q->ev);
+    } else if (d->fate_valid && d->fate_pkt == q->ev.pkt) {
         d->unannounced = !d->fate_announced;
-        decide_same_packet(d, &q.ev);
+        decide_same_packet(d, &q->ev);
     } else {
         d->unannounced = true;
-        decide_new_packet(d, &q.ev);
+        decide_new_packet(d, &q->ev);
     }
+    ring_pop(&d->in[src]);
 }
 
 /* A record of packet pkt (of flow f, or NIL) has left: its other events are no longer first. */
@@ -703,6 +723,11 @@ bool disp_peek_out(const disp *d, disp_out *o)
         return false;
     *o = *(const disp_out *)ring_front(&d->out);
     return true;
+}
+
+const disp_out *disp_front(const disp *d)
+{
+    return ring_empty(&d->out) ? NULL : (const disp_out *)ring_front(&d->out);
 }
 
 void disp_pop_out(disp *d) { ring_pop(&d->out); }

@@ -165,6 +165,9 @@ void disp_flow_close(disp *d, uint32_t flow, cycle_t now);
 cycle_t disp_next_cycle(const disp *d);
 unsigned disp_advance(disp *d, cycle_t now);
 bool disp_peek_out(const disp *d, disp_out *o);
+/* The oldest result in place (saves peek's copy), or NULL when the out-queue is empty; valid
+ * until the next disp_pop_out or disp_advance. */
+const disp_out *disp_front(const disp *d);
 void disp_pop_out(disp *d);
 /* No event queued, in the engine, parked or in the out-queue (in-flight events do not count). */
 bool disp_idle(const disp *d);

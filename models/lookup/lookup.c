@@ -19,9 +19,10 @@
  *
  * Timers: a hashed wheel of cfg.timer_slots buckets; tick k lives in bucket k % timer_slots and
  * every entry keeps its absolute tick, so timers more than one revolution ahead share a bucket
- * with nearer ones and are told apart by tick. hint is a lower bound of every armed tick, made
- * exact again (by scanning forward from it) whenever the entry at hint goes, so luc_next_cycle
- * reads it in O(1). */
+ * with nearer ones and are told apart by tick; each bucket is kept in tick order, so its head is
+ * its earliest entry. hint is a lower bound of every armed tick, made exact again (by scanning
+ * the bucket heads forward from it) whenever the entry at hint goes, so luc_next_cycle reads it
+ * in O(1). */
 #include "lookup.h"
 
 #include <stdio.h>
@@ -522,15 +523,25 @@ static cycle_t cycle_of(const luc *l, uint64_t tick)
     return tick > CYCLE_NEVER / tc ? CYCLE_NEVER : tick * tc;
 }
 
+/* Enters e in its bucket, which is kept in tick order (ties: the newest first), so that a bucket's
+ * head is its earliest entry: tm_rescan looks at heads only. */
 static void tm_link(luc *l, uint32_t e, uint64_t tick)
 {
     uint32_t b = (uint32_t)(tick % l->cfg.timer_slots);
     l->tm_tick[e] = tick;
-    l->tm_prev[e] = NIL;
-    l->tm_next[e] = l->wheel[b];
-    if (l->wheel[b] != NIL)
-        l->tm_prev[l->wheel[b]] = e;
-    l->wheel[b] = e;
+    uint32_t prev = NIL, next = l->wheel[b];
+    while (next != NIL && l->tm_tick[next] < tick) {
+        prev = next;
+        next = l->tm_next[next];
+    }
+    l->tm_prev[e] = prev;
+    l->tm_next[e] = next;
+    if (next != NIL)
+        l->tm_prev[next] = e;
+    if (prev != NIL)
+        l->tm_next[prev] = e;
+    else
+        l->wheel[b] = e;
 }
 
 static void tm_unlink(luc *l, uint32_t e)
@@ -546,8 +557,9 @@ static void tm_unlink(luc *l, uint32_t e)
 }
 
 /* Makes hint exact again. pre: every armed tick >= from. Walks the wheel from tick from, one
- * bucket per tick, for at most one revolution: the first entry whose tick is the bucket's tick
- * being walked is the earliest; if none is, every entry has been seen, and the least is. */
+ * bucket per tick, for at most one revolution: the first bucket whose head (its earliest entry)
+ * has the tick being walked holds the earliest; if none does, every head has been seen, and the
+ * least of them is. */
 static void tm_rescan(luc *l, uint64_t from)
 {
     l->hint = TICK_NONE;
@@ -556,14 +568,15 @@ static void tm_rescan(luc *l, uint64_t from)
     uint64_t least = TICK_NONE;
     for (uint32_t k = 0; k < l->cfg.timer_slots; k++) {
         uint64_t t = from + k;
-        for (uint32_t e = l->wheel[t % l->cfg.timer_slots]; e != NIL; e = l->tm_next[e]) {
-            if (l->tm_tick[e] == t) {
-                l->hint = t;
-                return;
-            }
-            if (l->tm_tick[e] < least)
-                least = l->tm_tick[e];
+        uint32_t e = l->wheel[t % l->cfg.timer_slots];
+        if (e == NIL)
+            continue;
+        if (l->tm_tick[e] == t) {
+            l->hint = t;
+            return;
         }
+        if (l->tm_tick[e] < least)
+            least = l->tm_tick[e];
     }
     l->hint = least;
 }
@@ -641,8 +654,10 @@ static uint32_t tm_pick(luc *l, uint64_t t, uint32_t k, uint32_t *picked)
     uint32_t total = 0, n = 0;
     uint32_t *h = l->pick; /* a max-heap of the k lowest seen */
     for (uint32_t e = l->wheel[t % l->cfg.timer_slots]; e != NIL; e = l->tm_next[e]) {
-        if (l->tm_tick[e] != t)
+        if (l->tm_tick[e] < t)
             continue;
+        if (l->tm_tick[e] > t)
+            break; /* the bucket is in tick order */
         total++;
         uint32_t i;
         if (n < k) {
@@ -798,6 +813,16 @@ bool luc_peek_out(const luc *l, luc_job *j)
         return false;
     *j = *(const luc_job *)ring_front(&l->out);
     return true;
+}
+
+const luc_job *luc_front_out(const luc *l)
+{
+    return ring_empty(&l->out) ? NULL : (const luc_job *)ring_front(&l->out);
+}
+
+const event *luc_front_timer(const luc *l)
+{
+    return ring_empty(&l->tq) ? NULL : (const event *)ring_front(&l->tq);
 }
 
 void luc_pop_out(luc *l)

@@ -151,6 +151,10 @@ cycle_t luc_next_cycle(const luc *l);
 cycle_t luc_next_timer(const luc *l);
 unsigned luc_advance(luc *l, cycle_t now);
 bool luc_peek_out(const luc *l, luc_job *j);
+/* luc_peek_out and luc_peek_timer in place (no copy), or NULL when empty; valid until the next
+ * pop or luc_advance. */
+const luc_job *luc_front_out(const luc *l);
+const event *luc_front_timer(const luc *l);
 void luc_pop_out(luc *l);
 bool luc_peek_timer(const luc *l, event *e);
 void luc_pop_timer(luc *l);
