@@ -63,6 +63,12 @@ Chip::Chip(const ChipConfig &c, const ProtoImages &images, const Feed &feed, con
                                                 progress);
         remote = r.get();
         source = std::move(r);
+    } else if (!feed.live.empty()) {
+        auto l = std::make_unique<LiveSource>("source", cfg.live, cfg.chip.seed, feed.live, ingress,
+                                              files.live_pcap, progress);
+        live = l.get();
+        live->set_settled([this] { return !active(true); });
+        source = std::move(l);
     } else {
         source =
             std::make_unique<TraceSource>("source", *feed.reader, cfg.source, ingress, progress);
@@ -87,6 +93,10 @@ Chip::Chip(const ChipConfig &c, const ProtoImages &images, const Feed &feed, con
     if (remote) // closed loop: what the chip sends crosses the link to the remote side
         tx->on_depart([r = remote](const uint8_t *f, uint32_t len, uint64_t t_ps) {
             r->from_chip(f, len, t_ps);
+        });
+    if (live) // live: what the chip sends goes to the TAP interface as it leaves
+        tx->on_depart([l = live](const uint8_t *f, uint32_t len, uint64_t t_ps) {
+            l->from_chip(f, len, t_ps);
         });
     for (unsigned i = 0; i < n; i++)
         clusters.push_back(
@@ -275,13 +285,13 @@ void Chip::end_warmup()
     ev_stats.reset();
 }
 
-bool Chip::active()
+bool Chip::active(bool open_ok)
 {
     if (!source->finished() || ingress.depth() || events.depth() || timer_events.depth() ||
         internal_events.depth() || host_events.depth() || disp_ctl.depth() || requests.depth() ||
         luc_ctl.depth() || txq.depth() || !ipu_idle(&ipu->model()) ||
         !disp_idle(dispatcher->model()) || !luc_idle(lookup->model()) ||
-        luc_timers_armed(lookup->model()) || !tx_idle(tx->model()) || host->busy())
+        (!open_ok && (luc_timers_armed(lookup->model()) || host->busy())) || !tx_idle(tx->model()))
         return true;
     for (auto &j : jobs)
         if (j->depth())
@@ -292,13 +302,13 @@ bool Chip::active()
     return false;
 }
 
-std::string Chip::undrained()
+std::string Chip::undrained(bool open_ok)
 {
     std::ostringstream o;
     const struct ipu &u = ipu->model();
     const smc *m = host->model();
     bool stuck =
-        active() || !sp_empty(sp.model()) || smc_pages_in_use(m) != smc_pages_held_total(m);
+        active(open_ok) || !sp_empty(sp.model()) || smc_pages_in_use(m) != smc_pages_held_total(m);
     if (!stuck)
         return "";
     o << "source " << (source->finished() ? "done" : "waiting") << "; ingress FIFO "

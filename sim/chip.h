@@ -23,6 +23,7 @@
 #include "host.h"
 #include "image.h"
 #include "ipu_unit.h"
+#include "live_source.h"
 #include "lookup_unit.h"
 #include "messages.h"
 #include "pcap_reader.h"
@@ -50,13 +51,16 @@ struct RunFiles {
     int64_t history = -1; // --history N: the packet whose every step is told
     std::string vcd;      // --vcd FILE.vcd: waveforms of queue depths and core activity
     std::string gen_pcap; // --gen-pcap FILE: in a closed-loop run, the frames that reached the port
+    std::string live_pcap; // --live-pcap FILE: in a live run, the frames that crossed the port
 };
 
 // What feeds the ingress port: a capture to replay, or (remote set) the closed-loop generator's
-// remote side, which answers what the chip transmits (--generate).
+// remote side, which answers what the chip transmits (--generate), or (live set) a Linux TAP
+// interface (--live IFNAME; its cfg is the config's live table).
 struct Feed {
     PcapReader *reader = nullptr;
     const rem_cfg *remote = nullptr;
+    std::string live;                // the TAP interface's name
     const hscript *script = nullptr; // --host-script: the host's own commands (may be NULL)
 };
 
@@ -74,13 +78,14 @@ public:
     // Runs until no unit has work left (or a fault stops it). Returns the simulated time of the
     // last activity (ps).
     uint64_t run();
-    // Empty when nothing is active(), every scratchpad byte was freed and the pages held equal
-    // the pages in open flows' buffers; else a one-line account of what is still held, unit by
-    // unit.
-    std::string undrained();
+    // Empty when nothing is active(open_ok), every scratchpad byte was freed and the pages held
+    // equal the pages in open flows' buffers; else a one-line account of what is still held,
+    // unit by unit.
+    std::string undrained(bool open_ok = false);
     // Work is pending somewhere: the source has records left, an item waits in a channel or a
-    // unit, or a timer is armed.
-    bool active();
+    // unit, or a timer is armed. open_ok (a live run's end): open connections' armed timers and
+    // the host application's pending reads and writes do not count, the rest does.
+    bool active(bool open_ok = false);
 
     // The warm-up (STYLE.md: warm-up, measure, drain). When it ends, every unit's stats restart;
     // the packets read before it that were still in the chip are counted, so that packets in +
@@ -108,6 +113,7 @@ public:
     EventStats ev_stats;
     std::unique_ptr<Source> source;
     RemoteSource *remote = nullptr; // the source, in a closed-loop run
+    LiveSource *live = nullptr;     // the source, in a live run
     std::unique_ptr<IpuUnit> ipu;
     std::unique_ptr<DispatcherUnit> dispatcher;
     std::unique_ptr<Host> host;

@@ -125,7 +125,7 @@ std::vector<ChipConfig::Entry> ChipConfig::entries()
             {&sp_params, &scratchpad},   {&disp_params, &dispatcher}, {&luc_params, &lookup},
             {&cluster_params, &cluster}, {&core_params, &core},       {&smc_params, &smc},
             {&happ_params, &host},       {&tx_params, &tx},           {&route_params, &route},
-            {&rem_params, &remote}};
+            {&rem_params, &remote},      {&netif_params, &live}};
 }
 
 void ChipConfig::set(const std::string &unit, const std::string &key, const std::string &value)

@@ -12,6 +12,7 @@
 #include "happ.h"
 #include "ipu.h"
 #include "lookup.h"
+#include "netif.h"
 #include "params.h"
 #include "remote.h"
 #include "scratchpad.h"
@@ -62,6 +63,7 @@ struct ChipConfig {
     tx_cfg tx;
     RouteCfg route;
     rem_cfg remote; // the closed-loop generator's far side (--generate); not part of the chip
+    netif_cfg live; // the port in live mode (--live): addresses, pacing, loss; not the chip
 
     struct Entry {
         const param_table *table;

@@ -56,11 +56,7 @@ void RemoteSource::run()
     uint32_t len;
     simtime_ps arrive;
     while (rem_peek_frame(r_, &data, &len, &arrive) && arrive <= now) {
-        if (warm_fn_ && (index_ >= warm_packets_ || now >= warm_ps_)) {
-            auto fn = std::move(warm_fn_);
-            warm_fn_ = nullptr;
-            fn();
-        }
+        check_warmup(index_, now);
         st_.packets++;
         st_.bytes += len;
         if (dump_) {
@@ -101,15 +97,6 @@ void RemoteSource::run()
         wake_.notify(ps(next > now ? next - now : 0));
     else if (progress_shown_ && rem_done(r_))
         progress_line(true);
-}
-
-void RemoteSource::set_warmup(uint64_t packets, uint64_t ps_, std::function<void()> fn)
-{
-    if (!packets && !ps_)
-        return;
-    warm_packets_ = packets ? packets : UINT64_MAX;
-    warm_ps_ = ps_ ? ps_ : UINT64_MAX;
-    warm_fn_ = std::move(fn);
 }
 
 void RemoteSource::reset_stats()

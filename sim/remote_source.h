@@ -30,7 +30,6 @@ public:
     const SourceStats &stats() const override { return st_; }
     uint64_t epoch_ns() const override { return 0; }
     bool finished() const override { return rem_done(r_); }
-    void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn) override;
     void reset_stats() override;
     uint64_t next_index() const override { return index_; }
 
@@ -48,8 +47,6 @@ private:
     uint64_t slot_ = 0;
     uint64_t index_ = 0; // frames that reached the port, the whole run
     SourceStats st_;
-    uint64_t warm_packets_ = 0, warm_ps_ = 0;
-    std::function<void()> warm_fn_;
     pcap_t *dead_ = nullptr;
     pcap_dumper_t *dump_ = nullptr;
     bool progress_;

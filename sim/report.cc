@@ -277,6 +277,8 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
               fmt_num(per_s(s.delivered_bytes * 8, s.sim_ps) / 1e9).c_str());
     if (chip.remote)
         closed_loop_text(o, chip, s);
+    if (chip.live)
+        chip.live->write_text(o);
     o << "by protocol (packets that derived events; bytes delivered in order, and by RDMA WRITE)\n";
     for (unsigned p = 0; p < PROTO_COUNT; p++) {
         uint64_t pk = chip.ipu->proto_packets()[p], dl = chip.host->bytes_delivered(p);
@@ -493,6 +495,8 @@ void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunIn
             j.kv(sm.names()[i].c_str(), sm.columns()[i]);
         j.end();
     }
+    if (chip.live)
+        chip.live->write_json(j);
     if (chip.remote) {
         j.begin("closed_loop");
         const rem_stats *r = rem_get_stats(chip.remote->model());

@@ -80,11 +80,7 @@ void TraceSource::run()
             wake_.notify(ps(pend_.t_arrival - now));
             return;
         }
-        if (warm_fn_ && (pend_.index >= warm_packets_ || now >= warm_ps_)) {
-            auto fn = std::move(warm_fn_);
-            warm_fn_ = nullptr;
-            fn();
-        }
+        check_warmup(pend_.index, now);
         if (!out_.can_push()) {
             if (cfg_.mode == REPLAY_SATURATE) {
                 out_.refuse(true);
@@ -107,15 +103,6 @@ void TraceSource::run()
         slot_++;
         have_ = false;
     }
-}
-
-void TraceSource::set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn)
-{
-    if (!packets && !ps)
-        return;
-    warm_packets_ = packets ? packets : UINT64_MAX;
-    warm_ps_ = ps ? ps : UINT64_MAX;
-    warm_fn_ = std::move(fn);
 }
 
 void TraceSource::reset_stats()

@@ -40,11 +40,34 @@ public:
     // The warm-up (chip.warmup_packets, chip.warmup_ps; 0: not by that measure): fn runs once,
     // at the arrival of the first packet of the measure phase — the one of index packets, or the
     // first arriving at or after ps, whichever comes first — before it enters.
-    virtual void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn) = 0;
+    void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn)
+    {
+        if (!packets && !ps)
+            return;
+        warm_packets_ = packets ? packets : UINT64_MAX;
+        warm_ps_ = ps ? ps : UINT64_MAX;
+        warm_fn_ = std::move(fn);
+    }
     // Zeroes the stats at the end of the warm-up: the packet about to enter counts as read.
     virtual void reset_stats() = 0;
     // The index of the packet about to enter (during the warm-up's fn: the first one measured).
     virtual uint64_t next_index() const = 0;
+
+protected:
+    // Each source calls this as the packet of this index arrives at now, before it enters: the
+    // warm-up's fn runs if that packet is the first measured.
+    void check_warmup(uint64_t index, uint64_t now)
+    {
+        if (warm_fn_ && (index >= warm_packets_ || now >= warm_ps_)) {
+            auto fn = std::move(warm_fn_);
+            warm_fn_ = nullptr;
+            fn();
+        }
+    }
+
+private:
+    uint64_t warm_packets_ = 0, warm_ps_ = 0;
+    std::function<void()> warm_fn_;
 };
 
 class TraceSource : public sc_core::sc_module, public Source {
@@ -56,7 +79,6 @@ public:
     const SourceStats &stats() const override { return st_; }
     uint64_t epoch_ns() const override { return first_ts_ns_; }
     bool finished() const override { return eof_ && !have_; }
-    void set_warmup(uint64_t packets, uint64_t ps, std::function<void()> fn) override;
     void reset_stats() override;
     uint64_t next_index() const override { return pend_.index; }
 
@@ -80,8 +102,6 @@ private:
     unsigned __int128 bits_ = 0;
     SourceStats st_;
     uint64_t read_ = 0; // records read, the whole run (st_.packets restarts after the warm-up)
-    uint64_t warm_packets_ = 0, warm_ps_ = 0;
-    std::function<void()> warm_fn_;
     bool progress_;
     bool progress_shown_ = false;
     std::chrono::steady_clock::time_point wall0_, last_print_;

@@ -401,5 +401,35 @@ class Remote(Unit):
     idle_timeout_us = Int(60000000, 0, 600000000, 'us', 'a connection that receives nothing for this long fails; 0: never')
 
 
+class Live(Unit):
+    """Parameters of `live` (`--set live.KEY=VALUE`).
+
+    chip_mac: the chip's MAC address as an integer (0x020000000001 = 02:00:00:00:00:01); unicast [1 – 281474976710655]
+    chip_ip: the chip's IPv4 address as an integer (10.0.0.1 = 167772161); ARP for it is answered [1 – 4294967295]
+    chip_ip6_hi: the chip's IPv6 address, first 64 bits (fd00::1: 0xfd00000000000000); with chip_ip6_lo both 0: no IPv6 address [0 – 18446744073709551615]
+    chip_ip6_lo: the chip's IPv6 address, last 64 bits; neighbour solicitations for it are answered [0 – 18446744073709551615]
+    tick_us: simulated time between two looks at the TAP: the pacing against the wall clock and the reads happen then [1 – 1000000 us]
+    rate_mbps: the port's rate for frames from the TAP (they enter back to back at it); 0: at once [0 – 4000000000 Mb/s]
+    rx_loss_ppm: frames for the chip lost before the port, per million (seeded; a substitute for netem) [0 – 1000000 ppm]
+    seed: seed of the loss decisions; 0: chip.seed [0 – 18446744073709551615]
+    duration_s: simulated seconds the run lasts; 0: until SIGINT or SIGTERM [0 – 4000000000 s]
+    drain_ms: after the end, the simulated time the chip gets to finish what it holds [1 – 1000000 ms]
+    max_pending: frames read from the TAP and waiting for the port; beyond, the TAP is not read [1 – 1000000 frames]
+    """
+
+    unit_name = 'live'
+    chip_mac = Int(2199023255553, 1, 281474976710655, '', "the chip's MAC address as an integer (0x020000000001 = 02:00:00:00:00:01); unicast")
+    chip_ip = Int(167772161, 1, 4294967295, '', "the chip's IPv4 address as an integer (10.0.0.1 = 167772161); ARP for it is answered")
+    chip_ip6_hi = Int(18230571291595767808, 0, 18446744073709551615, '', "the chip's IPv6 address, first 64 bits (fd00::1: 0xfd00000000000000); with chip_ip6_lo both 0: no IPv6 address")
+    chip_ip6_lo = Int(1, 0, 18446744073709551615, '', "the chip's IPv6 address, last 64 bits; neighbour solicitations for it are answered")
+    tick_us = Int(20, 1, 1000000, 'us', 'simulated time between two looks at the TAP: the pacing against the wall clock and the reads happen then')
+    rate_mbps = Int(10000, 0, 4000000000, 'Mb/s', "the port's rate for frames from the TAP (they enter back to back at it); 0: at once")
+    rx_loss_ppm = Int(0, 0, 1000000, 'ppm', 'frames for the chip lost before the port, per million (seeded; a substitute for netem)')
+    seed = Int(0, 0, 18446744073709551615, '', 'seed of the loss decisions; 0: chip.seed')
+    duration_s = Int(0, 0, 4000000000, 's', 'simulated seconds the run lasts; 0: until SIGINT or SIGTERM')
+    drain_ms = Int(1000, 1, 1000000, 'ms', 'after the end, the simulated time the chip gets to finish what it holds')
+    max_pending = Int(65536, 1, 1000000, 'frames', 'frames read from the TAP and waiting for the port; beyond, the TAP is not read')
+
+
 # Every unit, in the order sppsim reports them.
-UNITS = (Source, Top, Ipu, Scratchpad, Dispatcher, Lookup, Cluster, Core, Smc, HostApp, Tx, Route, Remote)
+UNITS = (Source, Top, Ipu, Scratchpad, Dispatcher, Lookup, Cluster, Core, Smc, HostApp, Tx, Route, Remote, Live)

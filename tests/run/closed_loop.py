@@ -16,53 +16,19 @@ Checked, per scenario, independently of the simulator's own counters where it ca
 - with loss, retransmissions happened (on both sides) and still nothing was lost or doubled.
 """
 import argparse
-import ipaddress
 import json
 import os
 import shutil
-import struct
 import subprocess
 import tempfile
 
-from common import ROOT, check, conservation, main, run
+from common import check, conservation, main, pat_bytes, pat_key, run, tshark_findings
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--sppsim", required=True)
 ap.add_argument("--only", help="run one scenario by name")
 ap.add_argument("--microcode", help="another TCP microcode than the bundled one")
 args = ap.parse_args()
-
-M64 = (1 << 64) - 1
-
-
-def mix64(x):
-    x ^= x >> 30
-    x = (x * 0xBF58476D1CE4E5B9) & M64
-    x ^= x >> 27
-    x = (x * 0x94D049BB133111EB) & M64
-    return x ^ (x >> 31)
-
-
-def pat_key(src, sport, dst, dport):
-    """The pattern key of the stream src:sport sends to dst:dport (IPv4, TCP): the flow-key hash
-    of docs/generator.md with the pattern's seed, over the key's 40 bytes before its qp."""
-    raw = (ipaddress.IPv4Address(src).packed + bytes(12) + ipaddress.IPv4Address(dst).packed +
-           bytes(12) + struct.pack("<HHBB2x", sport, dport, 4, 6))
-    h = 0x7061747465726E31 ^ 0x9E3779B97F4A7C15
-    for i in range(5):
-        h = mix64(h ^ struct.unpack_from("<Q", raw, 8 * i)[0])
-    return h
-
-
-def pat_bytes(key, n):
-    out = bytearray()
-    for w in range((n + 7) // 8):
-        z = (key + (w + 1) * 0x9E3779B97F4A7C15) & M64
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-        out += struct.pack("<Q", z ^ (z >> 31))
-    return bytes(out[:n])
-
 
 def tshark_check(name, d, lossless):
     """The whole conversation (what reached the chip's port and what it sent, merged) as
@@ -76,30 +42,7 @@ def tshark_check(name, d, lossless):
     both = os.path.join(d, "all.pcap")
     subprocess.run(["mergecap", "-w", both, os.path.join(d, "in.pcap"),
                     os.path.join(d, "tx.pcap")], check=True, capture_output=True)
-    # payload dissectors guess at random bytes by port (http on 80, gsm_ipa on 5000 ...): the
-    # ones a malformed frame names above tcp are switched off and the frame looked at again
-    off = []
-    for _ in range(4):
-        cmd = ["tshark", "-n", "-r", both]
-        for p in off:
-            cmd += ["--disable-protocol", p]
-        r = subprocess.run(cmd + ["-Y", "_ws.malformed || tcp.analysis.flags", "-T", "fields",
-                                  "-E", "separator=|", "-e", "frame.number", "-e",
-                                  "frame.protocols", "-e", "_ws.malformed", "-e",
-                                  "tcp.analysis.ack_lost_segment", "-e",
-                                  "tcp.analysis.retransmission", "-e",
-                                  "tcp.analysis.duplicate_ack", "-e",
-                                  "tcp.analysis.out_of_order", "-e", "tcp.analysis.lost_segment",
-                                  "-e", "_ws.expert.message"],
-                           capture_output=True, text=True, timeout=300)
-        check(r.returncode == 0, f"{name}: tshark failed: {r.stderr}")
-        rows = [ln.split("|") for ln in r.stdout.splitlines() if ln]
-        above = {pr for row in rows if row[2]
-                 for pr in row[1].split(":")[row[1].split(":").index("tcp") + 1:]
-                 if "tcp" in row[1].split(":")} - set(off)
-        if not above:
-            break
-        off += sorted(above)
+    rows = tshark_findings(both)
     malformed = [row for row in rows if row[2]]
     check(not malformed, f"{name}: tshark finds malformed frames: {malformed[:3]}")
     unseen = [row for row in rows if row[3]]

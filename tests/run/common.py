@@ -1,4 +1,6 @@
 """Helpers shared by the whole-run tests: run build/sppsim, read its JSON, report failures."""
+import array
+import ipaddress
 import json
 import os
 import struct
@@ -100,6 +102,83 @@ def stream_problems(want, got):
             problems.append(f"  {fn}: expected {len(w)} bytes, got {len(g)}, first differing "
                             f"offset {first}")
     return problems
+
+
+M64 = (1 << 64) - 1
+
+
+# ---- the data pattern (models/common/pattern.c), many lanes at once ----
+
+def pat_key(src, sport, dst, dport):
+    """The pattern key of the stream src:sport sends to dst:dport (IPv4, TCP)."""
+    raw = (ipaddress.IPv4Address(src).packed + bytes(12) + ipaddress.IPv4Address(dst).packed +
+           bytes(12) + struct.pack("<HHBB2x", sport, dport, 4, 6))
+    h = 0x7061747465726E31 ^ 0x9E3779B97F4A7C15
+    for i in range(5):
+        h ^= struct.unpack_from("<Q", raw, 8 * i)[0]
+        h ^= h >> 30
+        h = (h * 0xBF58476D1CE4E5B9) & M64
+        h ^= h >> 27
+        h = (h * 0x94D049BB133111EB) & M64
+        h ^= h >> 31
+    return h
+
+
+_LANES = {}
+
+
+def pat_bytes(key, n):
+    """Bytes 0 .. n-1 of stream key: word w is splitmix64's mix of key + (w + 1) * golden, least
+    significant byte first. Every word is computed at once: the words sit in 128-bit lanes of one
+    Python integer, so a multiplication by a 64-bit constant cannot carry into the next lane, and
+    a mask per lane keeps the low 64 bits."""
+    words = (n + 7) // 8
+    if words not in _LANES:  # (sum of 2^(128 w), sum of (w + 1) 2^(128 w), the lane mask)
+        ones = int.from_bytes((b"\x01" + bytes(15)) * words, "little")
+        steps = int.from_bytes(b"".join((w + 1).to_bytes(16, "little") for w in range(words)),
+                               "little")
+        mask = int.from_bytes((M64.to_bytes(8, "little") + bytes(8)) * words, "little")
+        _LANES[words] = (ones, steps, mask)
+    ones, steps, mask = _LANES[words]
+    z = (key * ones + 0x9E3779B97F4A7C15 * steps) & mask
+    for shift, mul in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        z ^= (z >> shift) & mask
+        z = (z * mul) & mask
+    z ^= (z >> 31) & mask
+    # every other 8 bytes (each lane's low half); only sliced, so the host's byte order is moot
+    return array.array("Q", z.to_bytes(words * 16, "little"))[::2].tobytes()[:n]
+
+
+def tshark_findings(path, off=()):
+    """Rows (number, protocols, malformed, ack_lost_segment, retransmission, duplicate_ack,
+    out_of_order, lost_segment) of the frames tshark flags. Payload dissectors that guess at
+    random bytes by port and call them malformed are switched off and the frames looked at
+    again."""
+    off = list(off)
+    for _ in range(4):
+        cmd = ["tshark", "-n", "-r", path]
+        for p in off:
+            cmd += ["--disable-protocol", p]
+        r = subprocess.run(cmd + ["-Y", "_ws.malformed || tcp.analysis.flags", "-T", "fields",
+                                  "-E", "separator=|", "-e", "frame.number", "-e",
+                                  "frame.protocols", "-e", "_ws.malformed", "-e",
+                                  "tcp.analysis.ack_lost_segment", "-e",
+                                  "tcp.analysis.retransmission", "-e",
+                                  "tcp.analysis.duplicate_ack", "-e",
+                                  "tcp.analysis.out_of_order", "-e", "tcp.analysis.lost_segment"],
+                           capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, f"tshark failed: {r.stderr}")
+        rows = [ln.split("|") for ln in r.stdout.splitlines() if ln]
+        above = set()
+        for row in rows:
+            protos = row[1].split(":")
+            if row[2] and "tcp" in protos:
+                above |= set(protos[protos.index("tcp") + 1:])
+        above -= set(off)
+        if not above:
+            return rows
+        off += sorted(above)
+    return rows
 
 
 def main(fn):

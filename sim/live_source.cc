@@ -1,0 +1,392 @@
+#include "live_source.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include "simtime.h"
+
+namespace {
+
+volatile sig_atomic_t g_signal = 0; // the signal that asked the live run to end
+
+extern "C" void on_signal(int sig) { g_signal = sig; }
+
+uint64_t clock_ns(clockid_t id)
+{
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string errno_text(int e)
+{
+    std::string s = std::strerror(e);
+    if (e == EPERM || e == EACCES)
+        s += " (needs root or CAP_NET_ADMIN)";
+    return s;
+}
+
+unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
+
+} // namespace
+
+LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint64_t chip_seed,
+                       const std::string &ifname, TimedChannel<pkt> &out,
+                       const std::string &pcap_path, bool progress)
+    : sc_module(name), cfg_(cfg), ifname_(ifname), out_(out), bufs_(out.capacity() + 1),
+      rbuf_(65536), progress_(progress)
+{
+    sim_err err;
+    if (netif_validate(&cfg_, &err))
+        throw std::runtime_error(err.msg);
+    const std::string what = "--live " + ifname;
+    if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifname.find('/') != std::string::npos)
+        throw std::runtime_error(what + ": not an interface name (1 to " +
+                                 std::to_string(IFNAMSIZ - 1) + " characters, no '/')");
+    fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0)
+        throw std::runtime_error(what + ": cannot open /dev/net/tun: " + errno_text(errno));
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    std::memcpy(ifr.ifr_name, ifname.c_str(), ifname.size());
+    if (ioctl(fd_, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        close(fd_);
+        fd_ = -1;
+        std::string why = errno_text(e);
+        if (e == EBUSY)
+            why += " (another process has it open)";
+        else if (e == EINVAL)
+            why += " (an interface of that name exists and is not a TAP interface)";
+        throw std::runtime_error(what + ": cannot attach the TAP interface: " + why);
+    }
+    if (!pcap_path.empty()) {
+        dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+        dump_ = dead_ ? pcap_dump_open(dead_, pcap_path.c_str()) : nullptr;
+        if (!dump_) {
+            std::string why = dead_ ? pcap_geterr(dead_) : "out of memory";
+            if (dead_)
+                pcap_close(dead_);
+            close(fd_);
+            throw std::runtime_error(pcap_path + ": cannot write the live capture: " + why);
+        }
+    }
+    netif_rng_init(&rng_, cfg_.seed ? cfg_.seed : chip_seed);
+    hist_clear(&lag_);
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); // sleeps end when asked, not up to 50 us later
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_signal = 0;
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+    epoch_ns_ = clock_ns(CLOCK_REALTIME);
+    wall0_ns_ = clock_ns(CLOCK_MONOTONIC);
+    SC_METHOD(run);
+    sensitive << wake_; // and once at time 0 (initialisation)
+}
+
+LiveSource::~LiveSource()
+{
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    if (dump_)
+        pcap_dump_close(dump_);
+    if (dead_)
+        pcap_close(dead_);
+    if (fd_ >= 0)
+        close(fd_);
+}
+
+// Waits until the wall clock reaches simulated time t (record: count a tick, and the lag when
+// it is already past).
+void LiveSource::pace(uint64_t t_ps, bool record)
+{
+    const uint64_t due = wall0_ns_ + t_ps / 1000;
+    const uint64_t wall = clock_ns(CLOCK_MONOTONIC);
+    if (record) {
+        ps_.ticks++;
+        hist_add(&lag_, wall > due ? wall - due : 0);
+        if (wall > due)
+            ps_.ticks_behind++;
+    }
+    if (wall >= due)
+        return;
+    timespec ts{static_cast<time_t>(due / 1000000000ull), static_cast<long>(due % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR && !g_signal) {
+    }
+}
+
+void LiveSource::run()
+{
+    const uint64_t now = now_ps();
+    if (stopped_)
+        return;
+    if (!started_) { // simulated time 0 stands for this moment
+        started_ = true;
+        epoch_ns_ = clock_ns(CLOCK_REALTIME);
+        wall0_ns_ = clock_ns(CLOCK_MONOTONIC);
+        last_print_ns_ = wall0_ns_;
+    }
+    if (now >= next_tick_ps_) {
+        next_tick_ps_ = now + static_cast<uint64_t>(cfg_.tick_us) * 1000000ull;
+        if (!stopping_) {
+            pace(now, true);
+            if (g_signal)
+                begin_stop(now, g_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            else if (cfg_.duration_s && now >= cfg_.duration_s * 1000000000000ull)
+                begin_stop(now, "duration");
+            else if (!read_tap(now) && pending_.empty())
+                idle(now);
+            if (progress_)
+                progress_line(false);
+        } else if (pending_.empty() &&
+                   ((settled_ && settled_()) ||
+                    now - stop_ps_ >= static_cast<uint64_t>(cfg_.drain_ms) * 1000000000ull)) {
+            stopped_ = true;
+            if (progress_shown_)
+                progress_line(true);
+            sc_core::sc_stop();
+            return;
+        }
+    }
+    push_due(now);
+    uint64_t next = next_tick_ps_;
+    if (!pending_.empty() && pending_.front().arrive < next)
+        next = pending_.front().arrive;
+    wake_.notify(ps(next > now ? next - now : 0));
+}
+
+void LiveSource::begin_stop(uint64_t now, const char *why)
+{
+    stopping_ = true;
+    stop_ps_ = now;
+    ended_by_ = why;
+    sim_end_ps_ = now;
+    wall_end_ns_ = clock_ns(CLOCK_MONOTONIC);
+}
+
+// The chip has nothing to do before the next tick and the TAP nothing to read: rather than
+// tick through the quiet, wait on the TAP until a frame comes or the chip's next activity is
+// due (at most kIdleMaxPs), and move the next tick to the wall clock's time then. Simulated
+// time still never runs ahead of the wall clock; an idle run costs a wake-up per frame, not
+// one per tick.
+void LiveSource::idle(uint64_t now)
+{
+    constexpr uint64_t kIdleMaxPs = 10000000000ull; // 10 ms
+    const uint64_t tick = static_cast<uint64_t>(cfg_.tick_us) * 1000000ull;
+    uint64_t horizon = sc_core::sc_time_to_pending_activity(sc_core::sc_get_curr_simcontext())
+                           .value(); // 0: something runs now
+    if (horizon > kIdleMaxPs)
+        horizon = kIdleMaxPs;
+    if (horizon <= tick)
+        return;
+    const uint64_t due = wall0_ns_ + (now + horizon) / 1000;
+    const uint64_t wall = clock_ns(CLOCK_MONOTONIC);
+    if (wall < due) {
+        pollfd p{fd_, POLLIN, 0};
+        timespec rel{static_cast<time_t>((due - wall) / 1000000000ull),
+                     static_cast<long>((due - wall) % 1000000000ull)};
+        ppoll(&p, 1, &rel, nullptr); // a frame, the time, or a signal
+        ps_.idle_waits++;
+    }
+    const uint64_t t = (clock_ns(CLOCK_MONOTONIC) - wall0_ns_) * 1000;
+    next_tick_ps_ = std::min(std::max(t, now + 1), now + horizon);
+}
+
+bool LiveSource::read_tap(uint64_t now)
+{
+    uint8_t answer[NETIF_ANSWER_MAX];
+    if (port_free_ps_ < now)
+        port_free_ps_ = now;
+    for (bool any = false;; any = true) {
+        if (pending_.size() >= cfg_.max_pending) {
+            ps_.read_pauses++;
+            return true;
+        }
+        ssize_t n = read(fd_, rbuf_.data(), rbuf_.size());
+        if (n <= 0)
+            return any; // EAGAIN: nothing more waiting (errors: the interface went away; retried)
+        const uint8_t *f = rbuf_.data();
+        const uint32_t len = static_cast<uint32_t>(n);
+        ps_.frames_from_tap++;
+        ps_.bytes_from_tap += len;
+        const netif_kind kind = netif_classify(&cfg_, f, len);
+        switch (kind) {
+        case NETIF_ARP:
+        case NETIF_ND: {
+            uint32_t alen = netif_answer(&cfg_, f, len, answer);
+            (kind == NETIF_ARP ? ps_.arp_answered : ps_.nd_answered)++;
+            dump(f, len, now);
+            dump(answer, alen, now);
+            write_tap(answer, alen);
+            break;
+        }
+        case NETIF_CHIP:
+            ps_.frames_for_chip++;
+            if (cfg_.rx_loss_ppm && netif_lose(&rng_, cfg_.rx_loss_ppm)) {
+                ps_.dropped_rx_loss++;
+                break;
+            }
+            port_free_ps_ += netif_wire_ps(len, cfg_.rate_mbps);
+            pending_.push_back({std::vector<uint8_t>(f, f + len), port_free_ps_});
+            break;
+        default:
+            ps_.ignored++;
+            dump(f, len, now);
+            break;
+        }
+    }
+}
+
+void LiveSource::push_due(uint64_t now)
+{
+    while (!pending_.empty() && pending_.front().arrive <= now) {
+        Pending &fr = pending_.front();
+        const uint32_t len = static_cast<uint32_t>(fr.data.size());
+        check_warmup(index_, now);
+        st_.packets++;
+        st_.bytes += len;
+        dump(fr.data.data(), len, fr.arrive);
+        pkt p{};
+        p.caplen = p.len = len;
+        p.link = LINK_ETHERNET;
+        p.index = index_++;
+        p.t_arrival = fr.arrive;
+        if (!out_.can_push()) {
+            out_.refuse(false);
+            st_.drops_ingress++;
+            st_.drop_bytes += len;
+        } else {
+            std::vector<uint8_t> &b = bufs_[slot_++ % bufs_.size()];
+            b.swap(fr.data);
+            p.data = b.data();
+            if (st_.pushed == 0)
+                st_.first_arrival_ps = fr.arrive;
+            st_.last_arrival_ps = fr.arrive;
+            *out_.push() = p;
+            st_.pushed++;
+            st_.pushed_bytes += len;
+        }
+        pending_.pop_front();
+    }
+}
+
+void LiveSource::from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps)
+{
+    if (!stopping_) // while draining at the end, simulated time is not paced
+        pace(t_ps, false);
+    dump(frame, len, t_ps);
+    write_tap(frame, len);
+}
+
+void LiveSource::write_tap(const uint8_t *f, uint32_t len)
+{
+    ssize_t n = write(fd_, f, len);
+    if (n == static_cast<ssize_t>(len)) {
+        ps_.frames_to_tap++;
+        ps_.bytes_to_tap += len;
+    } else {
+        ps_.write_errors++;
+    }
+}
+
+void LiveSource::dump(const uint8_t *f, uint32_t len, uint64_t t_ps)
+{
+    if (!dump_)
+        return;
+    const uint64_t t = epoch_ns_ + t_ps / 1000;
+    pcap_pkthdr h{};
+    h.ts.tv_sec = static_cast<time_t>(t / 1000000000ull);
+    h.ts.tv_usec = static_cast<suseconds_t>(t % 1000000000ull); // ns (a nanosecond capture)
+    h.caplen = h.len = len;
+    pcap_dump(reinterpret_cast<u_char *>(dump_), &h, f);
+}
+
+void LiveSource::reset_stats()
+{
+    st_ = SourceStats{};
+    ps_ = netif_stats{};
+    hist_clear(&lag_);
+}
+
+void LiveSource::progress_line(bool final)
+{
+    const uint64_t t = clock_ns(CLOCK_MONOTONIC);
+    if (!final && t - last_print_ns_ < 1000000000ull)
+        return;
+    last_print_ns_ = t;
+    bool tty = isatty(STDERR_FILENO);
+    std::fprintf(stderr,
+                 "%ssppsim: live %s: %llu frames to the chip, %llu from it, %.3f s simulated, "
+                 "%.1f s wall, lag now %.3f ms%s",
+                 tty ? "\r" : "", ifname_.c_str(), ull(st_.packets), ull(ps_.frames_to_tap),
+                 static_cast<double>(now_ps()) / 1e12, static_cast<double>(t - wall0_ns_) / 1e9,
+                 t > wall0_ns_ + now_ps() / 1000
+                     ? static_cast<double>(t - wall0_ns_ - now_ps() / 1000) / 1e6
+                     : 0.0,
+                 tty && !final ? "" : "\n");
+    progress_shown_ = true;
+}
+
+void LiveSource::write_text(std::ostream &o) const
+{
+    char b[512];
+    const uint64_t wall_end = wall_end_ns_ ? wall_end_ns_ : clock_ns(CLOCK_MONOTONIC);
+    const uint64_t sim_end = stopping_ ? sim_end_ps_ : now_ps();
+    const double wall_s = static_cast<double>(wall_end - wall0_ns_) / 1e9; // the paced part
+    const double sim_s = static_cast<double>(sim_end) / 1e12;
+    o << "live port (" << ifname_ << ", docs/live.md)\n";
+    std::snprintf(b, sizeof b,
+                  "  from the TAP     %llu frames (%llu bytes): for the chip %llu (lost by "
+                  "rx_loss %llu), ARP answered %llu, ND answered %llu, ignored %llu\n",
+                  ull(ps_.frames_from_tap), ull(ps_.bytes_from_tap), ull(ps_.frames_for_chip),
+                  ull(ps_.dropped_rx_loss), ull(ps_.arp_answered), ull(ps_.nd_answered),
+                  ull(ps_.ignored));
+    o << b;
+    std::snprintf(b, sizeof b, "  to the TAP       %llu frames (%llu bytes); write errors %llu\n",
+                  ull(ps_.frames_to_tap), ull(ps_.bytes_to_tap), ull(ps_.write_errors));
+    o << b;
+    std::snprintf(b, sizeof b,
+                  "  pacing           %llu ticks, %llu behind the wall clock; lag mean %s us, "
+                  "p99 %s us, max %s us; %s s simulated in %s s wall\n",
+                  ull(ps_.ticks), ull(ps_.ticks_behind), fmt_num(hist_mean(&lag_) / 1e3).c_str(),
+                  fmt_num(static_cast<double>(hist_quantile(&lag_, 0.99)) / 1e3).c_str(),
+                  fmt_num(static_cast<double>(lag_.max) / 1e3).c_str(), fmt_num(sim_s).c_str(),
+                  fmt_num(wall_s).c_str());
+    o << b;
+    o << "  ended by         " << (ended_by_.empty() ? "the run's end" : ended_by_) << "\n";
+}
+
+void LiveSource::write_json(JsonWriter &j) const
+{
+    const uint64_t wall_end = wall_end_ns_ ? wall_end_ns_ : clock_ns(CLOCK_MONOTONIC);
+    const uint64_t sim_end = stopping_ ? sim_end_ps_ : now_ps();
+    j.begin("live");
+    j.kv("interface", ifname_);
+    j.kv("ended_by", ended_by_);
+    for (size_t i = 0; i < netif_stat_count; i++)
+        j.kv(netif_stat_defs[i].name, stat_read(&netif_stat_defs[i], &ps_));
+    j.kv("paced_sim_s", static_cast<double>(sim_end) / 1e12);
+    j.kv("paced_wall_s", static_cast<double>(wall_end - wall0_ns_) / 1e9);
+    j.begin("lag_ns");
+    j.kv("count", lag_.count);
+    j.kv("mean", hist_mean(&lag_));
+    j.kv("p50", hist_quantile(&lag_, 0.5));
+    j.kv("p99", hist_quantile(&lag_, 0.99));
+    j.kv("max", lag_.max);
+    j.end();
+    j.end();
+}
