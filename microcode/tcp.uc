@@ -23,7 +23,9 @@
 ;    send side, and no other sock_event.
 ;  - 1 (HOST set, "host-driven"): the peer's FIN gets an ACK and the flow waits in CLOSE_WAIT
 ;    for the host's close; our FIN comes from the send side, which says so (N_FIN_SENT); the
-;    ACK of our FIN is recognised (SEG.ACK beyond its sequence number); ACKs are forwarded to
+;    ACK of our FIN is recognised (SEG.ACK beyond its sequence number) and frees every byte
+;    before it in the send buffer at once (snd_ack: the flow may close before the send side
+;    hears of that ACK, and the bytes would count as discarded); ACKs are forwarded to
 ;    the send side (K_ACK, below); sock_event 2 (the peer's FIN in order), 3 (reset), 4 (closed)
 ;    tell the host application.
 ; An active open is always host-driven (the host opened it).
@@ -644,6 +646,13 @@ host_ack_data:
 host_ack_fin:                           ; FIN_WAIT_1, CLOSING, LAST_ACK: our FIN acknowledged?
         ldw  r13, [rx.fin_seq]
         jseqle r4, r13, host_ack_fwd
+        ; so is every byte before it: freed now (the SMC's acknowledged count), as the flow may
+        ; close before the send side hears of this ACK
+        ldw  r1, [rx.iss]
+        not  r1
+        add  r1, r13                    ; r1 = fin_seq - iss - 1: our FIN's stream offset
+        cmd  snd_ack
+        mov  r0, 0
         jeq  r12, ST_FIN_WAIT_1 + HOST, host_ack_fw2
         jeq  r12, ST_CLOSING + HOST, host_ack_tw
         ja   close_host                 ; LAST_ACK: done (close_host returns r0 = 1)

@@ -102,6 +102,11 @@ void closed_loop_text(std::ostream &o, Chip &chip, const Summary &s)
               "window probes %llu",
               ull(r.segs_retrans_fast), ull(r.segs_retrans_rto), ull(r.rto_expirations),
               ull(r.zero_window_probes));
+    const uint64_t sent = tx_get_data_stats(chip.tx->model())->payload_bytes;
+    const uint64_t wrote = happ_get_stats(chip.host->app())->bytes_written;
+    o << line("  chip sent        %llu payload bytes for %llu its host wrote: %llu "
+              "retransmitted",
+              ull(sent), ull(wrote), ull(sent > wrote ? sent - wrote : 0));
     o << line("  link             frames to the chip %llu (lost %llu, reordered %llu), from the "
               "chip %llu (lost %llu, reordered %llu)",
               ull(r.frames_to_chip), ull(r.lost_to_chip), ull(r.reordered_to_chip),

@@ -95,6 +95,11 @@ def scenario(name, remote, host_app, sets=(), expect_retrans=False, time_waits=0
               f"expected {want_resp}")
         check(st["units"]["host_app"]["bytes_written"] == want_resp,
               f"{name}: the chip's host wrote {st['units']['host_app']['bytes_written']}")
+        smc = st["units"]["smc"]  # every byte written was acknowledged, none left at a close
+        check(smc["snd_bytes_written"] == want_resp and smc["snd_bytes_acked"] == want_resp and
+              smc["snd_bytes_discarded"] == 0,
+              f"{name}: send buffers: written {smc['snd_bytes_written']}, acknowledged "
+              f"{smc['snd_bytes_acked']}, discarded {smc['snd_bytes_discarded']}")
         # the chip's side, recomputed here: each client's stream, exactly once, in order
         dl = os.path.join(d, "deliver")
         files = sorted(os.listdir(dl))
