@@ -73,14 +73,11 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
         throw std::runtime_error(what + ": cannot attach the TAP interface: " + why);
     }
     if (!pcap_path.empty()) {
-        dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-        dump_ = dead_ ? pcap_dump_open(dead_, pcap_path.c_str()) : nullptr;
-        if (!dump_) {
-            std::string why = dead_ ? pcap_geterr(dead_) : "out of memory";
-            if (dead_)
-                pcap_close(dead_);
+        try {
+            pcap_.open(pcap_path, "live capture");
+        } catch (...) {
             close(fd_);
-            throw std::runtime_error(pcap_path + ": cannot write the live capture: " + why);
+            throw;
         }
     }
     netif_rng_init(&rng_, cfg_.seed ? cfg_.seed : chip_seed);
@@ -102,10 +99,6 @@ LiveSource::~LiveSource()
 {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
-    if (dump_)
-        pcap_dump_close(dump_);
-    if (dead_)
-        pcap_close(dead_);
     if (fd_ >= 0)
         close(fd_);
 }
@@ -305,14 +298,7 @@ void LiveSource::write_tap(const uint8_t *f, uint32_t len)
 
 void LiveSource::dump(const uint8_t *f, uint32_t len, uint64_t t_ps)
 {
-    if (!dump_)
-        return;
-    const uint64_t t = epoch_ns_ + t_ps / 1000;
-    pcap_pkthdr h{};
-    h.ts.tv_sec = static_cast<time_t>(t / 1000000000ull);
-    h.ts.tv_usec = static_cast<suseconds_t>(t % 1000000000ull); // ns (a nanosecond capture)
-    h.caplen = h.len = len;
-    pcap_dump(reinterpret_cast<u_char *>(dump_), &h, f);
+    pcap_.write(f, len, epoch_ns_ + t_ps / 1000);
 }
 
 void LiveSource::reset_stats()

@@ -22,7 +22,6 @@
 // plus simulated time, in time order.
 #pragma once
 
-#include <pcap/pcap.h>
 #include <signal.h>
 
 #include <deque>
@@ -34,6 +33,7 @@
 
 #include "json_writer.h"
 #include "netif.h"
+#include "pcap_writer.h"
 #include "source.h"
 
 class LiveSource : public sc_core::sc_module, public Source {
@@ -106,8 +106,7 @@ private:
     uint64_t wall0_ns_ = 0;                     // CLOCK_MONOTONIC at simulated time 0
     uint64_t epoch_ns_ = 0;                     // CLOCK_REALTIME at simulated time 0
     uint64_t wall_end_ns_ = 0, sim_end_ps_ = 0; // when the TAP stopped being read
-    pcap_t *dead_ = nullptr;
-    pcap_dumper_t *dump_ = nullptr;
+    PcapWriter pcap_;                           // --live-pcap
     bool progress_;
     bool progress_shown_ = false;
     uint64_t last_print_ns_ = 0;

@@ -16,14 +16,11 @@ RemoteSource::RemoteSource(sc_core::sc_module_name name, const rem_cfg &cfg, Tim
     if (!r_)
         throw std::runtime_error(std::string("--generate: ") + err.msg);
     if (!pcap_path.empty()) {
-        dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-        dump_ = dead_ ? pcap_dump_open(dead_, pcap_path.c_str()) : nullptr;
-        if (!dump_) {
-            std::string why = dead_ ? pcap_geterr(dead_) : "out of memory";
-            if (dead_)
-                pcap_close(dead_);
+        try {
+            pcap_.open(pcap_path, "generated capture");
+        } catch (...) {
             rem_free(r_);
-            throw std::runtime_error(pcap_path + ": cannot write the generated capture: " + why);
+            throw;
         }
     }
     wall0_ = last_print_ = std::chrono::steady_clock::now();
@@ -31,14 +28,7 @@ RemoteSource::RemoteSource(sc_core::sc_module_name name, const rem_cfg &cfg, Tim
     sensitive << wake_;
 }
 
-RemoteSource::~RemoteSource()
-{
-    if (dump_)
-        pcap_dump_close(dump_);
-    if (dead_)
-        pcap_close(dead_);
-    rem_free(r_);
-}
+RemoteSource::~RemoteSource() { rem_free(r_); }
 
 void RemoteSource::from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps)
 {
@@ -59,13 +49,7 @@ void RemoteSource::run()
         check_warmup(index_, now);
         st_.packets++;
         st_.bytes += len;
-        if (dump_) {
-            pcap_pkthdr h{};
-            h.ts.tv_sec = static_cast<time_t>(arrive / 1000000000000ull);
-            h.ts.tv_usec = static_cast<suseconds_t>(arrive % 1000000000000ull / 1000u); // ns
-            h.caplen = h.len = len;
-            pcap_dump(reinterpret_cast<u_char *>(dump_), &h, data);
-        }
+        pcap_.write(data, len, arrive / 1000); // ns from simulated time 0
         pkt p{};
         p.caplen = p.len = len;
         p.link = LINK_ETHERNET;

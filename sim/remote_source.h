@@ -9,11 +9,11 @@
 // re-arms the wake-up, since an answer may be due before what was scheduled.
 #pragma once
 
-#include <pcap/pcap.h>
 #include <string>
 #include <systemc>
 #include <vector>
 
+#include "pcap_writer.h"
 #include "remote.h"
 #include "source.h"
 
@@ -47,8 +47,7 @@ private:
     uint64_t slot_ = 0;
     uint64_t index_ = 0; // frames that reached the port, the whole run
     SourceStats st_;
-    pcap_t *dead_ = nullptr;
-    pcap_dumper_t *dump_ = nullptr;
+    PcapWriter pcap_; // --gen-pcap
     bool progress_;
     bool progress_shown_ = false;
     std::chrono::steady_clock::time_point wall0_, last_print_;

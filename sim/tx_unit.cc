@@ -11,14 +11,11 @@ TxUnit::TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows,
     if (!t_)
         throw std::runtime_error(err.msg);
     if (!path.empty()) {
-        dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-        dump_ = dead_ ? pcap_dump_open(dead_, path.c_str()) : nullptr;
-        if (!dump_) {
-            std::string why = dead_ ? pcap_geterr(dead_) : "out of memory";
-            if (dead_)
-                pcap_close(dead_);
+        try {
+            pcap_.open(path, "transmit capture");
+        } catch (...) {
             tx_free(t_);
-            throw std::runtime_error(path + ": cannot write the transmit capture: " + why);
+            throw;
         }
     }
     SC_METHOD(run);
@@ -26,14 +23,7 @@ TxUnit::TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows,
     dont_initialize();
 }
 
-TxUnit::~TxUnit()
-{
-    if (dump_)
-        pcap_dump_close(dump_);
-    if (dead_)
-        pcap_close(dead_);
-    tx_free(t_);
-}
+TxUnit::~TxUnit() { tx_free(t_); }
 
 void TxUnit::run()
 {
@@ -63,14 +53,8 @@ void TxUnit::run()
         while (tx_peek_out(t_, &o)) {
             uint64_t t = clk_.time_of(o->depart);
             last_ps_ = t > last_ps_ ? t : last_ps_;
-            if (dump_) {
-                uint64_t ns = epoch_() + t / 1000;
-                pcap_pkthdr h{};
-                h.ts.tv_sec = static_cast<time_t>(ns / 1000000000u);
-                h.ts.tv_usec = static_cast<suseconds_t>(ns % 1000000000u); // nanoseconds
-                h.caplen = h.len = o->len;
-                pcap_dump(reinterpret_cast<u_char *>(dump_), &h, o->frame);
-            }
+            if (pcap_.is_open())
+                pcap_.write(o->frame, o->len, epoch_() + t / 1000);
             if (depart_)
                 depart_(o->frame, o->len, t);
             tx_pop_out(t_);

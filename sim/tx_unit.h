@@ -6,12 +6,12 @@
 #pragma once
 
 #include <functional>
-#include <pcap/pcap.h>
 #include <string>
 #include <systemc>
 
 #include "channel.h"
 #include "messages.h"
+#include "pcap_writer.h"
 #include "simtime.h"
 #include "tx.h"
 
@@ -41,8 +41,7 @@ private:
     UnitClock clk_;
     uint32_t depth_; // tx.depth: frames the unit's queue holds
     TimedChannel<TxMsg> &in_;
-    pcap_t *dead_ = nullptr;
-    pcap_dumper_t *dump_ = nullptr;
+    PcapWriter pcap_; // --tx-pcap
     std::function<uint64_t()> epoch_;
     std::function<void(const uint8_t *, uint32_t, uint64_t)> depart_;
     uint64_t last_ps_ = 0;

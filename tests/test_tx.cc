@@ -71,11 +71,10 @@ tx_seg seg(uint8_t flags = TCPF_ACK, uint32_t seq = 5000, uint32_t ack = 7000, u
     return s;
 }
 
-// Emits s on flow at cycle at, runs the unit to that frame's departure and returns it (popped).
-tx_out send(tx *t, uint32_t flow, const tx_seg &s, cycle_t at = 0)
+// Runs the unit to the departure of the frame just emitted and returns it (popped).
+tx_out depart_one(tx *t)
 {
     tx_out o{};
-    EXPECT_EQ(tx_emit(t, flow, &s, at), 1);
     cycle_t n = tx_next_cycle(t);
     EXPECT_NE(n, CYCLE_NEVER);
     tx_advance(t, n);
@@ -86,6 +85,13 @@ tx_out send(tx *t, uint32_t flow, const tx_seg &s, cycle_t at = 0)
         tx_pop_out(t);
     }
     return o;
+}
+
+// Emits s on flow at cycle at, runs the unit to that frame's departure and returns it (popped).
+tx_out send(tx *t, uint32_t flow, const tx_seg &s, cycle_t at = 0)
+{
+    EXPECT_EQ(tx_emit(t, flow, &s, at), 1);
+    return depart_one(t);
 }
 
 // Where the parts of an Ethernet frame the unit built start.
@@ -1542,16 +1548,8 @@ TEST(TxKeyTemplate, Refusals)
 tx_out send_data(tx *t, uint32_t flow, const tx_seg &s, uint32_t len)
 {
     Bytes pl = payload_of(len);
-    tx_out o{};
     EXPECT_EQ(tx_emit_data(t, flow, &s, pl.data(), len, 0), 1);
-    tx_advance(t, tx_next_cycle(t));
-    const tx_out *p = nullptr;
-    EXPECT_TRUE(tx_peek_out(t, &p));
-    if (p) {
-        o = *p;
-        tx_pop_out(t);
-    }
-    return o;
+    return depart_one(t);
 }
 
 // SND.NXT at the port (tx.h): a pure ACK given a sequence number older than the highest the
