@@ -43,7 +43,7 @@ import sys
 import tempfile
 import time
 
-from common import Failure, check, conservation, pat_bytes, pat_key, tshark_findings
+from common import ROOT, Failure, check, conservation, pat_bytes, pat_key, tshark_findings
 
 SKIP = 77
 CHIP4, CLIENT4 = "10.0.0.1", "10.0.0.2"
@@ -340,9 +340,21 @@ def test_main(a):
         print("SKIP: no 'ip' command (iproute2)")
         sys.exit(SKIP)
     if shutil.which("setpriv"):  # the message a user without the capability sees
-        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            "--inh-caps=-all", a.sppsim, "--live", "tap0", "--no-progress",
-                            "--quiet"], capture_output=True, text=True, timeout=60)
+        # nobody may not be able to reach the build (under /root, say): the binary and the
+        # microcode go to a directory anyone can read
+        with tempfile.TemporaryDirectory() as pub:
+            os.chmod(pub, 0o755)
+            files = []
+            for src in (a.sppsim, os.path.join(ROOT, "microcode", "tcp.uc"),
+                        os.path.join(ROOT, "microcode", "roce.uc")):
+                dst = os.path.join(pub, os.path.basename(src))
+                shutil.copy(src, dst)
+                os.chmod(dst, 0o755)
+                files.append(dst)
+            p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                "--inh-caps=-all", files[0], "--microcode", files[1],
+                                "--microcode", files[2], "--live", "tap0", "--no-progress",
+                                "--quiet"], capture_output=True, text=True, timeout=60)
         check(p.returncode == 1 and p.stderr.count("\n") == 1 and
               "(needs root or CAP_NET_ADMIN)" in p.stderr,
               f"sppsim --live as nobody: exit {p.returncode}, stderr {p.stderr!r}")
