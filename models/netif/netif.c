@@ -1,6 +1,8 @@
 /* netif: see netif.h. */
 #include "netif.h"
 
+#include "inet_csum.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -108,22 +110,10 @@ static bool has_ip6(const netif_cfg *c) { return c->chip_ip6_hi || c->chip_ip6_l
 
 uint32_t netif_csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
 {
-    uint32_t i = 0;
-    for (; i + 1 < len; i += 2)
-        sum += rd16(p + i);
-    if (i < len)
-        sum += (uint32_t)p[i] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return sum;
+    return inet_csum_fold(inet_csum_add(sum, p, len));
 }
 
-uint16_t netif_csum_fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
+uint16_t netif_csum_fold(uint32_t sum) { return (uint16_t)~inet_csum_fold(sum); }
 
 /* ICMPv6 checksum over the pseudo-header (src, dst, length, next header 58) and the message. */
 static uint16_t icmp6_csum(const uint8_t *src, const uint8_t *dst, const uint8_t *msg, uint32_t len)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inet_csum.h"
 #include "pattern.h"
 #include "remote_int.h"
 
@@ -462,27 +463,12 @@ static void put32(uint8_t *p, uint32_t v)
 static uint32_t get16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 static uint32_t get32(const uint8_t *p) { return get16(p) << 16 | get16(p + 2); }
 
-static uint32_t csum_add(uint32_t s, const uint8_t *p, uint32_t n)
-{
-    for (uint32_t i = 0; i + 1 < n; i += 2)
-        s += get16(p + i);
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    return s;
-}
-static uint16_t csum_fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)s;
-}
-
 /* The TCP checksum's sum over the pseudo-header and the segment (checksum field included). */
 static uint32_t tcp_sum(const uint8_t *ip, const uint8_t *tcp, uint32_t tcp_len)
 {
-    uint32_t s = csum_add(0, ip + 12, 8);
+    uint32_t s = inet_csum_add(0, ip + 12, 8);
     s += 6 + tcp_len;
-    return csum_add(s, tcp, tcp_len);
+    return inet_csum_add(s, tcp, tcp_len);
 }
 
 static void emit_frame(rem *r, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
@@ -511,7 +497,7 @@ static void emit_frame(rem *r, uint32_t lip, uint16_t lport, uint32_t rip, uint1
     put16(ip + 10, 0);
     put32(ip + 12, lip);
     put32(ip + 16, rip);
-    put16(ip + 10, (uint16_t)~csum_fold(csum_add(0, ip, 20)));
+    put16(ip + 10, (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, 20)));
     put16(t, lport);
     put16(t + 2, rport);
     put32(t + 4, seq);
@@ -537,7 +523,7 @@ static void emit_frame(rem *r, uint32_t lip, uint16_t lport, uint32_t rip, uint1
     }
     if (plen)
         pat_fill(key, off, o, plen);
-    put16(t + 16, (uint16_t)~csum_fold(tcp_sum(ip, t, tlen)));
+    put16(t + 16, (uint16_t)~inet_csum_fold(tcp_sum(ip, t, tlen)));
     r->st.segs_sent++;
     r->st.frames_to_chip++;
     if (!link_pass(r, &r->to_chip, f, r->now, &r->st.reordered_to_chip)) {
@@ -629,7 +615,8 @@ static void handle_frame(rem *r, const uint8_t *p, uint32_t n, simtime_ps now)
         return;
     }
     uint32_t ihl = (ip[0] & 15u) * 4, tot = get16(ip + 2);
-    if (ihl < 20 || tot < ihl || n < off + tot || csum_fold(csum_add(0, ip, ihl)) != 0xffff) {
+    if (ihl < 20 || tot < ihl || n < off + tot ||
+        inet_csum_fold(inet_csum_add(0, ip, ihl)) != 0xffff) {
         r->st.rx_bad++;
         return;
     }
@@ -644,8 +631,8 @@ static void handle_frame(rem *r, const uint8_t *p, uint32_t n, simtime_ps now)
         return;
     }
     /* the pseudo-header's sum, over the addresses in the IPv4 header at its usual place */
-    uint32_t s = csum_add(0, ip + 12, 8) + 6 + tlen;
-    if (csum_fold(csum_add(s, t, tlen)) != 0xffff) {
+    uint32_t s = inet_csum_add(0, ip + 12, 8) + 6 + tlen;
+    if (inet_csum_fold(inet_csum_add(s, t, tlen)) != 0xffff) {
         r->st.rx_bad++;
         return;
     }

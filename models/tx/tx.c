@@ -23,6 +23,7 @@
 #include "tx.h"
 
 #include "icrc.h"
+#include "inet_csum.h"
 #include "ring.h"
 
 #include <stdlib.h>
@@ -128,22 +129,8 @@ static inline void wr32(uint8_t *b, uint32_t v)
     wr16(b + 2, (uint16_t)v);
 }
 
-/* RFC 1071 sum of big-endian 16-bit words (n even here), not folded. */
-static uint32_t csum_add(uint32_t s, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += rd16(b + i);
-    if (n & 1)
-        s += (uint32_t)b[n - 1] << 8;
-    return s;
-}
-
-static uint16_t csum_fin(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)~s;
-}
+/* The checksum field of a sum (inet_csum.h). */
+static uint16_t csum_fin(uint32_t s) { return (uint16_t)~inet_csum_fold(s); }
 
 void tx_cfg_default(tx_cfg *c) { param_defaults(&tx_params, c); }
 
@@ -365,8 +352,8 @@ static uint8_t *put_l2_ip(tx_tmpl *tp, uint8_t proto, uint32_t l4len, uint8_t *f
         wr16(ip + 10, 0);
         memcpy(ip + 12, tp->src, 4);
         memcpy(ip + 16, tp->dst, 4);
-        wr16(ip + 10, csum_fin(csum_add(0, ip, 20)));
-        *ps = csum_add(0, ip + 12, 8) + proto + l4len;
+        wr16(ip + 10, csum_fin(inet_csum_add(0, ip, 20)));
+        *ps = inet_csum_add(0, ip + 12, 8) + proto + l4len;
         return ip + 20;
     }
     wr32(ip, 0x60000000u);
@@ -375,7 +362,7 @@ static uint8_t *put_l2_ip(tx_tmpl *tp, uint8_t proto, uint32_t l4len, uint8_t *f
     ip[7] = 64;
     memcpy(ip + 8, tp->src, 16);
     memcpy(ip + 24, tp->dst, 16);
-    *ps = csum_add(0, ip + 8, 32) + proto + l4len;
+    *ps = inet_csum_add(0, ip + 8, 32) + proto + l4len;
     return ip + 40;
 }
 
@@ -408,7 +395,7 @@ static uint32_t build(tx_tmpl *tp, const tx_seg *s, const uint8_t *payload, uint
     memcpy(tcp + 20, opt, optlen);
     if (len)
         memcpy(tcp + tcplen, payload, len);
-    wr16(tcp + 16, csum_fin(csum_add(ps, tcp, tcplen + len)));
+    wr16(tcp + 16, csum_fin(inet_csum_add(ps, tcp, tcplen + len)));
     return (uint32_t)(tcp + tcplen + len - f);
 }
 
@@ -438,7 +425,7 @@ static uint32_t build_roce(tx_tmpl *tp, const tx_roce *r, uint8_t *f)
     for (unsigned i = 0; i < 4; i++)
         ip[end + i] = (uint8_t)(c >> (8 * i));
     if (tp->af == 6) { /* RFC 8200 §8.1: mandatory over IPv6; a computed 0 goes as 0xffff */
-        uint16_t sum = csum_fin(csum_add(ps, u, TX_ROCE_UDP_LEN));
+        uint16_t sum = csum_fin(inet_csum_add(ps, u, TX_ROCE_UDP_LEN));
         wr16(u + 6, sum ? sum : 0xffff);
     }
     return (uint32_t)(u + TX_ROCE_UDP_LEN - f);
