@@ -4,16 +4,15 @@
 // (see refuse). Holds no policy.
 #pragma once
 
+#include <stdexcept>
 #include <string>
-#include <systemc>
 
 #include "chan.h"
 #include "simtime.h"
 
 template <class T> class TimedChannel {
 public:
-    TimedChannel(const std::string &name, uint32_t capacity, uint64_t latency_ps)
-        : name_(name), data_ev_((name + "_data").c_str()), space_ev_((name + "_space").c_str())
+    TimedChannel(const std::string &name, uint32_t capacity, uint64_t latency_ps) : name_(name)
     {
         sim_err err;
         if (chan_init(&c_, sizeof(T), capacity, latency_ps, &err))
@@ -39,7 +38,7 @@ public:
         bool was_empty = chan_depth(&c_) == 0;
         T *slot = static_cast<T *>(chan_push(&c_, now));
         if (was_empty)
-            data_ev_.notify(sc_core::sc_time::from_value(c_.latency));
+            data_ev_.notify(c_.latency);
         return slot;
     }
     // The front element if it is ready now, else nullptr.
@@ -51,10 +50,10 @@ public:
         chan_pop(&c_, now);
         uint64_t next = chan_next_ready(&c_);
         if (next != CYCLE_NEVER)
-            data_ev_.notify(sc_core::sc_time::from_value(next > now ? next - now : 0));
+            data_ev_.notify(next > now ? next - now : 0);
         if (producer_waiting_) {
             producer_waiting_ = false;
-            space_ev_.notify(sc_core::SC_ZERO_TIME);
+            space_ev_.notify_delta();
         }
     }
     // Ready time of the front element in ps, or CYCLE_NEVER.
@@ -71,13 +70,13 @@ public:
     // The end of the warm-up (chan_reset_stats).
     void reset_stats() { chan_reset_stats(&c_, now_ps()); }
     const std::string &name() const { return name_; }
-    sc_core::sc_event &data_event() { return data_ev_; }
-    sc_core::sc_event &space_event() { return space_ev_; }
+    SchedEvent &data_event() { return data_ev_; }
+    SchedEvent &space_event() { return space_ev_; }
 
 private:
     std::string name_;
     chan c_;
-    sc_core::sc_event data_ev_;
-    sc_core::sc_event space_ev_;
+    SchedEvent data_ev_;
+    SchedEvent space_ev_;
     bool producer_waiting_ = false;
 };

@@ -117,6 +117,7 @@ Chip::Chip(const ChipConfig &c, const ProtoImages &images, const Feed &feed, con
     if (cfg.chip.sample_ps)
         sampler =
             std::make_unique<Sampler>("sampler", *this, cfg.chip.sample_ps, cfg.chip.max_samples);
+    driver_ = std::make_unique<SchedDriver>("scheduler", files.lockstep || vcd_);
     if (uc_trace_) {
         if (files.trace_flow >= 0) {
             for (auto &cl : clusters)

@@ -30,6 +30,7 @@
 #include "remote_source.h"
 #include "roce_qps.h"
 #include "sampler.h"
+#include "scheduler.h"
 #include "scratchpad_port.h"
 #include "source.h"
 #include "timeline.h"
@@ -48,8 +49,9 @@ struct RunFiles {
     // Timeline (--timeline FILE): events arriving in [from_ps, to_ps), at most max_events.
     std::string timeline;
     uint64_t timeline_from_ps = 0, timeline_to_ps = UINT64_MAX, timeline_max = 20000;
-    int64_t history = -1; // --history N: the packet whose every step is told
-    std::string vcd;      // --vcd FILE.vcd: waveforms of queue depths and core activity
+    int64_t history = -1;  // --history N: the packet whose every step is told
+    std::string vcd;       // --vcd FILE.vcd: waveforms of queue depths and core activity
+    bool lockstep = false; // --lockstep (implied by vcd): SystemC's time follows the scheduler's
     std::string gen_pcap; // --gen-pcap FILE: in a closed-loop run, the frames that reached the port
     std::string live_pcap; // --live-pcap FILE: in a live run, the frames that crossed the port
 };
@@ -127,6 +129,7 @@ private:
     FILE *flow_log_ = nullptr;
     FILE *uc_trace_ = nullptr;
     std::unique_ptr<Timeline> timeline_;
+    std::unique_ptr<SchedDriver> driver_; // SystemC's one process: runs the scheduler
     sc_core::sc_trace_file *vcd_ = nullptr;
     std::string vcd_path_;
     void trace_waveforms();

@@ -37,10 +37,9 @@ ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const clu
             throw std::runtime_error(err.msg);
         }
     cluster_set_cmd(&c_, answer, this);
-    SC_METHOD(run);
-    sensitive << jobs.data_event() << luc.space_event() << internal.space_event()
-              << txq.space_event() << wake_;
-    dont_initialize();
+    proc_.bind([this] { run(); });
+    proc_ << jobs.data_event() << luc.space_event() << internal.space_event() << txq.space_event()
+          << wake_;
 }
 
 // One line per instruction retired: time, cluster.core, flow, pc, source line and text, and
@@ -229,7 +228,7 @@ bool ClusterUnit::finish(const cluster_done &d)
         }
         if (on_fault_ == FAULT_STOP && !st_.stop) {
             st_.stop = true;
-            sc_core::sc_stop();
+            sched().stop();
         }
     }
     for (uint32_t i = 0; ok && i < r.ncmds; i++) {

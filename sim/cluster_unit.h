@@ -136,6 +136,7 @@ private:
     ProtoImages imgs_;
     FILE *trace_ = nullptr;
     unsigned history_jobs_ = 0; // jobs of the --history packet pushed and not yet ended
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     uint64_t last_work_ps_ = 0;
 };

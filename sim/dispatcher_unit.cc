@@ -24,10 +24,9 @@ DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg
     in_[CH_HOST] = &host;
     in_[CH_TIMER] = &timer;
     in_[CH_INTERNAL] = &internal;
-    SC_METHOD(run);
-    sensitive << net.data_event() << host.data_event() << timer.data_event()
-              << internal.data_event() << ctl.data_event() << out.space_event() << wake_;
-    dont_initialize();
+    proc_.bind([this] { run(); });
+    proc_ << net.data_event() << host.data_event() << timer.data_event() << internal.data_event()
+          << ctl.data_event() << out.space_event() << wake_;
 }
 
 void DispatcherUnit::run()

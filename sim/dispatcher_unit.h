@@ -46,6 +46,7 @@ private:
     TimedChannel<luc_req> &out_;
     History *history_ = nullptr;
     uint32_t flows_in_use_ = 0, parked_ = 0;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     uint64_t last_work_ps_ = 0;
 };

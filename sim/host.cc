@@ -52,9 +52,8 @@ Host::Host(sc_core::sc_module_name name, const smc_cfg &cfg, const happ_cfg &app
                 dir_ + ": cannot create the deliver directory: " + std::strerror(errno));
         }
     }
-    SC_METHOD(read);
-    sensitive << wake_;
-    dont_initialize();
+    proc_.bind([this] { read(); });
+    proc_ << wake_;
 }
 
 Host::~Host()
@@ -89,7 +88,7 @@ void Host::set_send_side(TimedChannel<event> *events, const hscript *script)
     events_ = events;
     script_ = script;
     if (script_ && script_->n)
-        wake_.notify(ps(script_->ev[0].t_ps));
+        wake_.notify(script_->ev[0].t_ps);
 }
 
 // One host event of flow (type, its seq and arg), raised at t_ps: it waits in the backlog for
@@ -218,17 +217,17 @@ void Host::read()
     if (run_until_idle(app_clk_, wake_, last_work_ps_, step))
         wake_at_cycle(app_clk_, wake_, happ_next_cycle(app_), now);
     if (script_ && next_line_ < script_->n)
-        wake_.notify(ps(script_->ev[next_line_].t_ps - now));
+        wake_.notify(script_->ev[next_line_].t_ps - now);
     // host events whose time has come, in order, while the channel has room
     while (!backlog_.empty() && events_) {
         event &e = backlog_.front();
         if (e.t_arrival > now) {
-            wake_.notify(ps(e.t_arrival - now));
+            wake_.notify(e.t_arrival - now);
             break;
         }
         if (!events_->can_push()) {
             events_->refuse(true);
-            next_trigger(events_->space_event() | wake_);
+            proc_.also_once(events_->space_event());
             break;
         }
         *events_->push(now) = e;

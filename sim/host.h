@@ -133,7 +133,8 @@ private:
     smc *s_ = nullptr;
     happ *app_ = nullptr;
     UnitClock clk_, app_clk_;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     uint64_t last_work_ps_ = 0;
     uint64_t pool_bytes_; // the pool's pages x page size
     uint32_t page_size_;

@@ -9,9 +9,8 @@ IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPor
     sim_err err;
     if (ipu_init(&u_, &cfg, sp.model(), &err))
         throw std::runtime_error(err.msg);
-    SC_METHOD(run);
-    sensitive << in_.data_event() << wake_ << out_.space_event() << sp.freed();
-    dont_initialize();
+    proc_.bind([this] { run(); });
+    proc_ << in_.data_event() << wake_ << out_.space_event() << sp.freed();
 }
 
 void IpuUnit::run()
@@ -59,5 +58,5 @@ void IpuUnit::run()
             t = r;
     }
     if (t != CYCLE_NEVER)
-        wake_.notify(ps(t > now ? t - now : 0));
+        wake_.notify(t > now ? t - now : 0);
 }

@@ -42,7 +42,8 @@ private:
     ScratchpadPort &sp_;
     TimedChannel<pkt> &in_;
     TimedChannel<event> &out_;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     uint64_t last_work_ps_ = 0;
     uint64_t last_pkt_ = UINT64_MAX;
     std::array<uint64_t, PROTO_COUNT> proto_packets_{}, proto_bytes_{};

@@ -91,8 +91,8 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
     sigaction(SIGTERM, &sa, &old_term_);
     epoch_ns_ = clock_ns(CLOCK_REALTIME);
     wall0_ns_ = clock_ns(CLOCK_MONOTONIC);
-    SC_METHOD(run);
-    sensitive << wake_; // and once at time 0 (initialisation)
+    proc_.bind([this] { run(); }, true);
+    proc_ << wake_;
 }
 
 LiveSource::~LiveSource()
@@ -151,7 +151,7 @@ void LiveSource::run()
             stopped_ = true;
             if (progress_shown_)
                 progress_line(true);
-            sc_core::sc_stop();
+            sched().stop();
             return;
         }
     }
@@ -159,7 +159,7 @@ void LiveSource::run()
     uint64_t next = next_tick_ps_;
     if (!pending_.empty() && pending_.front().arrive < next)
         next = pending_.front().arrive;
-    wake_.notify(ps(next > now ? next - now : 0));
+    wake_.notify(next > now ? next - now : 0);
 }
 
 void LiveSource::begin_stop(uint64_t now, const char *why)
@@ -180,8 +180,8 @@ void LiveSource::idle(uint64_t now)
 {
     constexpr uint64_t kIdleMaxPs = 10000000000ull; // 10 ms
     const uint64_t tick = static_cast<uint64_t>(cfg_.tick_us) * 1000000ull;
-    uint64_t horizon = sc_core::sc_time_to_pending_activity(sc_core::sc_get_curr_simcontext())
-                           .value(); // 0: something runs now
+    const uint64_t next = sched().next_time(); // now: something runs now
+    uint64_t horizon = next == Sched::kNever ? kIdleMaxPs : next - now;
     if (horizon > kIdleMaxPs)
         horizon = kIdleMaxPs;
     if (horizon <= tick)

@@ -85,7 +85,8 @@ private:
     std::string ifname_;
     int fd_ = -1;
     TimedChannel<pkt> &out_;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     std::deque<Pending> pending_;            // read, on their way through the port
     std::vector<std::vector<uint8_t>> bufs_; // out capacity + 1 frame buffers (see source.cc)
     std::vector<uint8_t> rbuf_;

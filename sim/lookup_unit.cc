@@ -13,12 +13,11 @@ LookupUnit::LookupUnit(sc_core::sc_module_name name, const luc_cfg &cfg, uint32_
     l_ = luc_new_protos(&cfg, flows, imgs[PROTO_TCP], imgs.data(), &err);
     if (!l_)
         throw std::runtime_error(err.msg);
-    SC_METHOD(run);
-    sensitive << in.data_event() << ctl.data_event() << timers.space_event()
-              << disp_ctl.space_event() << wake_ << timer_wake_;
+    proc_.bind([this] { run(); });
+    proc_ << in.data_event() << ctl.data_event() << timers.space_event() << disp_ctl.space_event()
+          << wake_ << timer_wake_;
     for (auto *j : jobs_)
-        sensitive << j->space_event();
-    dont_initialize();
+        proc_ << j->space_event();
 }
 
 bool LookupUnit::control(const LucMsg &m, cycle_t cyc)

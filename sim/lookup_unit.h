@@ -38,8 +38,9 @@ private:
     std::vector<TimedChannel<luc_job> *> jobs_;
     TimedChannel<event> &timers_;
     TimedChannel<DispMsg> &disp_ctl_;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     uint64_t last_work_ps_ = 0;
     uint32_t timers_armed_ = 0;
-    sc_core::sc_event timer_wake_; // timers apart: see luc_next_timer
+    SchedEvent timer_wake_; // timers apart: see luc_next_timer
 };

@@ -171,6 +171,9 @@ int sc_main(int argc, char *argv[])
         "write the report as one self-contained HTML page (tables and charts, no network)")(
         "vcd", po::value<std::string>(),
         "write waveforms (queue depths, core busy, occupancy) to this VCD file (GTKWave)")(
+        "lockstep",
+        "advance SystemC's time with every simulated time step (one kernel activation each, as "
+        "--vcd does) instead of running the units' scheduler ahead; outputs are the same")(
         "history", po::value<uint64_t>(),
         "tell every step of packet N (its index in the trace) through the chip, with the "
         "microcode it ran")(
@@ -383,6 +386,7 @@ int sc_main(int argc, char *argv[])
     }
     if (vm.count("vcd"))
         files.vcd = vm["vcd"].as<std::string>();
+    files.lockstep = vm.count("lockstep") > 0;
     if (vm.count("gen-pcap"))
         files.gen_pcap = vm["gen-pcap"].as<std::string>();
     if (vm.count("live-pcap"))

@@ -24,8 +24,8 @@ RemoteSource::RemoteSource(sc_core::sc_module_name name, const rem_cfg &cfg, Tim
         }
     }
     wall0_ = last_print_ = std::chrono::steady_clock::now();
-    SC_METHOD(run);
-    sensitive << wake_;
+    proc_.bind([this] { run(); }, true);
+    proc_ << wake_;
 }
 
 RemoteSource::~RemoteSource() { rem_free(r_); }
@@ -35,7 +35,7 @@ void RemoteSource::from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps)
     rem_from_chip(r_, frame, len, t_ps);
     uint64_t next = rem_next_ps(r_), now = now_ps();
     if (next != REM_NEVER)
-        wake_.notify(ps(next > now ? next - now : 0)); // an earlier notify wins
+        wake_.notify(next > now ? next - now : 0); // an earlier notify wins
 }
 
 void RemoteSource::run()
@@ -78,7 +78,7 @@ void RemoteSource::run()
     if (rem_peek_frame(r_, &data, &len, &arrive) && arrive < next)
         next = arrive;
     if (next != REM_NEVER)
-        wake_.notify(ps(next > now ? next - now : 0));
+        wake_.notify(next > now ? next - now : 0);
     else if (progress_shown_ && rem_done(r_))
         progress_line(true);
 }

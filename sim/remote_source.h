@@ -42,7 +42,8 @@ private:
     void progress_line(bool final);
     rem *r_ = nullptr;
     TimedChannel<pkt> &out_;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     std::vector<std::vector<uint8_t>> bufs_; // out capacity + 1 frame buffers (see source.cc)
     uint64_t slot_ = 0;
     uint64_t index_ = 0; // frames that reached the port, the whole run

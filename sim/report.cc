@@ -383,6 +383,11 @@ void write_text_report(std::ostream &o, Chip &chip, const Summary &s, const RunI
     o << line("  wall time        %.3f s", info.wall_s);
     o << line("  speed            %.3f M packets simulated per wall second",
               info.wall_s > 0 ? s.packets_in / info.wall_s / 1e6 : 0.0);
+    const Sched &k = sched();
+    o << line("  scheduler        %llu activations, %llu notifications (%.2f, %.2f per packet)",
+              ull(k.activations()), ull(k.notifications()),
+              s.packets_in ? static_cast<double>(k.activations()) / s.packets_in : 0.0,
+              s.packets_in ? static_cast<double>(k.notifications()) / s.packets_in : 0.0);
 }
 
 void write_json_stats(std::ostream &o, Chip &chip, const Summary &s, const RunInfo &info)

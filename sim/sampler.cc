@@ -14,7 +14,9 @@ Sampler::Sampler(sc_core::sc_module_name name, Chip &chip, uint64_t interval_ps,
          {"flows_in_use", "pages_in_use", "scratchpad_cells", "tx_gbps", "delivered_gbps"})
         names_.emplace_back(n);
     cols_.resize(names_.size());
-    SC_METHOD(run);
+    proc_.bind([this] { run(); }, true);
+    proc_ << wake_;
+    wake_.trigger_first(); // a sample is the state as its time step begins
 }
 
 void Sampler::run()
@@ -25,8 +27,8 @@ void Sampler::run()
     // Only while something else can still happen: a chip with work pending and no event left to
     // make progress is deadlocked, and sampling on would keep the kernel from ever stopping (so
     // the run would hang instead of ending with the deadlock report).
-    if (chip_.active() && sc_core::sc_pending_activity())
-        next_trigger(ps(interval_));
+    if (chip_.active() && sched().pending())
+        wake_.notify(interval_);
 }
 
 void Sampler::take(uint64_t now)

@@ -12,6 +12,8 @@
 #include <systemc>
 #include <vector>
 
+#include "scheduler.h"
+
 class Chip;
 
 class Sampler : public sc_core::sc_module {
@@ -37,4 +39,6 @@ private:
     std::vector<std::string> names_;
     std::vector<std::vector<double>> cols_;
     std::vector<uint64_t> prev_; // counters at the previous sample, for rates
+    SchedEvent wake_;
+    SchedProc proc_;
 };

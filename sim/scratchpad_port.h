@@ -3,15 +3,14 @@
 // only while a unit waits, so freeing costs no kernel activity on the common path.
 #pragma once
 
-#include <systemc>
-
 #include <stdexcept>
 
+#include "scheduler.h"
 #include "scratchpad.h"
 
 class ScratchpadPort {
 public:
-    explicit ScratchpadPort(const sp_cfg &cfg) : freed_("scratchpad_freed")
+    explicit ScratchpadPort(const sp_cfg &cfg)
     {
         sim_err err;
         if (sp_init(&sp_, &cfg, &err))
@@ -28,15 +27,15 @@ public:
     {
         if (sp_release(&sp_, h) && waiting_) {
             waiting_ = false;
-            freed_.notify(sc_core::SC_ZERO_TIME);
+            freed_.notify_delta();
         }
     }
     // Called by a unit that could not get cells: the next free wakes it through freed().
     void wait_for_cells() { waiting_ = true; }
-    sc_core::sc_event &freed() { return freed_; }
+    SchedEvent &freed() { return freed_; }
 
 private:
     scratchpad sp_;
-    sc_core::sc_event freed_;
+    SchedEvent freed_;
     bool waiting_ = false;
 };

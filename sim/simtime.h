@@ -1,13 +1,12 @@
-// Simulated time in the glue: the kernel's resolution is set to 1 ps, so an sc_time's value is
-// picoseconds. Each unit has its own clock; these helpers convert between its cycles and ps.
+// Simulated time in the glue, in picoseconds: the scheduler's (scheduler.h; SystemC's kernel
+// resolution is set to 1 ps too, so in lockstep an sc_time's value is the same number). Each
+// unit has its own clock; these helpers convert between its cycles and ps.
 #pragma once
 
-#include <systemc>
-
+#include "scheduler.h"
 #include "sim_types.h"
 
-inline uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
-inline sc_core::sc_time ps(uint64_t v) { return sc_core::sc_time::from_value(v); }
+inline uint64_t now_ps() { return sched().now(); }
 
 // A unit's clock: period in whole picoseconds (1000 MHz -> 1000 ps; 3000 MHz -> 333 ps).
 struct UnitClock {
@@ -21,21 +20,21 @@ struct UnitClock {
 
 // The start of every wrapper's activation: work happens on the unit's clock edges. Returns
 // true on an edge; otherwise schedules ev at the next edge and returns false.
-inline bool on_edge_or_wait(const UnitClock &clk, sc_core::sc_event &ev, uint64_t now)
+inline bool on_edge_or_wait(const UnitClock &clk, SchedEvent &ev, uint64_t now)
 {
     if (clk.on_edge(now))
         return true;
-    ev.notify(ps(clk.time_of(clk.cycle_at(now)) - now));
+    ev.notify(clk.time_of(clk.cycle_at(now)) - now);
     return false;
 }
 
 // Schedules ev at the unit's cycle next (CYCLE_NEVER: not at all; a cycle already past: now).
-inline void wake_at_cycle(const UnitClock &clk, sc_core::sc_event &ev, cycle_t next, uint64_t now)
+inline void wake_at_cycle(const UnitClock &clk, SchedEvent &ev, cycle_t next, uint64_t now)
 {
     if (next == CYCLE_NEVER)
         return;
     uint64_t t = clk.time_of(next);
-    ev.notify(ps(t > now ? t - now : 0));
+    ev.notify(t > now ? t - now : 0);
 }
 
 // The shape of every wrapper's activation. Work happens on the unit's clock edges: off an edge,
@@ -43,7 +42,7 @@ inline void wake_at_cycle(const UnitClock &clk, sc_core::sc_event &ev, cycle_t n
 // every ready item and does what is due, returning how much it did) runs until it does nothing,
 // so one activation handles everything ready at once; last_work becomes now if it did anything.
 template <class Step>
-bool run_until_idle(const UnitClock &clk, sc_core::sc_event &ev, uint64_t &last_work, Step step)
+bool run_until_idle(const UnitClock &clk, SchedEvent &ev, uint64_t &last_work, Step step)
 {
     uint64_t now = now_ps();
     if (!on_edge_or_wait(clk, ev, now))

@@ -13,8 +13,8 @@ TraceSource::TraceSource(sc_core::sc_module_name name, PcapReader &reader, const
       progress_(progress)
 {
     wall0_ = last_print_ = std::chrono::steady_clock::now();
-    SC_METHOD(run);
-    sensitive << wake_ << out_.space_event();
+    proc_.bind([this] { run(); }, true);
+    proc_ << wake_ << out_.space_event();
 }
 
 // Reads the next record into the buffer after the ones the FIFO may still hold: the FIFO holds
@@ -77,7 +77,7 @@ void TraceSource::run()
             return;
         }
         if (pend_.t_arrival > now) {
-            wake_.notify(ps(pend_.t_arrival - now));
+            wake_.notify(pend_.t_arrival - now);
             return;
         }
         check_warmup(pend_.index, now);

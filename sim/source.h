@@ -90,7 +90,8 @@ private:
     PcapReader &rd_;
     SourceCfg cfg_;
     TimedChannel<pkt> &out_;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     std::vector<std::vector<uint8_t>> bufs_; // out capacity + 1 frame buffers (see read_next)
     uint64_t slot_ = 0;
     pkt pend_{};

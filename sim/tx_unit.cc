@@ -18,9 +18,8 @@ TxUnit::TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows,
             throw;
         }
     }
-    SC_METHOD(run);
-    sensitive << in.data_event() << wake_;
-    dont_initialize();
+    proc_.bind([this] { run(); });
+    proc_ << in.data_event() << wake_;
 }
 
 TxUnit::~TxUnit() { tx_free(t_); }
@@ -33,7 +32,7 @@ void TxUnit::run()
         // a full queue takes nothing more: the channel fills and the cores wait (back-pressure)
         while (TxMsg *m = tx_queued(t_) < depth_ ? in_.peek(now) : nullptr) {
             if (m->kind == TxMsg::DATA && m->ready_ps > now) { // its payload is still being read
-                wake_.notify(ps(m->ready_ps - now));
+                wake_.notify(m->ready_ps - now);
                 break; // in order: the frames behind it wait too
             }
             if (m->kind == TxMsg::ROCE) // a refusal is counted by the model

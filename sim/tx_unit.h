@@ -45,6 +45,7 @@ private:
     std::function<uint64_t()> epoch_;
     std::function<void(const uint8_t *, uint32_t, uint64_t)> depart_;
     uint64_t last_ps_ = 0;
-    sc_core::sc_event wake_;
+    SchedEvent wake_;
+    SchedProc proc_;
     uint64_t last_work_ps_ = 0;
 };
