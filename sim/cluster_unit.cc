@@ -37,7 +37,7 @@ ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const clu
             throw std::runtime_error(err.msg);
         }
     cluster_set_cmd(&c_, answer, this);
-    proc_.bind([this] { run(); });
+    proc_.bind<&ClusterUnit::run>(this);
     proc_ << jobs.data_event() << luc.space_event() << internal.space_event() << txq.space_event()
           << wake_;
 }

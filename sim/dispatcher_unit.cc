@@ -24,7 +24,7 @@ DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg
     in_[CH_HOST] = &host;
     in_[CH_TIMER] = &timer;
     in_[CH_INTERNAL] = &internal;
-    proc_.bind([this] { run(); });
+    proc_.bind<&DispatcherUnit::run>(this);
     proc_ << net.data_event() << host.data_event() << timer.data_event() << internal.data_event()
           << ctl.data_event() << out.space_event() << wake_;
 }

@@ -52,7 +52,7 @@ Host::Host(sc_core::sc_module_name name, const smc_cfg &cfg, const happ_cfg &app
                 dir_ + ": cannot create the deliver directory: " + std::strerror(errno));
         }
     }
-    proc_.bind([this] { read(); });
+    proc_.bind<&Host::read>(this);
     proc_ << wake_;
 }
 

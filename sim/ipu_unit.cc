@@ -9,7 +9,7 @@ IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPor
     sim_err err;
     if (ipu_init(&u_, &cfg, sp.model(), &err))
         throw std::runtime_error(err.msg);
-    proc_.bind([this] { run(); });
+    proc_.bind<&IpuUnit::run>(this);
     proc_ << in_.data_event() << wake_ << out_.space_event() << sp.freed();
 }
 

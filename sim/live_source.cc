@@ -91,7 +91,7 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
     sigaction(SIGTERM, &sa, &old_term_);
     epoch_ns_ = clock_ns(CLOCK_REALTIME);
     wall0_ns_ = clock_ns(CLOCK_MONOTONIC);
-    proc_.bind([this] { run(); }, true);
+    proc_.bind<&LiveSource::run>(this, true);
     proc_ << wake_;
 }
 

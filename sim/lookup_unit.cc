@@ -13,7 +13,7 @@ LookupUnit::LookupUnit(sc_core::sc_module_name name, const luc_cfg &cfg, uint32_
     l_ = luc_new_protos(&cfg, flows, imgs[PROTO_TCP], imgs.data(), &err);
     if (!l_)
         throw std::runtime_error(err.msg);
-    proc_.bind([this] { run(); });
+    proc_.bind<&LookupUnit::run>(this);
     proc_ << in.data_event() << ctl.data_event() << timers.space_event() << disp_ctl.space_event()
           << wake_ << timer_wake_;
     for (auto *j : jobs_)

@@ -24,7 +24,7 @@ RemoteSource::RemoteSource(sc_core::sc_module_name name, const rem_cfg &cfg, Tim
         }
     }
     wall0_ = last_print_ = std::chrono::steady_clock::now();
-    proc_.bind([this] { run(); }, true);
+    proc_.bind<&RemoteSource::run>(this, true);
     proc_ << wake_;
 }
 

@@ -14,7 +14,7 @@ Sampler::Sampler(sc_core::sc_module_name name, Chip &chip, uint64_t interval_ps,
          {"flows_in_use", "pages_in_use", "scratchpad_cells", "tx_gbps", "delivered_gbps"})
         names_.emplace_back(n);
     cols_.resize(names_.size());
-    proc_.bind([this] { run(); }, true);
+    proc_.bind<&Sampler::run>(this, true);
     proc_ << wake_;
     wake_.trigger_first(); // a sample is the state as its time step begins
 }

@@ -13,12 +13,7 @@ SchedProc::~SchedProc()
         v->erase(std::remove(v->begin(), v->end(), this), v->end());
 }
 
-void SchedProc::bind(std::function<void()> fn, bool initialize)
-{
-    fn_ = std::move(fn);
-    if (initialize)
-        sched().make_runnable(this);
-}
+void SchedProc::start() { sched().make_runnable(this); }
 
 SchedProc &SchedProc::operator<<(SchedEvent &e)
 {
@@ -152,7 +147,7 @@ void Sched::drain_now()
                 p->queued_ = false;
                 p->runs_++;
                 activations_++;
-                p->fn_();
+                p->fn_(p->obj_);
             }
             running_.clear();
             run_index_ = 0;

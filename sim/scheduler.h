@@ -18,7 +18,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <systemc>
 #include <vector>
@@ -35,9 +34,24 @@ public:
     SchedProc &operator=(const SchedProc &) = delete;
     ~SchedProc();
 
-    // Sets what runs; initialize: also runs once at time 0 (SystemC's default for an SC_METHOD,
-    // which dont_initialize turns off).
-    void bind(std::function<void()> fn, bool initialize = false);
+    // Sets what runs: obj's method M; initialize: also runs once at time 0 (SystemC's default
+    // for an SC_METHOD, which dont_initialize turns off). A plain function pointer rather than a
+    // std::function: the call is on the path of every activation.
+    template <auto M, class T> void bind(T *obj, bool initialize = false)
+    {
+        obj_ = obj;
+        fn_ = [](void *o) { (static_cast<T *>(o)->*M)(); };
+        if (initialize)
+            start();
+    }
+    // The same for any callable that outlives the process (tests).
+    template <class F> void bind_fn(F *f, bool initialize = false)
+    {
+        obj_ = f;
+        fn_ = [](void *o) { (*static_cast<F *>(o))(); };
+        if (initialize)
+            start();
+    }
     // Static sensitivity: every trigger of e makes this process runnable.
     SchedProc &operator<<(SchedEvent &e);
     // Also woken by e's next trigger, unless this process runs before that (what
@@ -47,7 +61,9 @@ public:
 private:
     friend class Sched;
     friend class SchedEvent;
-    std::function<void()> fn_;
+    void start(); // runnable at time 0
+    void (*fn_)(void *) = nullptr;
+    void *obj_ = nullptr;
     uint64_t runs_ = 0; // activations so far: a one-shot registration names the next one
     bool queued_ = false;
 };

@@ -13,7 +13,7 @@ TraceSource::TraceSource(sc_core::sc_module_name name, PcapReader &reader, const
       progress_(progress)
 {
     wall0_ = last_print_ = std::chrono::steady_clock::now();
-    proc_.bind([this] { run(); }, true);
+    proc_.bind<&TraceSource::run>(this, true);
     proc_ << wake_ << out_.space_event();
 }
 

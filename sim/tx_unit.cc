@@ -18,7 +18,7 @@ TxUnit::TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows,
             throw;
         }
     }
-    proc_.bind([this] { run(); });
+    proc_.bind<&TxUnit::run>(this);
     proc_ << in.data_event() << wake_;
 }
 

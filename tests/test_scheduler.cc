@@ -20,7 +20,8 @@ TEST(Scheduler, TimedNotificationRunsTheProcessAtItsTime)
     Recorder r;
     SchedEvent e;
     SchedProc p;
-    p.bind([&] { r.at("p"); });
+    auto f_p = [&] { r.at("p"); };
+    p.bind_fn(&f_p);
     p << e;
     const uint64_t t0 = sched().now();
     e.notify(250);
@@ -35,7 +36,8 @@ TEST(Scheduler, AnEarlierNotificationReplacesALaterOneNotTheReverse)
     Recorder r;
     SchedEvent e;
     SchedProc p;
-    p.bind([&] { r.at("p"); });
+    auto f_p = [&] { r.at("p"); };
+    p.bind_fn(&f_p);
     p << e;
     const uint64_t t0 = sched().now();
     e.notify(500);
@@ -52,9 +54,12 @@ TEST(Scheduler, SameTimeEventsTriggerInNotificationOrderAndTriggerFirstLeads)
     Recorder r;
     SchedEvent a, b, c;
     SchedProc pa, pb, pc;
-    pa.bind([&] { r.at("a"); });
-    pb.bind([&] { r.at("b"); });
-    pc.bind([&] { r.at("c"); });
+    auto f_pa = [&] { r.at("a"); };
+    pa.bind_fn(&f_pa);
+    auto f_pb = [&] { r.at("b"); };
+    pb.bind_fn(&f_pb);
+    auto f_pc = [&] { r.at("c"); };
+    pc.bind_fn(&f_pc);
     pa << a;
     pb << b;
     pc << c;
@@ -72,7 +77,8 @@ TEST(Scheduler, AProcessRunsOncePerDeltaHoweverManyEventsWakeIt)
     Recorder r;
     SchedEvent a, b;
     SchedProc p;
-    p.bind([&] { r.at("p"); });
+    auto f_p = [&] { r.at("p"); };
+    p.bind_fn(&f_p);
     p << a << b;
     a.notify(10);
     b.notify(10);
@@ -85,12 +91,15 @@ TEST(Scheduler, DeltaNotificationRunsAtTheSameTimeAfterTheCurrentEvaluation)
     Recorder r;
     SchedEvent go, d;
     SchedProc first, second, late;
-    first.bind([&] {
+    auto f_first = [&] {
         r.at("first");
         d.notify_delta();
-    });
-    second.bind([&] { r.at("second"); });
-    late.bind([&] { r.at("late"); });
+    };
+    first.bind_fn(&f_first);
+    auto f_second = [&] { r.at("second"); };
+    second.bind_fn(&f_second);
+    auto f_late = [&] { r.at("late"); };
+    late.bind_fn(&f_late);
     first << go;
     second << go;
     late << d;
@@ -105,7 +114,8 @@ TEST(Scheduler, AlsoOnceWakesOnlyUntilTheProcessNextRuns)
     Recorder r;
     SchedEvent own, other;
     SchedProc p;
-    p.bind([&] { r.at("p"); });
+    auto f_p = [&] { r.at("p"); };
+    p.bind_fn(&f_p);
     p << own;
     const uint64_t t0 = sched().now();
     p.also_once(other);
@@ -123,7 +133,8 @@ TEST(Scheduler, CancelAndDestructionWithdrawPendingNotifications)
 {
     Recorder r;
     SchedProc p;
-    p.bind([&] { r.at("p"); });
+    auto f_p = [&] { r.at("p"); };
+    p.bind_fn(&f_p);
     SchedEvent kept;
     p << kept;
     {
@@ -144,8 +155,10 @@ TEST(Scheduler, NextTimeCountsTheProcessesStillToRunNow)
     SchedEvent go, later;
     SchedProc a, b;
     uint64_t seen = 0;
-    a.bind([&] { seen = sched().next_time(); });
-    b.bind([] {});
+    auto f_a = [&] { seen = sched().next_time(); };
+    auto f_b = [] {};
+    a.bind_fn(&f_a);
+    b.bind_fn(&f_b);
     a << go;
     b << go;
     later.notify(1000);
@@ -161,12 +174,14 @@ TEST(Scheduler, StopEndsTheRunAfterTheCurrentDelta)
     Recorder r;
     SchedEvent e, f;
     SchedProc p, q;
-    p.bind([&] {
+    auto f_p = [&] {
         r.at("p");
         sched().stop();
         f.notify(1);
-    });
-    q.bind([&] { r.at("q"); });
+    };
+    p.bind_fn(&f_p);
+    auto f_q = [&] { r.at("q"); };
+    q.bind_fn(&f_q);
     p << e;
     q << f;
     e.notify(1);
