@@ -50,6 +50,7 @@ from common import ROOT, Failure, check, conservation, pat_bytes, pat_key, tshar
 SKIP = 77
 CHIP4, CLIENT4 = "10.0.0.1", "10.0.0.2"
 CHIP6, CLIENT6 = "fd00::1", "fd00::2"
+CHIP_MAC = bytes.fromhex("020000000001")  # live.chip_mac
 # The chip and port the runs use: a port of live.rate_mbps that the simulator runs in real time
 # on a small machine, receive buffers that keep the port's queue short (docs/live.md, "How fast
 # simulated time keeps up").
@@ -356,6 +357,11 @@ def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra
           f"{name}: frames for the chip {lv['frames_for_chip']} != packets in "
           f"{st['packets']['in']} + lost by rx_loss {lv['dropped_rx_loss']}")
     check(lv["write_errors"] == 0, f"{name}: {lv['write_errors']} writes to the TAP failed")
+    # the writer thread wrote every frame the port sent (the capture has them all), SIGTERM or not
+    sent = frames_from(cap, CHIP_MAC)
+    check(lv["frames_to_tap"] == sent,
+          f"{name}: {sent} frames from the chip's MAC in the capture, {lv['frames_to_tap']} "
+          f"written to the TAP")
     check(st["packets"]["dropped"]["ingress_overflow"] == 0,
           f"{name}: {st['packets']['dropped']['ingress_overflow']} frames overflowed the FIFO")
     conservation(st, name)
@@ -393,6 +399,19 @@ def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra
           f"({2 * mb * 8 / client_s:.0f} Mb/s both ways); loss: {how}; lag mean "
           f"{lag['mean'] / 1e3:.0f} us, p99 {lag['p99'] / 1e3:.0f} us, max "
           f"{lag['max'] / 1e3:.0f} us; TAP drops {tap_dropped}{note}")
+
+
+def frames_from(cap, mac):
+    """Frames of the (nanosecond, little-endian) capture whose Ethernet source is mac."""
+    with open(cap, "rb") as f:
+        data = f.read()
+    check(struct.unpack_from("<I", data)[0] == 0xA1B23C4D, f"{cap}: not a nanosecond pcap")
+    n, off = 0, 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        n += data[off + 16 + 6:off + 16 + 12] == mac
+        off += 16 + incl
+    return n
 
 
 def tcp_analysis(cap, name, loss, lost, why):
