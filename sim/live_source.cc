@@ -4,6 +4,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 #include "simtime.h"
 
@@ -91,12 +93,40 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
     sigaction(SIGTERM, &sa, &old_term_);
     epoch_ns_ = clock_ns(CLOCK_REALTIME);
     wall0_ns_ = clock_ns(CLOCK_MONOTONIC);
-    proc_.bind<&LiveSource::run>(this, true);
+    proc_.bind<&LiveSource::run>(this, true); // and once at time 0 (initialisation)
     proc_ << wake_;
+    // the writer, last: nothing after it may throw (a joinable thread must be joined)
+    w_slots_.resize(kWriteSlots);
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old); // the writer inherits the mask
+    try {
+        writer_ = std::thread([this] { writer_main(); });
+    } catch (const std::system_error &e) {
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+        close(fd_);
+        throw std::runtime_error(what +
+                                 ": cannot start the thread that writes to the TAP: " + e.what());
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 LiveSource::~LiveSource()
 {
+    // normal end, signal or exception alike: the writer writes every frame still queued (at
+    // once: nothing is paced any more) and returns
+    w_unpaced_.store(true);
+    {
+        std::lock_guard<std::mutex> lk(w_mu_);
+        w_end_ = true;
+    }
+    w_work_.notify_one();
+    if (writer_.joinable())
+        writer_.join();
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
     if (fd_ >= 0)
@@ -224,7 +254,7 @@ bool LiveSource::read_tap(uint64_t now)
             (kind == NETIF_ARP ? ps_.arp_answered : ps_.nd_answered)++;
             dump(f, len, now);
             dump(answer, alen, now);
-            write_tap(answer, alen);
+            write_tap(answer, alen, 0); // at a tick: the wall clock is past now
             break;
         }
         case NETIF_CHIP:
@@ -279,21 +309,79 @@ void LiveSource::push_due(uint64_t now)
 
 void LiveSource::from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps)
 {
-    if (!stopping_) // while draining at the end, simulated time is not paced
-        pace(t_ps, false);
     dump(frame, len, t_ps);
-    write_tap(frame, len);
+    // the writer waits for the wall clock; while draining at the end, time is not paced
+    write_tap(frame, len, stopping_ ? 0 : wall0_ns_ + t_ps / 1000);
 }
 
-void LiveSource::write_tap(const uint8_t *f, uint32_t len)
+void LiveSource::write_tap(const uint8_t *f, uint32_t len, uint64_t due_ns)
 {
-    ssize_t n = write(fd_, f, len);
-    if (n == static_cast<ssize_t>(len)) {
-        ps_.frames_to_tap++;
-        ps_.bytes_to_tap += len;
-    } else {
-        ps_.write_errors++;
+    bool was_empty;
+    {
+        std::unique_lock<std::mutex> lk(w_mu_);
+        if (w_count_ == kWriteSlots) {
+            w_full_++;
+            w_room_.wait(lk, [this] { return w_count_ < kWriteSlots; });
+        }
+        TapFrame &t = w_slots_[(w_head_ + w_count_) % kWriteSlots];
+        t.data.assign(f, f + len);
+        t.len = len;
+        t.due_ns = due_ns;
+        was_empty = w_count_++ == 0;
+        w_depth_max_ = std::max<uint64_t>(w_depth_max_, w_count_);
     }
+    if (was_empty) // else the writer is busy with the frames before, and takes this one next
+        w_work_.notify_one();
+}
+
+// The writer thread: takes every queued frame as a batch, writes each once the wall clock has
+// reached its due time, gives the batch's slots back, until the end is asked and nothing is left.
+void LiveSource::writer_main() noexcept
+{
+    std::unique_lock<std::mutex> lk(w_mu_);
+    for (;;) {
+        w_work_.wait(lk, [this] { return w_count_ != 0 || w_end_; });
+        if (w_count_ == 0)
+            return; // the end, and all written
+        const size_t head = w_head_, n = w_count_;
+        lk.unlock(); // the slots [head, head + n) are the writer's until given back
+        for (size_t i = 0; i < n; i++) {
+            const TapFrame &t = w_slots_[(head + i) % kWriteSlots];
+            if (t.due_ns && !w_unpaced_.load(std::memory_order_relaxed) &&
+                clock_ns(CLOCK_MONOTONIC) < t.due_ns) {
+                timespec ts{static_cast<time_t>(t.due_ns / 1000000000ull),
+                            static_cast<long>(t.due_ns % 1000000000ull)};
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+                }
+            }
+            if (write(fd_, t.data.data(), t.len) == static_cast<ssize_t>(t.len)) {
+                w_frames_.fetch_add(1, std::memory_order_relaxed);
+                w_bytes_.fetch_add(t.len, std::memory_order_relaxed);
+            } else {
+                w_errors_.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+        lk.lock();
+        w_head_ = (head + n) % kWriteSlots;
+        w_count_ -= n;
+        w_room_.notify_all();
+    }
+}
+
+void LiveSource::flush_writes() const
+{
+    std::unique_lock<std::mutex> lk(w_mu_);
+    w_room_.wait(lk, [this] { return w_count_ == 0; });
+}
+
+netif_stats LiveSource::port_stats() const
+{
+    flush_writes();
+    netif_stats s = ps_;
+    s.frames_to_tap = w_frames_.load() - w_base_frames_;
+    s.bytes_to_tap = w_bytes_.load() - w_base_bytes_;
+    s.write_errors = w_errors_.load() - w_base_errors_;
+    return s;
 }
 
 void LiveSource::dump(const uint8_t *f, uint32_t len, uint64_t t_ps)
@@ -306,6 +394,12 @@ void LiveSource::reset_stats()
     st_ = SourceStats{};
     ps_ = netif_stats{};
     hist_clear(&lag_);
+    flush_writes(); // the frames that left before the reset are counted before it
+    w_base_frames_ = w_frames_.load();
+    w_base_bytes_ = w_bytes_.load();
+    w_base_errors_ = w_errors_.load();
+    w_depth_max_ = 0;
+    w_full_ = 0;
 }
 
 void LiveSource::progress_line(bool final)
@@ -318,7 +412,8 @@ void LiveSource::progress_line(bool final)
     std::fprintf(stderr,
                  "%ssppsim: live %s: %llu frames to the chip, %llu from it, %.3f s simulated, "
                  "%.1f s wall, lag now %.3f ms%s",
-                 tty ? "\r" : "", ifname_.c_str(), ull(st_.packets), ull(ps_.frames_to_tap),
+                 tty ? "\r" : "", ifname_.c_str(), ull(st_.packets),
+                 ull(w_frames_.load(std::memory_order_relaxed) - w_base_frames_),
                  static_cast<double>(now_ps()) / 1e12, static_cast<double>(t - wall0_ns_) / 1e9,
                  t > wall0_ns_ + now_ps() / 1000
                      ? static_cast<double>(t - wall0_ns_ - now_ps() / 1000) / 1e6
@@ -334,21 +429,25 @@ void LiveSource::write_text(std::ostream &o) const
     const uint64_t sim_end = stopping_ ? sim_end_ps_ : now_ps();
     const double wall_s = static_cast<double>(wall_end - wall0_ns_) / 1e9; // the paced part
     const double sim_s = static_cast<double>(sim_end) / 1e12;
+    const netif_stats ps = port_stats();
     o << "live port (" << ifname_ << ", docs/live.md)\n";
     std::snprintf(b, sizeof b,
                   "  from the TAP     %llu frames (%llu bytes): for the chip %llu (lost by "
                   "rx_loss %llu), ARP answered %llu, ND answered %llu, ignored %llu\n",
-                  ull(ps_.frames_from_tap), ull(ps_.bytes_from_tap), ull(ps_.frames_for_chip),
-                  ull(ps_.dropped_rx_loss), ull(ps_.arp_answered), ull(ps_.nd_answered),
-                  ull(ps_.ignored));
+                  ull(ps.frames_from_tap), ull(ps.bytes_from_tap), ull(ps.frames_for_chip),
+                  ull(ps.dropped_rx_loss), ull(ps.arp_answered), ull(ps.nd_answered),
+                  ull(ps.ignored));
     o << b;
-    std::snprintf(b, sizeof b, "  to the TAP       %llu frames (%llu bytes); write errors %llu\n",
-                  ull(ps_.frames_to_tap), ull(ps_.bytes_to_tap), ull(ps_.write_errors));
+    std::snprintf(b, sizeof b,
+                  "  to the TAP       %llu frames (%llu bytes); write errors %llu; writer queue "
+                  "max %llu of %llu frames, full %llu times\n",
+                  ull(ps.frames_to_tap), ull(ps.bytes_to_tap), ull(ps.write_errors),
+                  ull(w_depth_max_), ull(kWriteSlots), ull(w_full_));
     o << b;
     std::snprintf(b, sizeof b,
                   "  pacing           %llu ticks, %llu behind the wall clock; lag mean %s us, "
                   "p99 %s us, max %s us; %s s simulated in %s s wall\n",
-                  ull(ps_.ticks), ull(ps_.ticks_behind), fmt_num(hist_mean(&lag_) / 1e3).c_str(),
+                  ull(ps.ticks), ull(ps.ticks_behind), fmt_num(hist_mean(&lag_) / 1e3).c_str(),
                   fmt_num(static_cast<double>(hist_quantile(&lag_, 0.99)) / 1e3).c_str(),
                   fmt_num(static_cast<double>(lag_.max) / 1e3).c_str(), fmt_num(sim_s).c_str(),
                   fmt_num(wall_s).c_str());
@@ -363,8 +462,11 @@ void LiveSource::write_json(JsonWriter &j) const
     j.begin("live");
     j.kv("interface", ifname_);
     j.kv("ended_by", ended_by_);
+    const netif_stats ps = port_stats();
     for (size_t i = 0; i < netif_stat_count; i++)
-        j.kv(netif_stat_defs[i].name, stat_read(&netif_stat_defs[i], &ps_));
+        j.kv(netif_stat_defs[i].name, stat_read(&netif_stat_defs[i], &ps));
+    j.kv("write_queue_max", w_depth_max_);
+    j.kv("write_queue_full", w_full_);
     j.kv("paced_sim_s", static_cast<double>(sim_end) / 1e12);
     j.kv("paced_wall_s", static_cast<double>(wall_end - wall0_ns_) / 1e9);
     j.begin("lag_ns");
