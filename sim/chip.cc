@@ -3,6 +3,8 @@
 #include "report.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
@@ -107,6 +109,13 @@ Chip::Chip(const ChipConfig &c, const ProtoImages &images, const Feed &feed, con
         std::string base = files.vcd;
         if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
             base.resize(base.size() - 4); // SystemC adds the extension
+        // SystemC opens the file only when the run starts, and reports a failure in three
+        // lines of its own then: try it here, for the one-line error
+        if (FILE *probe = std::fopen((base + ".vcd").c_str(), "w"))
+            std::fclose(probe);
+        else
+            throw std::runtime_error(files.vcd +
+                                     ": cannot write the waveform file: " + std::strerror(errno));
         vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
         if (!vcd_)
             throw std::runtime_error(files.vcd + ": cannot write the waveform file");

@@ -126,6 +126,8 @@ def body():
         expect_error(["--trace", trace, "--set", "chip.on_fault=ignore"], 1, "chip.on_fault")
         expect_error(["--trace", trace, "--tx-pcap", os.path.join(tmp, "no", "tx.pcap")], 1,
                      "tx.pcap", "transmit capture")
+        expect_error(["--trace", trace, "--vcd", os.path.join(tmp, "no", "w.vcd")], 1,
+                     "w.vcd", "waveform file")
         blocker = os.path.join(tmp, "file")
         open(blocker, "w").close()
         expect_error(["--trace", trace, "--deliver-dir", os.path.join(blocker, "d")], 1,
