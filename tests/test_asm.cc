@@ -628,6 +628,10 @@ std::vector<ErrCase> error_cases()
          "t.uc:1:8: unknown event type 'tcp_dat' (did you mean 'tcp_data'?)"},
         {"UnknownEventClass", ".portion p 4\n.needs recieve p\n",
          "t.uc:2:8: unknown event class or type 'recieve' (did you mean 'receive'?)"},
+        {"UnknownEventTypeInNeeds", ".portion p 4\n.needs tcp_rtoo p\n",
+         "t.uc:2:8: unknown event class or type 'tcp_rtoo' (did you mean 'tcp_rto'?)"},
+        {"UnknownPortionAfterKnownOne", ".portion rx 4\n.portion tx 4\n.needs send rx, tz\n",
+         "t.uc:3:17: unknown portion 'tz' (did you mean 'tx'?)"},
         {"UnknownEventClassFar", ".portion p 4\n.needs rx p\n",
          "t.uc:2:8: unknown event class or type 'rx' (expected receive, send, timer, host, "
          "internal or an event type)"},

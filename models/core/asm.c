@@ -806,15 +806,17 @@ static int parse_name(cur *c, const char *what, const char *(*name_of)(unsigned)
         snprintf(exp, sizeof exp, "%s %s name", strchr("aeiou", what[0]) ? "an" : "a", what);
         return expected(c, exp);
     }
-    suggest sg = {tok_text(c, t), t->len, NULL, 0};
     for (unsigned i = 0; i < count; i++) {
         if (tok_is(tok_text(c, t), t->len, name_of(i))) {
             *idx = i;
             c->i++;
             return 0;
         }
-        consider(&sg, name_of(i));
     }
+    /* Only an unknown name pays for the suggestion (every name is compared again). */
+    suggest sg = {tok_text(c, t), t->len, NULL, 0};
+    for (unsigned i = 0; i < count; i++)
+        consider(&sg, name_of(i));
     char sug[80];
     return err_at(c->a, c->l, t->pos, "unknown %s '%.*s'%s", what, (int)t->len, tok_text(c, t),
                   suggestion(&sg, sug, sizeof sug));
@@ -1206,15 +1208,21 @@ static int dir_field(cur *c, const tok *d)
     return 0;
 }
 
-static int find_name(const char *s, size_t n, const char *(*name_of)(unsigned), unsigned count,
-                     suggest *sg)
+/* The index of the name s[0..n) in a table, or -1. */
+static int find_name(const char *s, size_t n, const char *(*name_of)(unsigned), unsigned count)
 {
-    for (unsigned i = 0; i < count; i++) {
+    for (unsigned i = 0; i < count; i++)
         if (tok_is(s, n, name_of(i)))
             return (int)i;
-        consider(sg, name_of(i));
-    }
     return -1;
+}
+
+/* Offers every name of a table to a suggestion; called only once a name is known to be
+ * unknown, so that a correct source never pays for the edit distances. */
+static void consider_all(suggest *sg, const char *(*name_of)(unsigned), unsigned count)
+{
+    for (unsigned i = 0; i < count; i++)
+        consider(sg, name_of(i));
 }
 static const char *type_name_of(unsigned i) { return ev_type_name(i); }
 static const char *class_name_of(unsigned i) { return ev_class_name(i); }
@@ -1227,10 +1235,12 @@ static int dir_needs(cur *c)
     char sug[80];
     if (parse_ident(c, "an event class or type", &t))
         return -1;
-    suggest sg = {tok_text(c, t), t->len, NULL, 0};
-    int cls = find_name(tok_text(c, t), t->len, class_name_of, EVC_COUNT, &sg);
-    int type = cls < 0 ? find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT, &sg) : -1;
+    int cls = find_name(tok_text(c, t), t->len, class_name_of, EVC_COUNT);
+    int type = cls < 0 ? find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT) : -1;
     if (cls < 0 && type < 0) {
+        suggest sg = {tok_text(c, t), t->len, NULL, 0};
+        consider_all(&sg, class_name_of, EVC_COUNT);
+        consider_all(&sg, type_name_of, EV_TYPE_COUNT);
         suggestion(&sg, sug, sizeof sug);
         if (!sug[0])
             snprintf(sug, sizeof sug, " (expected %s, %s, %s, %s, %s or an event type)",
@@ -1243,16 +1253,17 @@ static int dir_needs(cur *c)
     for (;;) {
         if (parse_ident(c, "a portion name", &t))
             return -1;
-        suggest sp = {tok_text(c, t), t->len, NULL, 0};
         int p = -1;
-        for (uint32_t i = 0; i < img->nportions && p < 0; i++) {
+        for (uint32_t i = 0; i < img->nportions && p < 0; i++)
             if (tok_is(tok_text(c, t), t->len, img->portions[i].name))
                 p = (int)i;
-            consider(&sp, img->portions[i].name);
-        }
-        if (p < 0)
+        if (p < 0) {
+            suggest sp = {tok_text(c, t), t->len, NULL, 0};
+            for (uint32_t i = 0; i < img->nportions; i++)
+                consider(&sp, img->portions[i].name);
             return err_at(a, c->l, t->pos, "unknown portion '%.*s'%s", (int)t->len, tok_text(c, t),
                           suggestion(&sp, sug, sizeof sug));
+        }
         mask |= (uint8_t)(1u << p);
         if (peek(c)->kind == T_END)
             break;
@@ -1276,11 +1287,13 @@ static int dir_entry(cur *c, bool pass2)
     char sug[80];
     if (parse_ident(c, "an event type", &t))
         return -1;
-    suggest sg = {tok_text(c, t), t->len, NULL, 0};
-    int ty = find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT, &sg);
-    if (ty < 0)
+    int ty = find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT);
+    if (ty < 0) {
+        suggest sg = {tok_text(c, t), t->len, NULL, 0};
+        consider_all(&sg, type_name_of, EV_TYPE_COUNT);
         return err_at(a, c->l, t->pos, "unknown event type '%.*s'%s", (int)t->len, tok_text(c, t),
                       suggestion(&sg, sug, sizeof sug));
+    }
     if (!pass2 && a->entry_line[ty])
         return err_at(a, c->l, t->pos, "duplicate .entry for %s (first at %s:%u)",
                       ev_type_name((unsigned)ty), a->img->files[a->entry_file[ty]],
