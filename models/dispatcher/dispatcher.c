@@ -378,6 +378,25 @@ static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, un
     } else if (d->cfg.policy == DISP_AFFINITY) {
         uint32_t h = (uint32_t)((uint64_t)proxy * 2654435761u) >> 16;
         pick = h % n;
+    } else if ((mask & (mask - 1)) == 0) { /* least loaded, within one cluster (as below) */
+        unsigned c = (unsigned)__builtin_ctz(mask);
+        const uint32_t *load = d->load[c];
+        unsigned start = d->rr[mask] % n;
+        uint32_t best = UINT32_MAX;
+        for (unsigned x = start; x < n; x++)
+            if (load[x] < best) {
+                best = load[x];
+                pick = x;
+            }
+        for (unsigned x = 0; x < start; x++)
+            if (load[x] < best) {
+                best = load[x];
+                pick = x;
+            }
+        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
+        *cl = c;
+        *co = pick;
+        return;
     } else { /* least loaded; ties go round robin, from the core after the last one chosen */
         uint32_t load[DISP_MAX_CLUSTERS * DISP_MAX_CORES];
         unsigned i = 0;
