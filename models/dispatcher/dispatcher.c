@@ -124,6 +124,7 @@ struct disp {
     bool opens[EV_TYPE_COUNT];
 
     ring in[CH_COUNT]; /* disp_qin */
+    uint32_t in_items; /* items in the four input channels together (next_item skips them at 0) */
     ring out;          /* disp_out */
     ring released;     /* uint32_t pool index */
     ring free_flows;   /* uint32_t proxy, FIFO */
@@ -277,6 +278,7 @@ static void see(disp *d, cycle_t now)
 void disp_push(disp *d, const event *e, cycle_t now)
 {
     disp_qin *q = ring_push_slot(&d->in[e->chan]);
+    d->in_items++;
     q->ev = *e;
     q->at = now;
     d->st.events_in++;
@@ -616,6 +618,7 @@ static void take(disp *d, unsigned src, cycle_t t)
         decide_new_packet(d, &q->ev);
     }
     ring_pop(&d->in[src]);
+    d->in_items--;
 }
 
 /* A record of packet pkt (of flow f, or NIL) has left: its other events are no longer first. */
@@ -677,6 +680,8 @@ static cycle_t next_item(const disp *d, unsigned *src, cycle_t *waiting)
         best = max_cycle(pe->at, d->free);
         *src = SRC_RELEASED;
     }
+    if (!d->in_items)
+        return best;
     static const unsigned order[CH_COUNT] = {CH_INTERNAL, CH_TIMER, CH_HOST, CH_NETWORK};
     bool room = d->pool_used < d->cfg.pending;
     for (unsigned i = 0; i < CH_COUNT; i++) {
