@@ -103,7 +103,10 @@ static inline uint64_t ld64(const uint8_t *b)
     return w;
 }
 
-uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n)
+/* Inline in the parser, where the pseudo-header's and the IPv4 header's sums have constant or
+ * near-constant lengths the compiler specialises; ipu_csum_add is the same for other callers. */
+static inline __attribute__((always_inline)) uint32_t csum_add(uint32_t sum, const uint8_t *b,
+                                                               size_t n)
 {
     uint64_t lo = 0, carries = 0, w;
     while (n >= 32) {
@@ -171,6 +174,8 @@ uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n)
     return (uint32_t)t;
 }
 
+uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n) { return csum_add(sum, b, n); }
+
 uint16_t ipu_csum_fold(uint32_t sum)
 {
     sum = (sum & 0xffffu) + (sum >> 16);
@@ -211,8 +216,8 @@ static void emit_other(ipu_parse_out *out, uint32_t off, uint32_t len)
 static inline uint32_t pseudo_sum(const uint8_t *ip, unsigned af, uint8_t proto, uint32_t l4len)
 {
     if (af == 4)
-        return ipu_csum_add(0, ip + 12, 8) + proto + l4len;
-    return ipu_csum_add(0, ip + 8, 32) + (l4len >> 16) + (l4len & 0xffffu) + proto;
+        return csum_add(0, ip + 12, 8) + proto + l4len;
+    return csum_add(0, ip + 8, 32) + (l4len >> 16) + (l4len & 0xffffu) + proto;
 }
 
 /* Walks the TCP options in o[0, n); fills ev. Returns false on a malformed option. */
@@ -544,7 +549,8 @@ void ipu_parse_with(const pkt *p, bool verify, bool verify_icrc, ipu_parse_out *
             return drop(out, DROP_MALFORMED, IPU_CK_IPV4_IHL);
         if (tot > avail)
             return drop(out, DROP_MALFORMED, IPU_CK_IPV4_TOTLEN);
-        if (verify && ipu_csum_fold(ipu_csum_add(0, ip, ihl)) != 0xffff)
+        if (verify &&
+            ipu_csum_fold(ihl == 20 ? csum_add(0, ip, 20) : ipu_csum_add(0, ip, ihl)) != 0xffff)
             return drop(out, DROP_BAD_CHECKSUM, IPU_CK_IPV4_CSUM);
         if (rd16(ip + 6) & 0x3fff) /* MF, or a fragment offset */
             return drop(out, DROP_IP_FRAGMENT, IPU_CK_IPV4_FRAG);
