@@ -866,11 +866,14 @@ static const char *cmd_name_of(unsigned i) { return uc_cmd_name(i); }
 
 /* ---- instructions ---- */
 
+/* The mnemonic s[0..n) (n >= 1), or -1; the first letters are compared before the lengths. */
 static int op_find(const char *s, size_t n)
 {
-    for (unsigned op = 0; op < UC_OP_COUNT; op++)
-        if (tok_is(s, n, uc_op_name(op)))
+    for (unsigned op = 0; op < UC_OP_COUNT; op++) {
+        const char *name = uc_op_name(op);
+        if (name[0] == s[0] && tok_is(s, n, name))
             return (int)op;
+    }
     return -1;
 }
 
