@@ -188,6 +188,31 @@ TEST_F(Cluster, CoresRunInParallelAndResultsLeaveInEndOrder)
     EXPECT_TRUE(cluster_idle(&cl));
 }
 
+TEST_F(Cluster, TiesLeaveInCoreOrderAcrossManyCores)
+{
+    // 130 cores: equal jobs on cores spread over the first, second and third 64 finish at the
+    // same cycle and leave by core index, whatever order they were pushed in.
+    Start(130);
+    const unsigned cores[] = {129, 64, 3, 127, 0, 63, 65};
+    std::vector<Ws> ws(130);
+    for (unsigned k : cores)
+        Push(k, Job(&ws[k], EV_TCP_DATA, k + 1), 2);
+    Push(64, Job(&ws[64], EV_TCP_DATA, 1), 2); // core 64 runs twice: 2..9, 9..16
+    EXPECT_EQ(cluster_next_cycle(&cl), 2u);
+    EXPECT_EQ(cluster_advance(&cl, 100), 16u);
+    auto v = Drain();
+    ASSERT_EQ(v.size(), 8u);
+    const unsigned order[] = {0, 3, 63, 64, 65, 127, 129, 64};
+    for (size_t i = 0; i < v.size(); i++) {
+        EXPECT_EQ(v[i].core, order[i]) << i;
+        EXPECT_EQ(v[i].res.end, i + 1 < v.size() ? 2u + kData : 2u + 2 * kData) << i;
+    }
+    for (unsigned k : cores)
+        EXPECT_EQ(ws[k].n(), k == 64 ? 66u : k + 1) << k;
+    EXPECT_TRUE(cluster_idle(&cl));
+    EXPECT_EQ(cluster_next_cycle(&cl), CYCLE_NEVER);
+}
+
 TEST_F(Cluster, InputQueueBackPressure)
 {
     Start(2, 2);

@@ -660,6 +660,33 @@ TEST_F(Disp, LeastLoadedPicksFewestInFlightTiesRoundRobin)
     EXPECT_EQ(z.core, 0u);
 }
 
+TEST_F(Disp, LeastLoadedWithinOneClusterWrapsFromTheCursor)
+{
+    cores = {1, 4};
+    Start();
+    disp_set_route(d, EV_TCP_SYN, 0x2); // cluster 1 only: 4 cores
+    std::vector<disp_out> o;
+    for (uint8_t i = 0; i < 4; i++) // all idle: round robin from core 0
+        o.push_back(One(Net(EV_TCP_SYN, i, Key(i)), i * 10u));
+    for (unsigned i = 0; i < 4; i++) {
+        EXPECT_EQ(o[i].cluster, 1u);
+        EXPECT_EQ(o[i].core, i);
+    }
+    Complete(o[2], 100); // loads 1 1 0 1: core 2
+    disp_out a = One(Net(EV_TCP_SYN, 4, Key(4)), 110);
+    EXPECT_EQ(a.core, 2u);
+    Complete(o[0], 120);
+    Complete(o[1], 120); // loads 0 0 1 1, cursor at 3: wraps to core 0
+    disp_out b = One(Net(EV_TCP_SYN, 5, Key(5)), 130);
+    EXPECT_EQ(b.core, 0u);
+    disp_out c = One(Net(EV_TCP_SYN, 6, Key(6)), 140); // loads 1 0 1 1
+    EXPECT_EQ(c.core, 1u);
+    disp_out e = One(Net(EV_TCP_SYN, 7, Key(7)), 150); // all 1, cursor at 2
+    EXPECT_EQ(e.cluster, 1u);
+    EXPECT_EQ(e.core, 2u);
+    EXPECT_EQ(disp_load(d, 1, 2), 2u);
+}
+
 TEST_F(Disp, AffinityHashesTheProxy)
 {
     cfg.policy = DISP_AFFINITY;

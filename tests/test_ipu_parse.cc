@@ -166,6 +166,25 @@ TEST(IpuCsum, LargeAllOnesDoesNotOverflow)
               fb::ref_fold(fb::ref_sum(b.data(), b.size())));
 }
 
+TEST(IpuCsum, CarriesOutOfEveryWordMatchReference)
+{
+    // Bytes near 0xff make nearly every 64-bit word addition carry; jumbo lengths, every
+    // alignment, and an incoming partial sum chained in.
+    std::mt19937 rng(791);
+    std::vector<uint8_t> buf(9100);
+    for (auto &x : buf)
+        x = uint8_t(0xf0 | (rng() & 0x0f));
+    for (size_t align = 0; align < 8; align++)
+        for (size_t n : {31u, 32u, 33u, 63u, 64u, 65u, 1500u, 1501u, 8999u, 9000u}) {
+            const uint8_t *p = buf.data() + align;
+            ASSERT_EQ(ipu_csum_fold(ipu_csum_add(0, p, n)), fb::ref_fold(fb::ref_sum(p, n)))
+                << "align " << align << " n " << n;
+            ASSERT_EQ(ipu_csum_fold(ipu_csum_add(0xfffe, p, n)),
+                      fb::ref_fold(fb::ref_sum(p, n, 0xfffe)))
+                << "align " << align << " n " << n;
+        }
+}
+
 // ---------------------------------------------------------------- well-formed frames: fields
 
 TEST(IpuParse, Tcp4AllFields)

@@ -264,6 +264,38 @@ TEST_F(Scratchpad, EveryWindowOfAFrame)
     }
 }
 
+TEST_F(Scratchpad, WindowsOfAFrameInScatteredCells)
+{
+    // Frees leave the free list as C, A, then the untouched run: a new 6-cell frame takes cells
+    // out of order and then consecutive ones, so copies must follow the chain, not the address.
+    init(4096, 16);
+    uint32_t a = sp_alloc(&s, nullptr, 16, 1);
+    std::vector<uint8_t> pb = pattern(16, 10);
+    uint32_t b = sp_alloc(&s, pb.data(), 16, 1);
+    uint32_t c = sp_alloc(&s, nullptr, 16, 1);
+    ASSERT_TRUE(sp_release(&s, a));
+    ASSERT_TRUE(sp_release(&s, c));
+    std::vector<uint8_t> data = pattern(90, 11);
+    uint32_t h = sp_alloc(&s, data.data(), 90, 1);
+    ASSERT_EQ(h, c);
+    ASSERT_EQ(s.next[c], a);
+    ASSERT_EQ(s.next[a], c + 1);
+    ASSERT_EQ(s.next[c + 1], c + 2);
+    for (uint32_t off = 0; off <= 90; off++)
+        for (uint32_t n = 0; off + n <= 90; n++) {
+            std::vector<uint8_t> got(n + 1, 0xcc);
+            ASSERT_EQ(sp_read(&s, h, off, got.data(), n), 0) << off << "+" << n;
+            ASSERT_TRUE(std::equal(got.begin(), got.begin() + n, data.begin() + off))
+                << off << "+" << n;
+            ASSERT_EQ(got[n], 0xcc) << "wrote past n";
+        }
+    // b is untouched by the frame written around it
+    std::vector<uint8_t> patch = pattern(90, 12);
+    ASSERT_EQ(sp_write(&s, h, 0, patch.data(), 90), 0);
+    EXPECT_EQ(read_all(h), patch);
+    EXPECT_EQ(read_all(b), pb);
+}
+
 TEST_F(Scratchpad, ReserveThenWrite)
 {
     init(4096, 16);

@@ -49,8 +49,14 @@ int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const
     if (!ccfg || !img)
         return sim_err_set(err, "cluster: no core configuration or no image");
     c->slots = calloc(cfg->cores, sizeof *c->slots);
-    if (!c->slots)
+    c->active = calloc((cfg->cores + 63u) / 64u, sizeof *c->active);
+    if (!c->slots || !c->active) {
+        free(c->slots);
+        free(c->active);
+        c->slots = NULL;
+        c->active = NULL;
         return sim_err_set(err, "cluster: out of memory for %u cores", cfg->cores);
+    }
     c->cfg = *cfg;
     c->sp = sp;
     for (uint32_t i = 0; i < cfg->cores; i++) {
@@ -87,6 +93,8 @@ void cluster_fini(cluster *c)
         }
     free(c->slots);
     c->slots = NULL;
+    free(c->active);
+    c->active = NULL;
     ring_fini(&c->out);
 }
 
@@ -109,6 +117,7 @@ cluster_job *cluster_push_slot(cluster *c, unsigned core, cycle_t now)
     cluster_slot *s = &c->slots[core];
     cluster_qjob *q = ring_push_slot(&s->in);
     q->at = now;
+    c->active[core / 64u] |= (uint64_t)1 << (core % 64u);
     if (ring_count(&s->in) > s->st.max_queue)
         s->st.max_queue = ring_count(&s->in);
     if (now > c->now)
@@ -215,6 +224,8 @@ static bool finish(cluster *c, unsigned i, cycle_t now)
     s->free = s->blocked ? now : s->done.res.end;
     s->busy = false;
     s->blocked = false;
+    if (ring_empty(&s->in))
+        c->active[i / 64u] &= ~((uint64_t)1 << (i % 64u));
     return true;
 }
 
@@ -234,32 +245,33 @@ unsigned cluster_advance(cluster *c, cycle_t now)
         cycle_t best_t = CYCLE_NEVER;
         cycle_t later = CYCLE_NEVER; /* the earliest action after now */
         bool room = !ring_full(&c->out);
-        for (uint32_t i = 0; i < c->cfg.cores; i++) {
-            const cluster_slot *s = &c->slots[i];
-            cycle_t t;
-            bool is_start;
-            if (s->busy) {
-                if (s->blocked && !room)
+        /* the active cores in index order (ties go to the lowest index) */
+        for (uint32_t w = 0; w * 64u < c->cfg.cores; w++)
+            for (uint64_t bits = c->active[w]; bits; bits &= bits - 1) {
+                uint32_t i = w * 64u + (uint32_t)__builtin_ctzll(bits);
+                const cluster_slot *s = &c->slots[i];
+                cycle_t t;
+                bool is_start;
+                if (s->busy) {
+                    if (s->blocked && !room)
+                        continue;
+                    t = s->done.res.end;
+                    is_start = false;
+                } else {
+                    t = start_cycle(s);
+                    is_start = true;
+                }
+                if (t > now) {
+                    if (t < later)
+                        later = t;
                     continue;
-                t = s->done.res.end;
-                is_start = false;
-            } else if (!ring_empty(&s->in)) {
-                t = start_cycle(s);
-                is_start = true;
-            } else {
-                continue;
+                }
+                if (best == UINT32_MAX || t < best_t || (t == best_t && is_start && !best_start)) {
+                    best = i;
+                    best_t = t;
+                    best_start = is_start;
+                }
             }
-            if (t > now) {
-                if (t < later)
-                    later = t;
-                continue;
-            }
-            if (best == UINT32_MAX || t < best_t || (t == best_t && is_start && !best_start)) {
-                best = i;
-                best_t = t;
-                best_start = is_start;
-            }
-        }
         if (best == UINT32_MAX) {
             c->due = later;
             break;

@@ -104,6 +104,8 @@ typedef struct cluster {
                             * exact while no core is blocked): lets cluster_advance skip the
                             * scan of every core when nothing is due */
     uint32_t nblocked;     /* cores whose result waits for out-queue room */
+    uint64_t *active;      /* bit i of word i / 64: core i is busy or has jobs queued (the only
+                            * cores cluster_advance needs to look at) */
     core_trace_fn flow_fn; /* cluster_trace_flow; NULL: none */
     void *flow_ctx;
     uint32_t flow;

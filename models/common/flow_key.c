@@ -6,8 +6,6 @@
 
 void flow_key_clear(flow_key *k) { memset(k, 0, sizeof *k); }
 
-bool flow_key_eq(const flow_key *a, const flow_key *b) { return memcmp(a, b, sizeof *a) == 0; }
-
 static uint64_t mix64(uint64_t x)
 {
     /* splitmix64 finaliser: cheap and passes avalanche tests */

@@ -9,15 +9,6 @@ void hist_clear(hist *h)
     h->min = UINT64_MAX;
 }
 
-unsigned hist_bucket(uint64_t v)
-{
-    if (v < (uint64_t)HIST_LINEAR)
-        return (unsigned)v;
-    unsigned msb = 63u - (unsigned)__builtin_clzll(v); /* >= 8 */
-    unsigned shift = msb - HIST_SUB_BITS;              /* v >> shift in [128, 256) */
-    return HIST_LINEAR + (shift - 1u) * HIST_SUB + (unsigned)((v >> shift) - HIST_SUB);
-}
-
 void hist_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
 {
     if (b < HIST_LINEAR) {
@@ -28,19 +19,6 @@ void hist_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
     uint64_t top = (b - HIST_LINEAR) % HIST_SUB + HIST_SUB;
     *lo = top << shift;
     *hi = *lo + ((uint64_t)1 << shift) - 1u;
-}
-
-void hist_add(hist *h, uint64_t v)
-{
-    h->count++;
-    h->sum += v;
-    if (v < h->min)
-        h->min = v;
-    if (v > h->max)
-        h->max = v;
-    unsigned k = hist_bucket(v);
-    h->b[k]++;
-    h->bsum[k] += (double)v;
 }
 
 uint64_t hist_quantile(const hist *h, double q)

@@ -14,10 +14,12 @@ void xmem_init(xmem *m, uint32_t latency, uint32_t bytes_per_cycle, uint32_t out
 
 cycle_t xmem_access(xmem *m, cycle_t at, uint32_t bytes, bool write)
 {
-    unsigned best = 0;
-    for (unsigned i = 1; i < m->outstanding; i++)
-        if (m->slot_free[i] < m->slot_free[best])
-            best = i;
+    /* The request takes the slot that frees first. Every access ends at or after the bus's
+     * previous end (done >= bus_free below), so the slots' free cycles are handed out in
+     * non-decreasing order and the slot given out longest ago is always one that frees first:
+     * the slots are taken in turn, with no scan. */
+    unsigned best = m->oldest;
+    m->oldest = best + 1 == m->outstanding ? 0 : best + 1;
     cycle_t start = at;
     if (m->slot_free[best] > start) {
         m->st.stall_cycles += m->slot_free[best] - start;

@@ -28,6 +28,7 @@ typedef struct xmem {
     uint32_t outstanding;     /* requests in flight at once; 1..XMEM_MAX_OUTSTANDING */
     cycle_t bus_free;         /* the data bus is busy until this cycle */
     cycle_t slot_free[XMEM_MAX_OUTSTANDING]; /* when each request slot frees */
+    uint32_t oldest; /* the slot given out longest ago: the one that frees first (see xmem.c) */
     xmem_stats st;
 } xmem;
 

@@ -577,7 +577,45 @@ typedef struct cur {
     uint32_t n, i;
     const char *usage; /* appended to "expected ..." errors, or NULL */
     bool defer;        /* pass 1: symbols and labels not defined yet are resolved later */
+    unsigned usage_op; /* 1 + the instruction whose syntax is appended instead (written out only
+                        * for an error); 0: none */
 } cur;
+
+static bool is_alu(unsigned op) { return op >= UC_MOV && op <= UC_SEQMAX; }
+static bool is_jcc(unsigned op) { return op >= UC_JEQ && op <= UC_JSET; }
+static bool is_load(unsigned op)
+{
+    return (op >= UC_LDW && op <= UC_LDB) || (op >= UC_LDPW && op <= UC_LDPB);
+}
+static bool is_store(unsigned op) { return op >= UC_STW && op <= UC_STB; }
+
+/* The syntax of instruction op, for errors, in buf (USAGE_MAX bytes). */
+static const char *insn_usage(unsigned op, char *buf)
+{
+    const char *mn = uc_op_name(op);
+    buf[0] = '\0';
+    if (op == UC_NOP || op == UC_FIN || op == UC_RET)
+        ;
+    else if (op == UC_NEG || op == UC_NOT)
+        snprintf(buf, USAGE_MAX, "%s rD", mn);
+    else if (is_alu(op))
+        snprintf(buf, USAGE_MAX, "%s rD, rS|IMM", mn);
+    else if (op == UC_JA || op == UC_CALL)
+        snprintf(buf, USAGE_MAX, "%s LABEL", mn);
+    else if (is_jcc(op))
+        snprintf(buf, USAGE_MAX, "%s rD, rS|IMM, LABEL", mn);
+    else if (is_load(op))
+        snprintf(buf, USAGE_MAX, "%s rD, [rS + N]|[%s]", mn, op >= UC_LDPW ? "N" : "ADDR");
+    else if (is_store(op))
+        snprintf(buf, USAGE_MAX, "%s [rD + N]|[ADDR], rS|IMM", mn);
+    else if (op == UC_LDEV)
+        snprintf(buf, USAGE_MAX, "ldev rD, FIELD");
+    else if (op == UC_CMD)
+        snprintf(buf, USAGE_MAX, "cmd NAME");
+    else /* UC_TRAP */
+        snprintf(buf, USAGE_MAX, "trap IMM");
+    return buf;
+}
 
 static const tok *peek(const cur *c) { return &c->t[c->i]; }
 static const char *tok_text(const cur *c, const tok *t) { return c->l->text + t->pos; }
@@ -585,11 +623,12 @@ static bool at_punct(const cur *c, char ch) { return peek(c)->kind == T_PUNCT &&
 
 static int expected(cur *c, const char *what)
 {
-    char got[48];
+    char got[48], ubuf[USAGE_MAX];
     describe(c->l, peek(c), got, sizeof got);
-    if (c->usage)
+    const char *usage = c->usage_op ? insn_usage(c->usage_op - 1, ubuf) : c->usage;
+    if (usage)
         return err_at(c->a, c->l, peek(c)->pos, "expected %s, got %s (usage: %s)", what, got,
-                      c->usage);
+                      usage);
     return err_at(c->a, c->l, peek(c)->pos, "expected %s, got %s", what, got);
 }
 
@@ -806,15 +845,17 @@ static int parse_name(cur *c, const char *what, const char *(*name_of)(unsigned)
         snprintf(exp, sizeof exp, "%s %s name", strchr("aeiou", what[0]) ? "an" : "a", what);
         return expected(c, exp);
     }
-    suggest sg = {tok_text(c, t), t->len, NULL, 0};
     for (unsigned i = 0; i < count; i++) {
         if (tok_is(tok_text(c, t), t->len, name_of(i))) {
             *idx = i;
             c->i++;
             return 0;
         }
-        consider(&sg, name_of(i));
     }
+    /* Only an unknown name pays for the suggestion (every name is compared again). */
+    suggest sg = {tok_text(c, t), t->len, NULL, 0};
+    for (unsigned i = 0; i < count; i++)
+        consider(&sg, name_of(i));
     char sug[80];
     return err_at(c->a, c->l, t->pos, "unknown %s '%.*s'%s", what, (int)t->len, tok_text(c, t),
                   suggestion(&sg, sug, sizeof sug));
@@ -825,32 +866,27 @@ static const char *cmd_name_of(unsigned i) { return uc_cmd_name(i); }
 
 /* ---- instructions ---- */
 
-static bool is_alu(unsigned op) { return op >= UC_MOV && op <= UC_SEQMAX; }
-static bool is_jcc(unsigned op) { return op >= UC_JEQ && op <= UC_JSET; }
-static bool is_load(unsigned op)
-{
-    return (op >= UC_LDW && op <= UC_LDB) || (op >= UC_LDPW && op <= UC_LDPB);
-}
-static bool is_store(unsigned op) { return op >= UC_STW && op <= UC_STB; }
-
+/* The mnemonic s[0..n) (n >= 1), or -1; the first letters are compared before the lengths. */
 static int op_find(const char *s, size_t n)
 {
-    for (unsigned op = 0; op < UC_OP_COUNT; op++)
-        if (tok_is(s, n, uc_op_name(op)))
+    for (unsigned op = 0; op < UC_OP_COUNT; op++) {
+        const char *name = uc_op_name(op);
+        if (name[0] == s[0] && tok_is(s, n, name))
             return (int)op;
+    }
     return -1;
 }
 
-/* Parses the instruction whose mnemonic is the current token into *word; usage is the
- * instruction's syntax, for errors. */
-static int parse_operands(cur *c, unsigned op, uint64_t *word, char *usage)
+/* Parses the instruction whose mnemonic is the current token into *word; an "expected" error
+ * appends the instruction's syntax (insn_usage). */
+static int parse_operands(cur *c, unsigned op, uint64_t *word)
 {
     const char *mn = uc_op_name(op);
     unsigned dst = 0, src = 0, flags = 0;
     uint16_t off = 0;
     uint32_t imm = 0;
     c->i++;
-    c->usage = usage;
+    c->usage_op = op + 1;
     if (op == UC_NOP || op == UC_FIN || op == UC_RET) {
         if (peek(c)->kind != T_END) {
             char got[48];
@@ -858,60 +894,50 @@ static int parse_operands(cur *c, unsigned op, uint64_t *word, char *usage)
                           describe(c->l, peek(c), got, sizeof got));
         }
     } else if (op == UC_NEG || op == UC_NOT) {
-        snprintf(usage, USAGE_MAX, "%s rD", mn);
         if (parse_reg(c, &dst))
             return -1;
     } else if (is_alu(op)) {
-        snprintf(usage, USAGE_MAX, "%s rD, rS|IMM", mn);
         if (parse_reg(c, &dst) || expect_punct(c, ',') || parse_src(c, 32, &src, &imm, &flags))
             return -1;
     } else if (op == UC_JA || op == UC_CALL) {
-        snprintf(usage, USAGE_MAX, "%s LABEL", mn);
         if (parse_label(c, &off))
             return -1;
     } else if (is_jcc(op)) {
-        snprintf(usage, USAGE_MAX, "%s rD, rS|IMM, LABEL", mn);
         if (parse_reg(c, &dst) || expect_punct(c, ',') || parse_src(c, 32, &src, &imm, &flags) ||
             expect_punct(c, ',') || parse_label(c, &off))
             return -1;
     } else if (is_load(op)) {
-        bool frame = op >= UC_LDPW;
-        snprintf(usage, USAGE_MAX, "%s rD, [rS + N]|[%s]", mn, frame ? "N" : "ADDR");
         if (parse_reg(c, &dst) || expect_punct(c, ',') || parse_mem(c, &src, &off, &flags))
             return -1;
     } else if (is_store(op)) {
         unsigned bits = op == UC_STW ? 32 : op == UC_STH ? 16 : 8;
-        snprintf(usage, USAGE_MAX, "%s [rD + N]|[ADDR], rS|IMM", mn);
         if (parse_mem(c, &dst, &off, &flags) || expect_punct(c, ',') ||
             parse_src(c, bits, &src, &imm, &flags))
             return -1;
     } else if (op == UC_LDEV) {
-        snprintf(usage, USAGE_MAX, "ldev rD, FIELD");
         if (parse_reg(c, &dst) || expect_punct(c, ',') ||
             parse_name(c, "event field", evf_name_of, UC_EVF_COUNT, &imm))
             return -1;
     } else if (op == UC_CMD) {
-        snprintf(usage, USAGE_MAX, "cmd NAME");
         if (parse_name(c, "command", cmd_name_of, UC_CMD_COUNT, &imm))
             return -1;
     } else { /* UC_TRAP */
-        snprintf(usage, USAGE_MAX, "trap IMM");
         if (parse_imm(c, 32, &imm))
             return -1;
     }
-    char what[64];
-    snprintf(what, sizeof what, "the operands of '%s'", mn);
-    if (expect_end(c, what))
-        return -1;
+    if (peek(c)->kind != T_END) {
+        char what[64];
+        snprintf(what, sizeof what, "the operands of '%s'", mn);
+        return expect_end(c, what);
+    }
     *word = uc_encode(op | flags, dst, src, off, imm);
     return 0;
 }
 
 static int parse_insn(cur *c, unsigned op, uint64_t *word)
 {
-    char usage[USAGE_MAX] = "";
-    int rc = parse_operands(c, op, word, usage);
-    c->usage = NULL; /* usage lives on this stack frame */
+    int rc = parse_operands(c, op, word);
+    c->usage_op = 0;
     return rc;
 }
 
@@ -1206,15 +1232,21 @@ static int dir_field(cur *c, const tok *d)
     return 0;
 }
 
-static int find_name(const char *s, size_t n, const char *(*name_of)(unsigned), unsigned count,
-                     suggest *sg)
+/* The index of the name s[0..n) in a table, or -1. */
+static int find_name(const char *s, size_t n, const char *(*name_of)(unsigned), unsigned count)
 {
-    for (unsigned i = 0; i < count; i++) {
+    for (unsigned i = 0; i < count; i++)
         if (tok_is(s, n, name_of(i)))
             return (int)i;
-        consider(sg, name_of(i));
-    }
     return -1;
+}
+
+/* Offers every name of a table to a suggestion; called only once a name is known to be
+ * unknown, so that a correct source never pays for the edit distances. */
+static void consider_all(suggest *sg, const char *(*name_of)(unsigned), unsigned count)
+{
+    for (unsigned i = 0; i < count; i++)
+        consider(sg, name_of(i));
 }
 static const char *type_name_of(unsigned i) { return ev_type_name(i); }
 static const char *class_name_of(unsigned i) { return ev_class_name(i); }
@@ -1227,10 +1259,12 @@ static int dir_needs(cur *c)
     char sug[80];
     if (parse_ident(c, "an event class or type", &t))
         return -1;
-    suggest sg = {tok_text(c, t), t->len, NULL, 0};
-    int cls = find_name(tok_text(c, t), t->len, class_name_of, EVC_COUNT, &sg);
-    int type = cls < 0 ? find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT, &sg) : -1;
+    int cls = find_name(tok_text(c, t), t->len, class_name_of, EVC_COUNT);
+    int type = cls < 0 ? find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT) : -1;
     if (cls < 0 && type < 0) {
+        suggest sg = {tok_text(c, t), t->len, NULL, 0};
+        consider_all(&sg, class_name_of, EVC_COUNT);
+        consider_all(&sg, type_name_of, EV_TYPE_COUNT);
         suggestion(&sg, sug, sizeof sug);
         if (!sug[0])
             snprintf(sug, sizeof sug, " (expected %s, %s, %s, %s, %s or an event type)",
@@ -1243,16 +1277,17 @@ static int dir_needs(cur *c)
     for (;;) {
         if (parse_ident(c, "a portion name", &t))
             return -1;
-        suggest sp = {tok_text(c, t), t->len, NULL, 0};
         int p = -1;
-        for (uint32_t i = 0; i < img->nportions && p < 0; i++) {
+        for (uint32_t i = 0; i < img->nportions && p < 0; i++)
             if (tok_is(tok_text(c, t), t->len, img->portions[i].name))
                 p = (int)i;
-            consider(&sp, img->portions[i].name);
-        }
-        if (p < 0)
+        if (p < 0) {
+            suggest sp = {tok_text(c, t), t->len, NULL, 0};
+            for (uint32_t i = 0; i < img->nportions; i++)
+                consider(&sp, img->portions[i].name);
             return err_at(a, c->l, t->pos, "unknown portion '%.*s'%s", (int)t->len, tok_text(c, t),
                           suggestion(&sp, sug, sizeof sug));
+        }
         mask |= (uint8_t)(1u << p);
         if (peek(c)->kind == T_END)
             break;
@@ -1276,11 +1311,13 @@ static int dir_entry(cur *c, bool pass2)
     char sug[80];
     if (parse_ident(c, "an event type", &t))
         return -1;
-    suggest sg = {tok_text(c, t), t->len, NULL, 0};
-    int ty = find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT, &sg);
-    if (ty < 0)
+    int ty = find_name(tok_text(c, t), t->len, type_name_of, EV_TYPE_COUNT);
+    if (ty < 0) {
+        suggest sg = {tok_text(c, t), t->len, NULL, 0};
+        consider_all(&sg, type_name_of, EV_TYPE_COUNT);
         return err_at(a, c->l, t->pos, "unknown event type '%.*s'%s", (int)t->len, tok_text(c, t),
                       suggestion(&sg, sug, sizeof sug));
+    }
     if (!pass2 && a->entry_line[ty])
         return err_at(a, c->l, t->pos, "duplicate .entry for %s (first at %s:%u)",
                       ev_type_name((unsigned)ty), a->img->files[a->entry_file[ty]],
@@ -1567,7 +1604,7 @@ static int process_line(assembler *a, const src_line *l)
         free(t);
         return rc;
     }
-    cur c = {a, l, t, n, 0, NULL, true};
+    cur c = {a, l, t, n, 0, NULL, true, 0};
     if (n >= 2 && t[0].kind == T_ID && t[1].kind == T_PUNCT && t[1].c == ':') {
         char name[UC_NAME_MAX + 1];
         snprintf(name, sizeof name, "%.*s", (int)(t[0].len < UC_NAME_MAX ? t[0].len : UC_NAME_MAX),
@@ -1681,7 +1718,7 @@ static int pass2(assembler *a)
             free(t);
             return -1;
         }
-        cur c = {a, &l, t, n, 0, NULL, false};
+        cur c = {a, &l, t, n, 0, NULL, false, 0};
         if (n >= 2 && t[0].kind == T_ID && t[1].kind == T_PUNCT && t[1].c == ':')
             c.i = 2;
         int rc;

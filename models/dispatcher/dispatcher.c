@@ -124,6 +124,7 @@ struct disp {
     bool opens[EV_TYPE_COUNT];
 
     ring in[CH_COUNT]; /* disp_qin */
+    uint32_t in_items; /* items in the four input channels together (next_item skips them at 0) */
     ring out;          /* disp_out */
     ring released;     /* uint32_t pool index */
     ring free_flows;   /* uint32_t proxy, FIFO */
@@ -277,6 +278,7 @@ static void see(disp *d, cycle_t now)
 void disp_push(disp *d, const event *e, cycle_t now)
 {
     disp_qin *q = ring_push_slot(&d->in[e->chan]);
+    d->in_items++;
     q->ev = *e;
     q->at = now;
     d->st.events_in++;
@@ -378,6 +380,25 @@ static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, un
     } else if (d->cfg.policy == DISP_AFFINITY) {
         uint32_t h = (uint32_t)((uint64_t)proxy * 2654435761u) >> 16;
         pick = h % n;
+    } else if ((mask & (mask - 1)) == 0) { /* least loaded, within one cluster (as below) */
+        unsigned c = (unsigned)__builtin_ctz(mask);
+        const uint32_t *load = d->load[c];
+        unsigned start = d->rr[mask] % n;
+        uint32_t best = UINT32_MAX;
+        for (unsigned x = start; x < n; x++)
+            if (load[x] < best) {
+                best = load[x];
+                pick = x;
+            }
+        for (unsigned x = 0; x < start; x++)
+            if (load[x] < best) {
+                best = load[x];
+                pick = x;
+            }
+        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
+        *cl = c;
+        *co = pick;
+        return;
     } else { /* least loaded; ties go round robin, from the core after the last one chosen */
         uint32_t load[DISP_MAX_CLUSTERS * DISP_MAX_CORES];
         unsigned i = 0;
@@ -597,6 +618,7 @@ static void take(disp *d, unsigned src, cycle_t t)
         decide_new_packet(d, &q->ev);
     }
     ring_pop(&d->in[src]);
+    d->in_items--;
 }
 
 /* A record of packet pkt (of flow f, or NIL) has left: its other events are no longer first. */
@@ -658,6 +680,8 @@ static cycle_t next_item(const disp *d, unsigned *src, cycle_t *waiting)
         best = max_cycle(pe->at, d->free);
         *src = SRC_RELEASED;
     }
+    if (!d->in_items)
+        return best;
     static const unsigned order[CH_COUNT] = {CH_INTERNAL, CH_TIMER, CH_HOST, CH_NETWORK};
     bool room = d->pool_used < d->cfg.pending;
     for (unsigned i = 0; i < CH_COUNT; i++) {

@@ -92,33 +92,58 @@ static inline uint32_t rd32(const uint8_t *b)
 /* ---- checksum ------------------------------------------------------------------------------ */
 
 /* One's-complement addition is independent of byte order (RFC 1071 §2(B)): the bytes are summed
- * as native 32-bit words into 64-bit accumulators (four of them, so the adds do not wait on each
- * other and the compiler can vectorise), folded to 16 bits, and swapped to network order on a
- * little-endian host. Only the last chunk of a chained sum may have an odd length. */
-uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n)
+ * as native 64-bit words, each carry out of the 64 bits counted apart (the compiler makes it an
+ * add and an add-with-carry per word), and the exact sum is folded with end-around carries to 16
+ * bits and swapped to network order on a little-endian host. Only the last chunk of a chained sum
+ * may have an odd length. */
+static inline uint64_t ld64(const uint8_t *b)
 {
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    while (n >= 16) {
-        uint32_t w[4];
-        memcpy(w, b, sizeof w);
-        a0 += w[0];
-        a1 += w[1];
-        a2 += w[2];
-        a3 += w[3];
-        b += 16;
-        n -= 16;
+    uint64_t w;
+    memcpy(&w, b, sizeof w);
+    return w;
+}
+
+/* Inline in the parser, where the pseudo-header's and the IPv4 header's sums have constant or
+ * near-constant lengths the compiler specialises; ipu_csum_add is the same for other callers. */
+static inline __attribute__((always_inline)) uint32_t csum_add(uint32_t sum, const uint8_t *b,
+                                                               size_t n)
+{
+    uint64_t lo = 0, carries = 0, w;
+    while (n >= 32) {
+        w = ld64(b);
+        lo += w;
+        carries += lo < w;
+        w = ld64(b + 8);
+        lo += w;
+        carries += lo < w;
+        w = ld64(b + 16);
+        lo += w;
+        carries += lo < w;
+        w = ld64(b + 24);
+        lo += w;
+        carries += lo < w;
+        b += 32;
+        n -= 32;
     }
-    while (n >= 4) {
-        uint32_t w;
-        memcpy(&w, b, sizeof w);
-        a0 += w;
+    while (n >= 8) {
+        w = ld64(b);
+        lo += w;
+        carries += lo < w;
+        b += 8;
+        n -= 8;
+    }
+    uint64_t tail = 0; /* below 2^33 */
+    if (n >= 4) {
+        uint32_t v;
+        memcpy(&v, b, sizeof v);
+        tail += v;
         b += 4;
         n -= 4;
     }
     if (n >= 2) {
         uint16_t h;
         memcpy(&h, b, sizeof h);
-        a1 += h;
+        tail += h;
         b += 2;
         n -= 2;
     }
@@ -126,10 +151,13 @@ uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n)
         const uint8_t t[2] = {b[0], 0};
         uint16_t h;
         memcpy(&h, t, sizeof h);
-        a2 += h;
+        tail += h;
     }
-    /* each accumulator is below 2^62 for any n < 2^32 * 16, so the total cannot overflow */
-    uint64_t acc = (a0 + a1) + (a2 + a3);
+    lo += tail;
+    carries += lo < tail;
+    /* a carry is worth 2^64, which is 1 modulo 2^64 - 1 (and so modulo 0xffff): add it back in */
+    uint64_t acc = lo + carries;
+    acc += acc < carries;
     acc = (acc & 0xffffffffu) + (acc >> 32);
     acc = (acc & 0xffffffffu) + (acc >> 32);
     acc = (acc & 0xffffu) + (acc >> 16);
@@ -145,6 +173,8 @@ uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n)
     t = (t & 0xffffu) + (t >> 16);
     return (uint32_t)t;
 }
+
+uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n) { return csum_add(sum, b, n); }
 
 uint16_t ipu_csum_fold(uint32_t sum)
 {
@@ -186,8 +216,8 @@ static void emit_other(ipu_parse_out *out, uint32_t off, uint32_t len)
 static inline uint32_t pseudo_sum(const uint8_t *ip, unsigned af, uint8_t proto, uint32_t l4len)
 {
     if (af == 4)
-        return ipu_csum_add(0, ip + 12, 8) + proto + l4len;
-    return ipu_csum_add(0, ip + 8, 32) + (l4len >> 16) + (l4len & 0xffffu) + proto;
+        return csum_add(0, ip + 12, 8) + proto + l4len;
+    return csum_add(0, ip + 8, 32) + (l4len >> 16) + (l4len & 0xffffu) + proto;
 }
 
 /* Walks the TCP options in o[0, n); fills ev. Returns false on a malformed option. */
@@ -519,7 +549,8 @@ void ipu_parse_with(const pkt *p, bool verify, bool verify_icrc, ipu_parse_out *
             return drop(out, DROP_MALFORMED, IPU_CK_IPV4_IHL);
         if (tot > avail)
             return drop(out, DROP_MALFORMED, IPU_CK_IPV4_TOTLEN);
-        if (verify && ipu_csum_fold(ipu_csum_add(0, ip, ihl)) != 0xffff)
+        if (verify &&
+            ipu_csum_fold(ihl == 20 ? csum_add(0, ip, 20) : ipu_csum_add(0, ip, ihl)) != 0xffff)
             return drop(out, DROP_BAD_CHECKSUM, IPU_CK_IPV4_CSUM);
         if (rd16(ip + 6) & 0x3fff) /* MF, or a fragment offset */
             return drop(out, DROP_IP_FRAGMENT, IPU_CK_IPV4_FRAG);

@@ -77,21 +77,28 @@ static uint32_t seek(const scratchpad *s, uint32_t h, uint32_t off, uint32_t *in
     return c;
 }
 
-/* Copies between a frame and a flat buffer; to_frame chooses the direction. */
+/* Copies between a frame and a flat buffer; to_frame chooses the direction. A frame's cells are
+ * usually consecutive (the free list hands back whole chains in order), so each run of
+ * consecutive cells is copied at once. */
 static void copy(const scratchpad *s, uint32_t h, uint32_t off, uint8_t *buf, uint32_t n,
                  bool to_frame)
 {
+    const uint32_t cell = s->cfg.cell;
     uint32_t in;
     uint32_t c = seek(s, h, off, &in);
     while (n) {
-        uint32_t k = s->cfg.cell - in;
+        uint8_t *at = s->mem + (size_t)c * cell + in;
+        uint32_t k = cell - in;
+        while (k < n && s->next[c] == c + 1) {
+            c++;
+            k += cell;
+        }
         if (k > n)
             k = n;
-        uint8_t *cell = s->mem + (size_t)c * s->cfg.cell + in;
         if (to_frame)
-            memcpy(cell, buf, k);
+            memcpy(at, buf, k);
         else
-            memcpy(buf, cell, k);
+            memcpy(buf, at, k);
         buf += k;
         n -= k;
         in = 0;
