@@ -15,14 +15,24 @@ struct Recorder {
     void at(const std::string &what) { log.push_back(what + "@" + std::to_string(sched().now())); }
 };
 
+// A process that writes its name and the time to a Recorder whenever it runs.
+struct Logged {
+    Logged(Recorder &r, std::string name) : rec(r), name(std::move(name))
+    {
+        proc.bind<&Logged::run>(this);
+    }
+    void run() { rec.at(name); }
+    Recorder &rec;
+    std::string name;
+    SchedProc proc;
+};
+
 TEST(Scheduler, TimedNotificationRunsTheProcessAtItsTime)
 {
     Recorder r;
     SchedEvent e;
-    SchedProc p;
-    auto f_p = [&] { r.at("p"); };
-    p.bind_fn(&f_p);
-    p << e;
+    Logged p(r, "p");
+    p.proc << e;
     const uint64_t t0 = sched().now();
     e.notify(250);
     sched().run();
@@ -35,10 +45,8 @@ TEST(Scheduler, AnEarlierNotificationReplacesALaterOneNotTheReverse)
 {
     Recorder r;
     SchedEvent e;
-    SchedProc p;
-    auto f_p = [&] { r.at("p"); };
-    p.bind_fn(&f_p);
-    p << e;
+    Logged p(r, "p");
+    p.proc << e;
     const uint64_t t0 = sched().now();
     e.notify(500);
     e.notify(100); // earlier: replaces
@@ -53,16 +61,12 @@ TEST(Scheduler, SameTimeEventsTriggerInNotificationOrderAndTriggerFirstLeads)
 {
     Recorder r;
     SchedEvent a, b, c;
-    SchedProc pa, pb, pc;
-    auto f_pa = [&] { r.at("a"); };
-    pa.bind_fn(&f_pa);
-    auto f_pb = [&] { r.at("b"); };
-    pb.bind_fn(&f_pb);
-    auto f_pc = [&] { r.at("c"); };
-    pc.bind_fn(&f_pc);
-    pa << a;
-    pb << b;
-    pc << c;
+    Logged pa(r, "a");
+    Logged pb(r, "b");
+    Logged pc(r, "c");
+    pa.proc << a;
+    pb.proc << b;
+    pc.proc << c;
     c.trigger_first();
     b.notify(40);
     c.notify(40);
@@ -76,10 +80,8 @@ TEST(Scheduler, AProcessRunsOncePerDeltaHoweverManyEventsWakeIt)
 {
     Recorder r;
     SchedEvent a, b;
-    SchedProc p;
-    auto f_p = [&] { r.at("p"); };
-    p.bind_fn(&f_p);
-    p << a << b;
+    Logged p(r, "p");
+    p.proc << a << b;
     a.notify(10);
     b.notify(10);
     sched().run();
@@ -90,19 +92,17 @@ TEST(Scheduler, DeltaNotificationRunsAtTheSameTimeAfterTheCurrentEvaluation)
 {
     Recorder r;
     SchedEvent go, d;
-    SchedProc first, second, late;
+    SchedProc first;
     auto f_first = [&] {
         r.at("first");
         d.notify_delta();
     };
     first.bind_fn(&f_first);
-    auto f_second = [&] { r.at("second"); };
-    second.bind_fn(&f_second);
-    auto f_late = [&] { r.at("late"); };
-    late.bind_fn(&f_late);
+    Logged second(r, "second");
+    Logged late(r, "late");
     first << go;
-    second << go;
-    late << d;
+    second.proc << go;
+    late.proc << d;
     go.notify(7);
     sched().run();
     const std::string t = std::to_string(sched().now());
@@ -113,15 +113,13 @@ TEST(Scheduler, AlsoOnceWakesOnlyUntilTheProcessNextRuns)
 {
     Recorder r;
     SchedEvent own, other;
-    SchedProc p;
-    auto f_p = [&] { r.at("p"); };
-    p.bind_fn(&f_p);
-    p << own;
+    Logged p(r, "p");
+    p.proc << own;
     const uint64_t t0 = sched().now();
-    p.also_once(other);
+    p.proc.also_once(other);
     other.notify(5); // wakes p: it has not run since it asked
     sched().run();
-    p.also_once(other);
+    p.proc.also_once(other);
     own.notify(3); // p runs first, so the one-shot on other is spent
     other.notify(9);
     sched().run();
@@ -132,14 +130,12 @@ TEST(Scheduler, AlsoOnceWakesOnlyUntilTheProcessNextRuns)
 TEST(Scheduler, CancelAndDestructionWithdrawPendingNotifications)
 {
     Recorder r;
-    SchedProc p;
-    auto f_p = [&] { r.at("p"); };
-    p.bind_fn(&f_p);
+    Logged p(r, "p");
     SchedEvent kept;
-    p << kept;
+    p.proc << kept;
     {
         SchedEvent gone;
-        p << gone;
+        p.proc << gone;
         gone.notify(20);
         kept.notify(30);
         kept.cancel();
@@ -173,17 +169,16 @@ TEST(Scheduler, StopEndsTheRunAfterTheCurrentDelta)
 {
     Recorder r;
     SchedEvent e, f;
-    SchedProc p, q;
+    SchedProc p;
     auto f_p = [&] {
         r.at("p");
         sched().stop();
         f.notify(1);
     };
     p.bind_fn(&f_p);
-    auto f_q = [&] { r.at("q"); };
-    q.bind_fn(&f_q);
+    Logged q(r, "q");
     p << e;
-    q << f;
+    q.proc << f;
     e.notify(1);
     sched().run();
     EXPECT_EQ(r.log.size(), 1u);
