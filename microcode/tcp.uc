@@ -58,7 +58,18 @@
 ; host read data, an ACK goes out if the right edge we can offer (rcv_nxt + window) is at least
 ; min(buffer / 2, the peer's MSS) beyond the one we advertised last (RFC 1122 §4.2.3.3, receiver
 ; SWS avoidance). "Advertised last" is our last ACK's (rx.adv_ack, rx.adv_wnd); the send side's
-; segments advertise windows too, which we do not see: at worst an extra window update.
+; segments advertise windows too, which we do not see: at worst an extra window update. But
+; no update goes when the flow's last segment (the send side's data, say) already carried
+; rcv_nxt and that very window (the tx_ack_sent command: see send_ack_new).
+;
+; Delayed ACKs and the send side. The send side's data acknowledges too (irs + 1 + sock_rcv), so
+; when the delayed-ACK timer fires after data went that already covered the segment, the ACK
+; would only repeat that segment's ACK number and window (a duplicate ACK for the peer). The
+; timer's handler therefore asks the transmit unit (tx_ack_sent) whether the flow's last segment
+; with ACK carried rcv_nxt or later with the window it would send, and sends nothing if so. The
+; send side does not cancel our timer (it cannot see rx.delack, and a segment arriving here
+; between its sock_rcv and its tx_data would then never be acknowledged); asking the transmit
+; unit at expiry is race-free: it counts only segments it has queued.
 ;
 ; ==== The receive side's words to the send side (tcp_internal: arg = kind | flags, seq, ack, dma_len)
 ;   K_EST  (1) established. arg bits 8..11 the peer's window shift (0 unless both sides sent the
@@ -480,6 +491,7 @@ send_seg:
         shr  r0, r14
         min  r0, MAX_WIN
         mov  r4, r0                     ; r4 = window, as sent
+send_seg_w:                             ; r4 = the window, as sent
         ldb  r1, [rx.nooo]
         ldb  r14, [rx.sack_ok]
         neg  r14                        ; sack_ok 1 -> all ones, 0 -> 0
@@ -499,6 +511,34 @@ send_cancel_delack:
         stb  [rx.delack], 0
         mov  r1, T_DELACK
         cmd  timer_cancel
+        ret
+
+; send_ack_new: send_ack_ld's ACK, unless the flow's last segment with ACK, ours or the send
+; side's (whose data carries irs + 1 + sock_rcv and its window: we do not see it otherwise),
+; already said the same: tx_ack_sent answers 1 when that segment, in transmit order, carried
+; rcv_nxt or a later ACK number and the window we would advertise. Then nothing goes (it would
+; be a duplicate ACK for the peer), but the peer has the ACK: unacked = 0 and it counts as
+; advertised. With out-of-order data held (SACK blocks to report) it always goes. Race-free: the
+; transmit unit counts only segments it queued, so a send side that read sock_rcv before our
+; newest segment arrived carries an older ACK number, and ours goes. A pending delayed ACK is
+; left to its timer (whose handler asks again). Clobbers r0..r5, r14.
+send_ack_new:
+        ldw  r3, [rx.rcv_nxt]
+        mov  r5, TCPF_ACK
+        cmd  sock_space
+        ldb  r14, [rx.rcv_shift]
+        shr  r0, r14
+        min  r0, MAX_WIN
+        mov  r4, r0                     ; r4 = window, as sent
+        ldb  r14, [rx.nooo]
+        jne  r14, 0, send_seg_w
+        mov  r1, r3
+        mov  r2, r4
+        cmd  tx_ack_sent
+        jeq  r0, 0, send_seg_w
+        stw  [rx.adv_ack], r3
+        sth  [rx.adv_wnd], r4
+        stb  [rx.unacked], 0
         ret
 
 ; send_synack: (re)send our SYN-ACK: seq iss, ack rcv_nxt, window min(sock_space, MAX_WIN)
@@ -1180,12 +1220,13 @@ rst_syn_sent_ack:
         fin
 
 ; ---- timers -----------------------------------------------------------------------------------
-; Delayed ACK: due unless an ACK already went out (which cleared the mark).
+; Delayed ACK: due unless an ACK already went out: ours (which cleared the mark), or the send
+; side's data carrying the same ACK and window (send_ack_new asks the transmit unit).
 delack:
         ldb  r11, [rx.delack]
         jeq  r11, 0, done
         stb  [rx.delack], 0             ; the timer has fired: nothing to cancel
-        call send_ack_ld
+        call send_ack_new
         fin
 
 ; 2 MSL have passed in TIME_WAIT: the flow is finished.
@@ -1333,8 +1374,7 @@ credit_go:
         ldh  r13, [rx.peer_mss]
         min  r12, r13
         jlt  r0, r12, done
-        mov  r3, r9
-        call send_ack
+        call send_ack_new               ; unless the send side's last segment said it
         fin
 
 ; ==== The send side (portion tx) ==================================================================

@@ -128,6 +128,8 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
         return u->host_.sock_event(ev->flow, a[0], t_ps);
     case UC_CMD_SOCK_RCV:
         return u->host_.rcv_offset(ev->flow);
+    case UC_CMD_TX_ACK_SENT:
+        return tx_ack_sent(u->tx_, ev->flow, a[0], a[1]) ? 1 : 0;
     case UC_CMD_TX_KEY_TEMPLATE: // an active open: the key as the peer sends (src = peer)
         tx_set_template_key(u->tx_, ev->flow, &ev->key, nullptr, nullptr);
         return 0;

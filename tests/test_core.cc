@@ -1013,7 +1013,7 @@ TEST(CoreCmd, RoceCommandsRecordTheirArgumentsAndHostWriteAnswers)
     EXPECT_EQ(unsigned(UC_CMD_HOST_WRITE), 11u);
     EXPECT_EQ(unsigned(UC_CMD_TX_ROCE), 12u);
     EXPECT_EQ(unsigned(UC_CMD_TX_DATA), 13u); // the send side's commands follow
-    EXPECT_EQ(unsigned(UC_CMD_COUNT), 19u);
+    EXPECT_EQ(unsigned(UC_CMD_COUNT), 20u);
     EXPECT_STREQ(uc_cmd_name(UC_CMD_HOST_WRITE), "host_write");
     EXPECT_STREQ(uc_cmd_name(UC_CMD_TX_ROCE), "tx_roce");
     EXPECT_EQ(uc_cmd_name(UC_CMD_COUNT), nullptr);
@@ -1433,7 +1433,7 @@ TEST(CoreCheck, RejectsEachKindOfBadImageWithItsLocation)
          {W(UC_CALL, 0, 0, 2), fin},
          "t.uc:1: call target 2 is outside the code (2 instructions)"},
         {"ldev field", {W(UC_LDEV, 1, 0, 0, UC_EVF_COUNT), fin}, "t.uc:1: ldev: no event field 44"},
-        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 19"},
+        {"cmd", {W(UC_CMD, 0, 0, 0, UC_CMD_COUNT), fin}, "t.uc:1: cmd: no command 20"},
         {"falls off",
          {W(UC_NOP), W(UC_ADD, 1, 2)},
          "t.uc:2: add can run past the end of the code (end with ja, ret, fin or trap)"},

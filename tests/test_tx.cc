@@ -1576,3 +1576,73 @@ TEST(TxData, PureAcksCarryTheFlowsSndNxt)
     ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0); // a new connection on the proxy
     EXPECT_EQ(seq_of(send(t, 0, seg(TCPF_ACK, 0x10u))), 0x10u);
 }
+
+// The last ACK at the port (tx.h; issue 11): the ACK number and window of the flow's last
+// segment with ACK queued, in emit order (what the peer saw last), from pure ACKs and data
+// alike; a SYN without ACK, an RST and a refused emit change nothing; a new template starts
+// afresh; tx_ack_sent compares ACK numbers modulo 2^32 and windows exactly.
+TEST(TxData, LastAckIsTheLastSegmentWithAckQueued)
+{
+    tx_cfg c;
+    tx_cfg_default(&c);
+    c.depth = 1;
+    Tx t(3, &c);
+    uint32_t ack = 0;
+    uint16_t win = 0;
+    EXPECT_FALSE(tx_last_ack(t, 0, &ack, &win)) << "no template";
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0);
+    EXPECT_FALSE(tx_last_ack(t, 0, &ack, &win)) << "nothing sent";
+    EXPECT_FALSE(tx_ack_sent(t, 0, 0, 0));
+    send(t, 0, seg(TCPF_SYN, 100, 0, 1000)); // an active open's SYN: no ACK
+    EXPECT_FALSE(tx_last_ack(t, 0, &ack, &win));
+    tx_out o = send(t, 0, seg(TCPF_SYN | TCPF_ACK, 100, 1001, 65535));
+    EXPECT_EQ(g32(View(o).tcp() + 8), 1001u);
+    ASSERT_TRUE(tx_last_ack(t, 0, &ack, &win));
+    EXPECT_EQ(ack, 1001u);
+    EXPECT_EQ(win, 65535);
+    o = send_data(t, 0, seg(TCPF_ACK | TCPF_PSH, 101, 2001, 512), 100); // the send side's data
+    EXPECT_EQ(g32(View(o).tcp() + 8), 2001u);
+    EXPECT_EQ(g16(View(o).tcp() + 14), 512);
+    ASSERT_TRUE(tx_last_ack(t, 0, &ack, &win));
+    EXPECT_EQ(ack, 2001u);
+    EXPECT_EQ(win, 512);
+    EXPECT_TRUE(tx_ack_sent(t, 0, 2001, 512));  // the delayed ACK would repeat it
+    EXPECT_TRUE(tx_ack_sent(t, 0, 1500, 512));  // an older ACK number: nothing new either
+    EXPECT_FALSE(tx_ack_sent(t, 0, 2002, 512)); // newer data to acknowledge
+    EXPECT_FALSE(tx_ack_sent(t, 0, 2001, 513)); // a window update
+    EXPECT_FALSE(tx_ack_sent(t, 0, 2001, 511));
+    EXPECT_FALSE(tx_ack_sent(t, 0, 2001, 512 + 65536)) << "no 16-bit window is that";
+    EXPECT_FALSE(tx_ack_sent(t, 1, 2001, 512)) << "another flow";
+    EXPECT_FALSE(tx_ack_sent(t, 9, 2001, 512)) << "out of range";
+    // emit order, not the highest: an older ACK number sent last is what the peer saw last
+    send(t, 0, seg(TCPF_ACK, 201, 1800, 512));
+    EXPECT_FALSE(tx_ack_sent(t, 0, 2001, 512));
+    EXPECT_TRUE(tx_ack_sent(t, 0, 1800, 512));
+    send(t, 0, seg(TCPF_RST | TCPF_ACK, 201, 5000, 0)); // RST: not an advertisement
+    EXPECT_TRUE(tx_ack_sent(t, 0, 1800, 512));
+    // a refused emit (the one-slot queue holds a frame not yet popped) records nothing
+    tx_seg sg = seg(TCPF_ACK, 201, 0xfffffff0u, 7);
+    ASSERT_EQ(tx_emit(t, 0, &sg, 0), 1);
+    tx_seg refused = seg(TCPF_ACK, 201, 0x10, 9);
+    EXPECT_EQ(tx_emit(t, 0, &refused, 0), 0);
+    EXPECT_EQ(tx_get_stats(t)->drops_queue_full, 1u);
+    ASSERT_TRUE(tx_last_ack(t, 0, &ack, &win));
+    EXPECT_EQ(ack, 0xfffffff0u);
+    EXPECT_EQ(win, 7);
+    depart_one(t);
+    // modulo 2^32
+    EXPECT_TRUE(tx_ack_sent(t, 0, 0xffffffe0u, 7));
+    EXPECT_FALSE(tx_ack_sent(t, 0, 0x10, 7));
+    send(t, 0, seg(TCPF_ACK, 201, 0x10, 7));
+    EXPECT_TRUE(tx_ack_sent(t, 0, 0xfffffff0u, 7));
+    ASSERT_EQ(set_tmpl(t, 0, rx(fb::tcp4())), 0); // a new connection on the proxy
+    EXPECT_FALSE(tx_last_ack(t, 0, &ack, &win));
+    EXPECT_FALSE(tx_ack_sent(t, 0, 0x10, 7));
+    fb::Spec r;
+    r.proto = 17;
+    r.dport = ROCE_UDP_PORT;
+    r.sport = 49152;
+    r.l4_raw = Bytes(20, 0);
+    ASSERT_EQ(set_tmpl(t, 1, fb::build(r)), 0);
+    EXPECT_FALSE(tx_last_ack(t, 1, &ack, &win)) << "a RoCE template";
+}

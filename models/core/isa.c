@@ -86,6 +86,7 @@ static const char *const cmd_names[UC_CMD_COUNT] = {
     [UC_CMD_TX_KEY_TEMPLATE] = "tx_key_template",
     [UC_CMD_SOCK_EVENT] = "sock_event",
     [UC_CMD_SOCK_RCV] = "sock_rcv",
+    [UC_CMD_TX_ACK_SENT] = "tx_ack_sent",
 };
 
 const char *uc_op_name(unsigned base_op) { return NAME_OF(op_names, base_op); }

@@ -185,6 +185,9 @@ typedef enum uc_cmd {
     UC_CMD_SOCK_RCV,        /* answers: r0 = the receive stream offset (32-bit) below which every
                                byte is in order (what sock_deliver was last given): with the
                                peer's ISN, the ACK number a send-side core puts in its segments */
+    UC_CMD_TX_ACK_SENT,     /* answers: r1 ACK number, r2 window as sent: r0 = 1 when the flow's
+                               last segment with ACK (either core's, in transmit order) carried
+                               r1 or a later ACK number and the window r2, else 0 (models/tx) */
     UC_CMD_COUNT
 } uc_cmd;
 

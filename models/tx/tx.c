@@ -92,6 +92,9 @@ typedef struct tx_tmpl {
     uint16_t ip_id;   /* the next IPv4 identification */
     bool sent;        /* TCP: a segment went since the template was set ... */
     uint32_t snd_max; /* ... and the highest sequence number it reached (SND.NXT) */
+    bool acked;       /* TCP: a segment with ACK went since the template was set ... */
+    uint16_t ack_win; /* ... and the last one's window (as sent) */
+    uint32_t ack;     /* ... and ACK number */
 } tx_tmpl;
 
 /* A queue slot. o.frame points at small, or at big for a frame longer than TX_MAX_FRAME; big
@@ -465,7 +468,8 @@ static void schedule(tx *t, tx_ent *e, cycle_t at)
  * older sequence number stamped with it instead: the receive-side core that acknowledges does
  * not own the send side's state (claim 11), and a receiver drops a segment whose sequence
  * number is below its RCV.NXT (RFC 9293 3.10.7.4) — ACK field included. pre: the segment is
- * queued. Returns the segment as it goes. */
+ * queued. Returns the segment as it goes. Also records the last
+ * ACK number and window sent (segments with ACK, RST aside) for tx_ack_sent. */
 static tx_seg stamp(tx *t, uint32_t flow, const tx_seg *s, uint32_t len)
 {
     tx_seg c = *s;
@@ -482,7 +486,29 @@ static tx_seg stamp(tx *t, uint32_t flow, const tx_seg *s, uint32_t len)
         tp->snd_max = end;
         tp->sent = true;
     }
+    if (c.flags & TCPF_ACK) { /* the peer's view of our ACK and window: the last one queued */
+        tp->acked = true;
+        tp->ack = c.ack;
+        tp->ack_win = c.win;
+    }
     return c;
+}
+
+bool tx_last_ack(const tx *t, uint32_t flow, uint32_t *ack, uint16_t *win)
+{
+    if (flow >= t->flows || !t->tmpl[flow].valid || t->tmpl[flow].proto != IPPROTO_TCP_ ||
+        !t->tmpl[flow].acked)
+        return false;
+    *ack = t->tmpl[flow].ack;
+    *win = t->tmpl[flow].ack_win;
+    return true;
+}
+
+bool tx_ack_sent(const tx *t, uint32_t flow, uint32_t ack, uint32_t win)
+{
+    uint32_t last;
+    uint16_t last_win;
+    return tx_last_ack(t, flow, &last, &last_win) && (int32_t)(last - ack) >= 0 && last_win == win;
 }
 
 int tx_emit(tx *t, uint32_t flow, const tx_seg *s, cycle_t at)

@@ -37,6 +37,15 @@
  * side's state (claim 11), and a receiver drops a segment whose sequence number lies below its
  * RCV.NXT, ACK field and all (RFC 9293 3.10.7.4). A chip that never sends data is unaffected.
  *
+ * The last ACK at the port (issue 11): per flow (since its template was set) the transmit unit
+ * also keeps the ACK number and window (as sent) of the last segment with ACK it queued (RST
+ * aside), in emit order, which is the order the peer receives them in: from either core, pure
+ * ACK or data. tx_ack_sent tells a core whether an ACK it is about to send would repeat it (the
+ * tx_ack_sent command): the receive side's delayed ACK is redundant when the send side's data
+ * already carried that ACK number or a later one with the same window. A segment still on its
+ * way to the unit (in the channel, or its payload being read) is not counted yet, so the
+ * answer errs only towards sending.
+ *
  * Template from a flow key (tx_set_template_key, for an active open: the host opened the flow,
  * no frame was received): the key is oriented as the peer's frames would be (src = peer, dst =
  * the chip), and the template is what tx_set_template would build from a received untagged
@@ -178,6 +187,14 @@ int tx_set_template_key(tx *t, uint32_t flow, const flow_key *k, const uint8_t c
  * the flow has no RoCE template (drops_no_template; a TCP template does not count), or the
  * queue is full (drops_queue_full). */
 int tx_emit_roce(tx *t, uint32_t flow, const tx_roce *r, cycle_t at);
+
+/* The ACK number and window (as it went on the wire) of flow's last TCP segment with ACK queued
+ * since its TCP template was set (see The last ACK at the port). Returns false, *ack and *win
+ * unchanged, when there was none, the flow has no TCP template, or flow is out of range. */
+bool tx_last_ack(const tx *t, uint32_t flow, uint32_t *ack, uint16_t *win);
+/* True when an ACK (ack, window win as sent) on flow would tell the peer nothing new: tx_last_ack
+ * has one whose ACK number is ack or later (modulo 2^32, RFC 1982) and whose window is win. */
+bool tx_ack_sent(const tx *t, uint32_t flow, uint32_t ack, uint32_t win);
 
 /* The departure cycle of the oldest frame not yet moved to the out-queue, or CYCLE_NEVER. */
 cycle_t tx_next_cycle(const tx *t);

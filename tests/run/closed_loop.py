@@ -164,6 +164,12 @@ SCENARIOS = {
         "reqresp_loss5", dict(BASE, clients=6, requests=4, req_bytes=3000, resp_bytes=40000,
                               loss_ppm=50000, reorder_ppm=20000, reorder_us=30),
         {"app": "reqresp", "req_bytes": 3000, "resp_bytes": 40000}, expect_retrans=True),
+    # ... over a 5 ms link without loss: connections outlive the 40 ms delayed-ACK timer, which
+    # must not repeat an ACK that the response data already carried (tshark: duplicate ACK)
+    "reqresp_5ms": lambda: scenario(
+        "reqresp_5ms", dict(BASE, delay_us=5000, clients=6, requests=4, req_bytes=3000,
+                            resp_bytes=40000),
+        {"app": "reqresp", "req_bytes": 3000, "resp_bytes": 40000}),
     # the chip closes first (host_app.close = response): FIN_WAIT, TIME_WAIT on the chip
     "chip_closes": lambda: scenario(
         "chip_closes", dict(BASE, clients=4, requests=1, req_bytes=3000, resp_bytes=40000,

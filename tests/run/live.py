@@ -21,8 +21,7 @@ the clients run at nice -20, ahead of whatever else the machine is doing):
   invariants (packets in = processed + dropped, scratchpad empty; sppsim exits 3 when the pages
   do not add up); exit 0 after SIGTERM;
 - tshark (if installed) on the live capture: no malformed frame, no reset; without loss no TCP
-  analysis finding at all (and Linux's tcp_info counts no retransmission), but for the
-  microcode's redundant delayed ACK, recognised exactly (see DELACK_NS); with loss only the
+  analysis finding at all (and Linux's tcp_info counts no retransmission); with loss only the
   findings loss causes, by direction (see LOSS_OK), and no more segments missing from the
   capture than rx_loss dropped.
 Without root, /dev/net/tun, iproute2 or network namespaces the test checks sppsim's one-line
@@ -92,16 +91,6 @@ LOSS_OK = {
 }
 AFTER_LOSS_OK = {"client": {"zero_window_probe", "keep_alive"},
                  "chip": {"zero_window"}}
-# The one finding the bundled microcode makes without loss, named and allowed until tcp.uc
-# changes: its redundant delayed ACK. The receive side arms the delayed-ACK timer for a lone
-# segment; the send side then sends data that carries the same ACK (a separate core, another
-# portion of the flow's state: rx.delack stays set); DELACK_US later the timer sends a pure ACK
-# that repeats that segment's ACK and window, which tshark rightly calls a duplicate ACK.
-DELACK_NS = 40_000_000  # DELACK_US in microcode/tcp.uc
-# It leaves within 1 ms of the timer, or later but right behind the chip's frame before it (the
-# transmit port, tx.link_mbps, sends the frames queued before it first): 50 us is a 66-byte
-# frame's time on a 10 Mb/s link.
-BACK_TO_BACK_NS = 50_000
 
 
 # ---- the client side (runs inside the namespace) ----
@@ -419,10 +408,9 @@ def frames_from(cap, mac):
 
 def tcp_analysis(cap, name, loss, lost, why):
     """Checks tshark's TCP analysis of the live capture against the rules above (raises Failure);
-    returns the count of each finding, the microcode's known one as redundant_delack."""
-    fields = ["frame.number", "frame.time_epoch", "ip.src", "ipv6.src", "tcp.stream", "tcp.len",
-              "tcp.nxtseq", "tcp.ack", "tcp.window_size_value", "tcp.flags",
-              "tcp.analysis.duplicate_ack_num"] + [f"tcp.analysis.{f}" for f in FLAGS]
+    returns the count of each finding."""
+    fields = ["frame.number", "ip.src", "ipv6.src", "tcp.stream", "tcp.flags"] + \
+        [f"tcp.analysis.{f}" for f in FLAGS]
     cmd = ["tshark", "-n", "-r", cap, "-Y", "tcp", "-T", "fields", "-E", "separator=|", "-E",
            "occurrence=f"]
     for f in fields:
@@ -430,35 +418,16 @@ def tcp_analysis(cap, name, loss, lost, why):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     check(r.returncode == 0, f"{name}: tshark failed: {r.stderr.strip()}")
     found, bad = {}, []
-    last_chip = {}    # stream -> (ack, window, length) of the chip's last segment
-    unacked = {}      # stream -> [(ns, next sequence number)] of the client's data segments
-                      # that no pure ACK of the chip acknowledged yet: the first armed the
-                      # delayed-ACK timer (a pure ACK of the chip's receive side cancels it)
-    lossy = set()     # streams that lost a segment (so far)
-    chip_ns = 0       # when the chip's last frame (any connection) left
+    lossy = set()  # streams that lost a segment (so far)
     for line in r.stdout.splitlines():
         v = line.split("|")
-        num, stream = int(v[0]), v[4]
-        seglen, nxt, ack, win = (int(x or 0) for x in v[5:9])
-        sec, _, frac = v[1].partition(".")
-        ns = int(sec) * 10**9 + int((frac + "000000000")[:9])
-        side = "chip" if (v[2] or v[3]) in (CHIP4, CHIP6) else "client"
-        tcp_flags = int(v[9], 16)
-        kinds = {f for f, x in zip(FLAGS, v[11:]) if x}
+        num, stream = int(v[0]), v[3]
+        side = "chip" if (v[1] or v[2]) in (CHIP4, CHIP6) else "client"
+        tcp_flags = int(v[4], 16)
+        kinds = {f for f, x in zip(FLAGS, v[5:]) if x}
         if tcp_flags & 0x04:
             bad.append((num, side, "reset"))
-        redundant = False
-        if side == "chip" and kinds == {"duplicate_ack"} and v[10] == "1" and seglen == 0 and \
-                tcp_flags == 0x10 and stream in last_chip and unacked.get(stream):
-            pack, pwin, plen = last_chip[stream]
-            fire = unacked[stream][0][0] + DELACK_NS  # when the timer expired
-            late = ns - fire  # the transmit port may hold the ACK back
-            redundant = (plen > 0 and pack == ack and pwin == win and late >= 0 and
-                         (late < 1_000_000 or ns - chip_ns < BACK_TO_BACK_NS) and
-                         any(n == ack and t <= fire for t, n in unacked[stream]))
-        if redundant:
-            found["redundant_delack"] = found.get("redundant_delack", 0) + 1
-        elif kinds:
+        if kinds:
             for k in kinds:
                 found[k] = found.get(k, 0) + 1
             if side == "client" and "lost_segment" in kinds:
@@ -467,13 +436,6 @@ def tcp_analysis(cap, name, loss, lost, why):
                   if loss else set())
             if not kinds <= ok:
                 bad.append((num, side, sorted(kinds - ok)))
-        if side == "chip":
-            chip_ns = ns
-            last_chip[stream] = (ack, win, seglen)
-            if not seglen:  # a pure ACK: the timer is off for the data it acknowledges
-                unacked[stream] = [u for u in unacked.get(stream, []) if u[1] - ack > 0]
-        elif seglen:
-            unacked.setdefault(stream, []).append((ns, nxt))
     what = "with loss, findings that loss does not cause" if loss else "without loss"
     check(not bad, f"{name}: TCP analysis {what} {why}: {len(bad)} frames, e.g. "
           f"(frame, from, findings) {bad[:6]}")
