@@ -45,6 +45,7 @@ import tempfile
 import time
 
 from common import ROOT, Failure, check, conservation, pat_bytes, pat_key, tshark_findings
+from common import main as run_test
 
 SKIP = 77
 CHIP4, CLIENT4 = "10.0.0.1", "10.0.0.2"
@@ -532,12 +533,7 @@ def main():
         a.mode = a.client
         client_main(a)
         return
-    try:
-        test_main(a)
-    except Failure as e:
-        print(f"FAIL: {e}")
-        sys.exit(1)
-    print("ok")
+    run_test(lambda: test_main(a))
 
 
 if __name__ == "__main__":
