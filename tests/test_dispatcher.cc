@@ -554,7 +554,9 @@ TEST_F(Disp, ReleasedEventsGoBeforeEveryChannel)
     // Queued while the engine is free at 50: network, host, timer, internal (the last three
     // of a class that needs no portion, so none of them parks).
     Push(Net(EV_TCP_ACK, 3, Key(6)), 50);
-    Push(Named(CH_HOST, EV_TCP_SEND, EVC_INTERNAL, b.ev.flow), 50);
+    event send = Named(CH_HOST, EV_TCP_SEND, EVC_INTERNAL, b.ev.flow);
+    send.key = Key(6); // a host event names its connection's key too
+    Push(send, 50);
     Push(Named(CH_TIMER, EV_TCP_DELACK, EVC_INTERNAL, b.ev.flow), 50);
     Push(Named(CH_INTERNAL, EV_TCP_INTERNAL, EVC_INTERNAL, b.ev.flow), 50);
     Complete(r1, 50); // releases the parked ACK at 50
@@ -793,6 +795,33 @@ TEST_F(Disp, TimerEventsOfClosedOrFreeFlowsAreDropped)
     EXPECT_EQ(st->events_dropped_closed, 4u);
     EXPECT_EQ(st->packets_in, 1u); // not packets
     EXPECT_EQ(DroppedTotal(), 0u);
+}
+
+// A host event waits (for its time, for room in the host channel) while its connection closes
+// and a new SYN takes the freed proxy: the event names the old connection's key, so the new
+// connection never gets it; one with the new key does.
+TEST_F(Disp, HostEventOfAClosedConnectionDoesNotReachTheProxysNextOne)
+{
+    cfg.flows = 1; // one proxy: the next connection takes the one just freed
+    Start();
+    disp_out a = One(Net(EV_TCP_SYN, 0, Key(1)), 0);
+    Complete(a, 5);
+    disp_flow_close(d, a.ev.flow, 10);
+    disp_out b = One(Net(EV_TCP_SYN, 1, Key(2)), 20);
+    Complete(b, 25);
+    ASSERT_EQ(b.ev.flow, a.ev.flow); // the proxy reused
+    event stale = Named(CH_HOST, EV_TCP_SEND, EVC_HOST, a.ev.flow);
+    stale.key = Key(1);
+    disp_out o = One(stale, 30);
+    EXPECT_EQ(o.kind, DISP_DROP);
+    EXPECT_EQ(o.reason, DROP_NO_FLOW);
+    EXPECT_EQ(disp_get_stats(d)->events_dropped_closed, 1u);
+    event fresh = Named(CH_HOST, EV_TCP_SEND, EVC_HOST, b.ev.flow);
+    fresh.key = Key(2);
+    o = One(fresh, 40);
+    EXPECT_EQ(o.kind, DISP_GO);
+    EXPECT_EQ(o.ev.flow, b.ev.flow);
+    EXPECT_EQ(disp_get_stats(d)->events_dropped_closed, 1u);
 }
 
 TEST_F(Disp, EngineServesOneEventPerLookupCycles)
@@ -1069,6 +1098,7 @@ TEST_F(Disp, QueuePairsOpenedFromOutside)
 
     event h = Named(CH_HOST, EV_ROCE_CONNECT, EVC_HOST, f);
     h.proto = PROTO_ROCE;
+    h.key = req;
     o = One(h, 20);
     EXPECT_EQ(o.kind, DISP_GO);
     EXPECT_EQ(o.opened, 0u);

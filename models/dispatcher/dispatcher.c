@@ -6,7 +6,9 @@
  * lookup_cycles, when it enters the out-queue (or, for a parked event, simply ends).
  *
  * Choices the header leaves open, made here:
- *   - host-channel events carry the proxy in ev.flow like timer and internal ones;
+ *   - host-channel events carry the proxy in ev.flow like timer and internal ones, and their
+ *     connection's key in ev.key: one whose key is not the proxy's (the connection closed and
+ *     the proxy went to another) is dropped as DROP_NO_FLOW, counted in events_dropped_closed;
  *   - events of a non-network channel whose type has no route leave as DROP_NO_ROUTE records
  *     (no counter: they are not packets and their flow is not closed);
  *   - a later event of a packet whose first event went to a flow that has been closed (or its
@@ -574,12 +576,15 @@ static void decide_same_packet(disp *d, const event *e)
     }
 }
 
-/* A timer, host or internal event: it names its proxy. */
+/* A timer, host or internal event: it names its proxy. A host event names its connection's key
+ * too: the host raised it for one connection, and if that connection closed while the event
+ * waited, its proxy may already serve another (a new SYN), which must not get it. */
 static void decide_proxy_event(disp *d, const event *e)
 {
     if (!route_of(d, e)) {
         decide_drop(d, e, DROP_NO_ROUTE);
-    } else if (e->flow >= d->cfg.flows || d->flows[e->flow].state != FS_OPEN) {
+    } else if (e->flow >= d->cfg.flows || d->flows[e->flow].state != FS_OPEN ||
+               (e->chan == CH_HOST && !flow_key_eq(&d->flows[e->flow].key, &e->key))) {
         d->st.events_dropped_closed++;
         decide_drop(d, e, DROP_NO_FLOW);
     } else {

@@ -41,9 +41,10 @@
  *
  * Flow close: disp_flow_close (the microcode's flow_close command) removes the key from the
  * table at once (a new SYN of the same 5-tuple opens a new flow); the proxy returns to the free
- * list when its last parked and in-flight event has completed. Timer and internal events for a
- * proxy that is closed or free are dropped (counted in events_dropped_closed; they are not
- * packets).
+ * list when its last parked and in-flight event has completed. Timer, internal and host events
+ * for a proxy that is closed or free are dropped (counted in events_dropped_closed; they are
+ * not packets), and so is a host event whose ev.key is not the proxy's key (its connection
+ * closed and the proxy serves another now).
  *
  * Timing: an event pushed at cycle t is taken by the engine at max(t, engine free) and leaves at
  * that + lookup_cycles into the out-queue (if the out-queue is full it waits in the engine,
@@ -100,7 +101,7 @@ typedef struct disp_stats {
     uint64_t events_in;
     uint64_t events_dispatched;
     uint64_t events_parked;
-    uint64_t events_dropped_closed; /* timer/internal events of a closed flow */
+    uint64_t events_dropped_closed; /* timer/internal/host events of a closed flow */
     uint64_t packets_in;            /* distinct network packets seen */
     uint64_t packets_dispatched;
     uint64_t packets_dropped[DROP_REASON_COUNT];
