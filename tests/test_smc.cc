@@ -629,6 +629,52 @@ TEST_F(Smc, HostBytesPerOpenFlow)
     EXPECT_EQ(smc_host_bytes(s), base);
 }
 
+// Page buffers follow the data not yet read, not the pages held: 1000 flows uploading in order,
+// each read at once, hold a page of the pool each (the model's accounting) but share one host
+// buffer; the data still comes out byte for byte, across page boundaries, and a flow whose data
+// waits (out of order, or unread) keeps its buffers.
+TEST_F(Smc, BuffersFollowUnreadDataNotPagesHeld)
+{
+    const uint32_t flows = 1000;
+    Make(flows);
+    for (uint32_t f = 0; f < flows; f++) {
+        ASSERT_GT(smc_open(s, f, 1460, 7), 0u);
+        ASSERT_EQ(Append(f, 0, 700), 1u);
+        ASSERT_EQ(DeliverAll(s, f, 700, 0), 700u);
+    }
+    EXPECT_EQ(smc_pages_in_use(s), flows);
+    EXPECT_EQ(smc_pages_held_total(s), flows);
+    EXPECT_EQ(smc_buffer_bytes(s), 2048u); // one buffer, taken and given back by each flow
+    // the next appends continue the pages (and cross into the next one) byte for byte
+    got.clear();
+    ASSERT_EQ(Append(7, 700, 1000), 1u);
+    ASSERT_EQ(Append(7, 1700, 900), 1u);
+    ASSERT_EQ(DeliverAll(s, 7, 2600, 0), 1900u);
+    EXPECT_EQ(Joined(700), Bytes(7, 700, 1900));
+    EXPECT_EQ(smc_pages_held(s, 7), 1u); // page 1: page 0 was read wholly and freed
+    EXPECT_EQ(smc_buffer_bytes(s), 2u * 2048);
+    // out of order: the pages wait with their buffers until the hole is filled and read
+    const size_t lone = smc_buffer_bytes(s);
+    ASSERT_EQ(Append(9, 3000, 500), 1u);  // page 1, above a hole at 700..3000
+    EXPECT_EQ(smc_pages_held(s, 9), 2u);  // page 0 (no buffer: all read) and page 1
+    EXPECT_EQ(smc_buffer_bytes(s), lone); // page 1 took a free buffer
+    got.clear();
+    ASSERT_EQ(Append(9, 700, 2300), 1u); // fills the hole: page 0 takes a buffer again
+    ASSERT_EQ(DeliverAll(s, 9, 3500, 0), 2800u);
+    EXPECT_EQ(Joined(700), Bytes(9, 700, 2800));
+    // unread data keeps its buffer: another flow's appends meanwhile do not touch it
+    ASSERT_EQ(Append(11, 700, 300), 1u);
+    ASSERT_EQ(smc_deliver(s, 11, 1000, 0), 300u); // delivered, not yet read by the host
+    for (uint32_t f = 13; f < 20; f++)
+        ASSERT_EQ(Append(f, 700, 1300), 1u);
+    got.clear();
+    ASSERT_EQ(smc_consume(s, 11, UINT32_MAX, 0), 300u);
+    EXPECT_EQ(Joined(700), Bytes(11, 700, 300));
+    for (uint32_t f = 0; f < flows; f++)
+        smc_close(s, f);
+    EXPECT_EQ(smc_pages_in_use(s), 0u);
+}
+
 // A flow holding many out-of-order pages (100, scattered over a 1.5 MB window, appended in a
 // shuffled order, some straddling two pages) places them all, delivers byte-exact (holes as
 // zeros) and frees them all; its bookkeeping grows while it holds them and returns to the

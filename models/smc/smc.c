@@ -10,9 +10,14 @@
  * as the pages go. Host bookkeeping thus follows the pages held, not the buffer size.
  *
  * Page buffers come from a free list (linked through their first bytes); one is malloc'd only
- * when the free list is empty, so host memory follows the most pages ever in use, not
+ * when the free list is empty, so host memory follows the most buffers ever in use, not
  * cfg.pages. A page taken by an append has the bytes the append does not write zeroed, so holes
- * read as zeros. */
+ * read as zeros. A receive page keeps its buffer only while it holds bytes not yet read: once
+ * the host has read everything written (consumed == hi), the page the next byte goes to stays
+ * the flow's (the model's pool still counts it) but its buffer returns to the free list, and
+ * the next append into it takes one again (zeroed as a new page; the bytes below consumed are
+ * never read again). With the host reading at once, a flow mid-upload thus holds a page of the
+ * model's pool but no host memory for it. */
 #include "smc.h"
 
 #include <inttypes.h>
@@ -129,6 +134,7 @@ struct smc {
     smc_flow *flows;
     uint8_t *free_list; /* page buffers not in use, linked through their first bytes */
     uint32_t free_count;
+    uint32_t buffers;   /* page buffers malloc'd (in use or on the free list) */
     uint32_t in_use;    /* pool pages taken by flows */
     uint8_t *zero;      /* one page of zeros: a hole with no page */
     size_t spill_bytes; /* allocated for spilled indexes */
@@ -192,6 +198,7 @@ static int reserve(smc *s, uint32_t n)
         uint8_t *p = malloc(s->cfg.page_size);
         if (!p)
             return -1;
+        s->buffers++;
         page_put(s, p);
     }
     return 0;
@@ -276,7 +283,8 @@ static void free_first(smc *s, smc_idx *f, uint32_t n)
         return;
     smc_page_ref *v = index_of(f);
     for (uint32_t i = 0; i < n; i++)
-        page_put(s, v[i].p);
+        if (v[i].p) /* a page whose bytes were all read may have given its buffer back */
+            page_put(s, v[i].p);
     memmove(v, v + n, (size_t)(f->held - n) * sizeof *v);
     f->held -= n;
     s->in_use -= n;
@@ -421,11 +429,13 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
     uint32_t hi = lo;
     while (hi < f->ix.held && v[hi].k <= k1)
         hi++;
-    uint32_t needed = span - (hi - lo);
+    uint32_t needed = span - (hi - lo), bare = 0;
+    for (uint32_t i = lo; i < hi; i++)
+        bare += v[i].p == NULL; /* pages held without a buffer: they take one again */
+    if (needed > s->cfg.pages - s->in_use || reserve(s, needed + bare) ||
+        (needed && index_reserve(s, &f->ix, f->ix.held + needed)))
+        return refuse(s, &s->st.refused_pool, len);
     if (needed) {
-        if (needed > s->cfg.pages - s->in_use || reserve(s, needed) ||
-            index_reserve(s, &f->ix, f->ix.held + needed))
-            return refuse(s, &s->st.refused_pool, len);
         v = index_of(&f->ix);
         /* Open a gap so that k0..k1 take v[lo..lo+span), then fill it from its top down, moving
          * the pages the flow has (an entry never moves down: it is at most at its k's place)
@@ -455,6 +465,12 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
     for (uint32_t i = 0; i < span; i++) {
         uint64_t pbeg = (k0 + i) * P, pend = pbeg + P;
         uint64_t a = beg > pbeg ? beg : pbeg, b = end < pend ? end : pend;
+        if (!v[lo + i].p) { /* held without a buffer: one again, zeroed as a new page */
+            uint8_t *p = page_get(s);
+            memset(p, 0, a - pbeg);
+            memset(p + (b - pbeg), 0, pend - b);
+            v[lo + i].p = p;
+        }
         memcpy(v[lo + i].p + (a - pbeg), data + (a - beg), b - a);
     }
     if (beg < f->hi)
@@ -515,7 +531,7 @@ uint32_t smc_consume(smc *s, uint32_t flow, uint32_t bytes, cycle_t at)
             uint64_t piece = end - o < P - in ? end - o : P - in;
             while (j < f->ix.held && v[j].k < k)
                 j++;
-            const uint8_t *p = j < f->ix.held && v[j].k == k ? v[j].p + in : s->zero;
+            const uint8_t *p = j < f->ix.held && v[j].k == k && v[j].p ? v[j].p + in : s->zero;
             s->fn(s->ctx, flow, o, p, (uint32_t)piece, done);
             o += piece;
         }
@@ -523,6 +539,14 @@ uint32_t smc_consume(smc *s, uint32_t flow, uint32_t bytes, cycle_t at)
     free_first(s, &f->ix, lower_bound(v, f->ix.held, end / P));
     f->consumed = end;
     s->st.bytes_consumed += n;
+    if (f->consumed == f->hi) { /* everything written is read: the buffers go, the pages stay */
+        smc_page_ref *w = index_of(&f->ix);
+        for (uint32_t i = 0; i < f->ix.held; i++)
+            if (w[i].p) {
+                page_put(s, w[i].p);
+                w[i].p = NULL;
+            }
+    }
     return n;
 }
 
@@ -743,6 +767,8 @@ uint64_t smc_pages_held_total(const smc *s)
         n += s->flows[i].ix.held + s->flows[i].snd.ix.held; /* 0 for a flow not open */
     return n;
 }
+
+size_t smc_buffer_bytes(const smc *s) { return (size_t)s->buffers * s->cfg.page_size; }
 
 size_t smc_host_bytes(const smc *s)
 {

@@ -233,6 +233,10 @@ uint64_t smc_pages_held_total(const smc *s);
  * as many as pages_peak) are not counted. A flow's bookkeeping follows the pages it holds, not
  * its buffer size: a flow holding few pages costs only its fixed per-flow state. */
 size_t smc_host_bytes(const smc *s);
+/* Bytes of host memory in page buffers: every buffer malloc'd so far, in use or free (they are
+ * kept for reuse). A receive page gives its buffer back once the host has read all the flow's
+ * data, so this follows the unread and out-of-order data, not the pages held. */
+size_t smc_buffer_bytes(const smc *s);
 
 #ifdef __cplusplus
 }
