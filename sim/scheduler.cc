@@ -138,7 +138,6 @@ uint64_t Sched::next_time() const
 
 void Sched::drain_now()
 {
-    std::vector<SchedEvent *> fired;
     while (!stopped_) {
         while (!runnable_.empty()) { // evaluation
             running_.swap(runnable_);
@@ -154,10 +153,10 @@ void Sched::drain_now()
         }
         if (stopped_ || delta_.empty())
             break;
-        fired.swap(delta_); // the delta notification phase
-        for (SchedEvent *e : fired)
+        fired_.swap(delta_); // the delta notification phase
+        for (SchedEvent *e : fired_)
             e->trigger();
-        fired.clear();
+        fired_.clear();
     }
 }
 
@@ -185,11 +184,7 @@ uint64_t Sched::step()
 
 void Sched::run()
 {
-    started_ = true;
-    drain_now();
-    while (!stopped_ && !heap_.empty()) {
-        advance();
-        drain_now();
+    while (step() != kNever) {
     }
 }
 

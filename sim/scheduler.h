@@ -151,6 +151,7 @@ private:
 
     std::vector<SchedEvent *> heap_;  // timed notifications, earliest first
     std::vector<SchedEvent *> delta_; // notified for the next delta cycle
+    std::vector<SchedEvent *> fired_; // the delta cycle being triggered (kept for its capacity)
     std::vector<SchedProc *> runnable_, running_;
     size_t run_index_ = 0; // the process of running_ that runs now
     uint64_t now_ = 0;
