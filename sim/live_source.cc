@@ -92,7 +92,7 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
     epoch_ns_ = clock_ns(CLOCK_REALTIME);
-    wall0_ns_ = clock_ns(CLOCK_MONOTONIC);
+    wall0_ns_ = start_ns_ = clock_ns(CLOCK_MONOTONIC);
     proc_.bind<&LiveSource::run>(this, true); // and once at time 0 (initialisation)
     proc_ << wake_;
     // the writer, last: nothing after it may throw (a joinable thread must be joined)
@@ -134,16 +134,25 @@ LiveSource::~LiveSource()
 }
 
 // Waits until the wall clock reaches simulated time t (record: count a tick, and the lag when
-// it is already past).
+// it is already past; a lag beyond live.max_lag_ms is given up: the wall-clock time simulated
+// time 0 stands for moves on by it, and simulated time runs on from the wall clock's now
+// instead of racing through quiet time to catch up, which would make the real hosts' answers
+// come late in simulated time and fire the chip's timers).
 void LiveSource::pace(uint64_t t_ps, bool record)
 {
     const uint64_t due = wall0_ns_ + t_ps / 1000;
     const uint64_t wall = clock_ns(CLOCK_MONOTONIC);
     if (record) {
+        const uint64_t lag = wall > due ? wall - due : 0;
         ps_.ticks++;
-        hist_add(&lag_, wall > due ? wall - due : 0);
-        if (wall > due)
+        hist_add(&lag_, lag);
+        if (lag)
             ps_.ticks_behind++;
+        if (cfg_.max_lag_ms && lag > static_cast<uint64_t>(cfg_.max_lag_ms) * 1000000ull) {
+            wall0_ns_ += lag;
+            ps_.slips++;
+            ps_.slipped_us += lag / 1000;
+        }
     }
     if (wall >= due)
         return;
@@ -160,7 +169,7 @@ void LiveSource::run()
     if (!started_) { // simulated time 0 stands for this moment
         started_ = true;
         epoch_ns_ = clock_ns(CLOCK_REALTIME);
-        wall0_ns_ = clock_ns(CLOCK_MONOTONIC);
+        wall0_ns_ = start_ns_ = clock_ns(CLOCK_MONOTONIC);
         last_print_ns_ = wall0_ns_;
     }
     if (now >= next_tick_ps_) {
@@ -414,7 +423,7 @@ void LiveSource::progress_line(bool final)
                  "%.1f s wall, lag now %.3f ms%s",
                  tty ? "\r" : "", ifname_.c_str(), ull(st_.packets),
                  ull(w_frames_.load(std::memory_order_relaxed) - w_base_frames_),
-                 static_cast<double>(now_ps()) / 1e12, static_cast<double>(t - wall0_ns_) / 1e9,
+                 static_cast<double>(now_ps()) / 1e12, static_cast<double>(t - start_ns_) / 1e9,
                  t > wall0_ns_ + now_ps() / 1000
                      ? static_cast<double>(t - wall0_ns_ - now_ps() / 1000) / 1e6
                      : 0.0,
@@ -427,7 +436,7 @@ void LiveSource::write_text(std::ostream &o) const
     char b[512];
     const uint64_t wall_end = wall_end_ns_ ? wall_end_ns_ : clock_ns(CLOCK_MONOTONIC);
     const uint64_t sim_end = stopping_ ? sim_end_ps_ : now_ps();
-    const double wall_s = static_cast<double>(wall_end - wall0_ns_) / 1e9; // the paced part
+    const double wall_s = static_cast<double>(wall_end - start_ns_) / 1e9; // the paced part
     const double sim_s = static_cast<double>(sim_end) / 1e12;
     const netif_stats ps = port_stats();
     o << "live port (" << ifname_ << ", docs/live.md)\n";
@@ -452,6 +461,12 @@ void LiveSource::write_text(std::ostream &o) const
                   fmt_num(static_cast<double>(lag_.max) / 1e3).c_str(), fmt_num(sim_s).c_str(),
                   fmt_num(wall_s).c_str());
     o << b;
+    std::snprintf(b, sizeof b,
+                  "  slips            %llu (lag beyond live.max_lag_ms given up), %s ms in all%s\n",
+                  ull(ps.slips), fmt_num(static_cast<double>(ps.slipped_us) / 1e3).c_str(),
+                  ps.slips ? ": the simulator could not keep up, and ran slower than real time"
+                           : "");
+    o << b;
     o << "  ended by         " << (ended_by_.empty() ? "the run's end" : ended_by_) << "\n";
 }
 
@@ -468,7 +483,7 @@ void LiveSource::write_json(JsonWriter &j) const
     j.kv("write_queue_max", w_depth_max_);
     j.kv("write_queue_full", w_full_);
     j.kv("paced_sim_s", static_cast<double>(sim_end) / 1e12);
-    j.kv("paced_wall_s", static_cast<double>(wall_end - wall0_ns_) / 1e9);
+    j.kv("paced_wall_s", static_cast<double>(wall_end - start_ns_) / 1e9);
     j.begin("lag_ns");
     j.kv("count", lag_.count);
     j.kv("mean", hist_mean(&lag_));

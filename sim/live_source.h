@@ -4,7 +4,9 @@
 // Pacing: one process (sim/scheduler.h), woken every live.tick_us of simulated time (and when a
 // frame read from the TAP reaches the port). At a tick, if simulated time is ahead of the wall
 // clock since the run began, it sleeps the difference; otherwise simulated time lags the wall clock
-// and the lag is recorded (the "how fast can simulated time keep up" figure). Then it reads every
+// and the lag is recorded (the "how fast can simulated time keep up" figure); a lag beyond
+// live.max_lag_ms is given up (a slip: the wall-clock time simulated time 0 stands for moves on),
+// rather than caught up in a burst that the chip's timers would see. Then it reads every
 // frame waiting on the TAP (non-blocking): ARP requests and IPv6 neighbour solicitations for the
 // chip's addresses are answered at once by the port (models/netif; written back to the TAP, not
 // through the chip); frames for the chip, less live.rx_loss_ppm of them, enter the port back to
@@ -123,8 +125,9 @@ private:
     bool stopped_ = false;
     uint64_t stop_ps_ = 0;
     std::string ended_by_;
-    uint64_t wall0_ns_ = 0;                     // CLOCK_MONOTONIC at simulated time 0
-    uint64_t epoch_ns_ = 0;                     // CLOCK_REALTIME at simulated time 0
+    uint64_t wall0_ns_ = 0; // CLOCK_MONOTONIC simulated time 0 stands for (moved on by slips)
+    uint64_t start_ns_ = 0; // CLOCK_MONOTONIC when the run began
+    uint64_t epoch_ns_ = 0; // CLOCK_REALTIME at simulated time 0
     uint64_t wall_end_ns_ = 0, sim_end_ps_ = 0; // when the TAP stopped being read
     PcapWriter pcap_;                           // --live-pcap
     bool progress_;

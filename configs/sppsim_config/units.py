@@ -415,6 +415,7 @@ class Live(Unit):
     duration_s: simulated seconds the run lasts; 0: until SIGINT or SIGTERM [0 – 4000000000 s]
     drain_ms: after the end, the simulated time the chip gets to finish what it holds [1 – 1000000 ms]
     max_pending: frames read from the TAP and waiting for the port; beyond, the TAP is not read [1 – 1000000 frames]
+    max_lag_ms: how far simulated time may fall behind the wall clock: beyond, it gives the lag up (slips) instead of catching up, so the chip never runs through quiet time faster than real time; 0: never slips [0 – 1000000 ms]
     """
 
     unit_name = 'live'
@@ -429,6 +430,7 @@ class Live(Unit):
     duration_s = Int(0, 0, 4000000000, 's', 'simulated seconds the run lasts; 0: until SIGINT or SIGTERM')
     drain_ms = Int(1000, 1, 1000000, 'ms', 'after the end, the simulated time the chip gets to finish what it holds')
     max_pending = Int(65536, 1, 1000000, 'frames', 'frames read from the TAP and waiting for the port; beyond, the TAP is not read')
+    max_lag_ms = Int(50, 0, 1000000, 'ms', 'how far simulated time may fall behind the wall clock: beyond, it gives the lag up (slips) instead of catching up, so the chip never runs through quiet time faster than real time; 0: never slips')
 
 
 # Every unit, in the order sppsim reports them.

@@ -39,6 +39,10 @@ static const param_def defs[] = {
         "after the end, the simulated time the chip gets to finish what it holds"),
     P32(max_pending, 65536, 1, 1000000, "frames",
         "frames read from the TAP and waiting for the port; beyond, the TAP is not read"),
+    P32(max_lag_ms, 50, 0, 1000000, "ms",
+        "how far simulated time may fall behind the wall clock: beyond, it gives the lag up "
+        "(slips) instead of catching up, so the chip never runs through quiet time faster than "
+        "real time; 0: never slips"),
 };
 #undef P32
 #undef P64
@@ -64,6 +68,9 @@ const stat_def netif_stat_defs[] = {
     S(ticks, "looks at the TAP"),
     S(ticks_behind, "ticks at which simulated time was behind the wall clock"),
     S(idle_waits, "quiet spells (nothing to read, the chip idle) spent waiting on the TAP"),
+    S(slips, "ticks at which simulated time, behind the wall clock by more than max_lag_ms, "
+             "gave the lag up"),
+    S(slipped_us, "the wall-clock time given up so, in all (us)"),
 };
 #undef S
 const size_t netif_stat_count = sizeof netif_stat_defs / sizeof netif_stat_defs[0];

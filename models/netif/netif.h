@@ -46,6 +46,7 @@ typedef struct netif_cfg {
     uint32_t duration_s;  /* simulated seconds the run lasts; 0: until SIGINT or SIGTERM */
     uint32_t drain_ms;    /* after the end: simulated time the chip gets to settle */
     uint32_t max_pending; /* frames read and waiting for the port; beyond, the TAP is not read */
+    uint32_t max_lag_ms;  /* lag beyond which simulated time gives the lag up (slips); 0: never */
 } netif_cfg;
 
 typedef enum netif_kind { NETIF_OTHER, NETIF_ARP, NETIF_ND, NETIF_CHIP } netif_kind;
@@ -69,6 +70,8 @@ typedef struct netif_stats {
     uint64_t ticks;           /* looks at the TAP */
     uint64_t ticks_behind;    /* of those, with simulated time behind the wall clock */
     uint64_t idle_waits;      /* quiet spells spent waiting on the TAP instead of ticking */
+    uint64_t slips;           /* ticks at which a lag beyond max_lag_ms was given up */
+    uint64_t slipped_us;      /* the wall-clock time given up so, in all */
 } netif_stats;
 
 extern const param_table netif_params;

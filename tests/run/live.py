@@ -20,6 +20,8 @@ the clients run at nice -20, ahead of whatever else the machine is doing):
   reached its port + frames lost by rx_loss; no write to the TAP failed; the conservation
   invariants (packets in = processed + dropped, scratchpad empty; sppsim exits 3 when the pages
   do not add up); exit 0 after SIGTERM;
+- before the echo run's clients start, sppsim is stopped for 0.3 s (SIGSTOP): simulated time
+  then lags the wall clock by more than live.max_lag_ms and must give the lag up (slips);
 - tshark (if installed) on the live capture: no malformed frame, no reset; without loss no TCP
   analysis finding at all (and Linux's tcp_info counts no retransmission); with loss only the
   findings loss causes, by direction (see LOSS_OK), and no more segments missing from the
@@ -257,9 +259,11 @@ def prio(a):
     return ["nice", "-n", str(a.nice)] if a.nice else []
 
 
-def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra=False):
+def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra=False,
+             stall=0.0):
     """One sppsim run; the clients' ports start at first_port (each scenario its own: the
-    clients that closed first keep theirs in TIME_WAIT)."""
+    clients that closed first keep theirs in TIME_WAIT). stall: seconds sppsim is stopped
+    (SIGSTOP) before the clients start; it must slip once (live.max_lag_ms)."""
     d = os.path.join(tmp, name)
     os.mkdir(d)
     port = 7 if mode == "echo" else 5001
@@ -289,6 +293,11 @@ def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra
         time.sleep(0.3)  # sppsim attaches: tap0 gets its carrier
         if sim.poll() is not None:
             raise Failure(f"{name}: sppsim ended at once: {sim.communicate()[1].strip()}")
+        if stall:  # the simulator stopped 0.3 s: it must give the lag up, not race to catch up
+            sim.send_signal(signal.SIGSTOP)
+            time.sleep(stall)
+            sim.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
         runs = [("v4", conns, False)] + ([("v6", 1, True)] if ipv6_extra else [])
         results = {}
         for tag, n, v6 in runs:
@@ -350,6 +359,10 @@ def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra
           f"{name}: frames for the chip {lv['frames_for_chip']} != packets in "
           f"{st['packets']['in']} + lost by rx_loss {lv['dropped_rx_loss']}")
     check(lv["write_errors"] == 0, f"{name}: {lv['write_errors']} writes to the TAP failed")
+    if stall:
+        check(lv["slips"] >= 1 and lv["slipped_us"] >= stall * 1e6 * 0.9,
+              f"{name}: stopped {stall} s, and slipped {lv['slips']} times, "
+              f"{lv['slipped_us']} us in all")
     # the writer thread wrote every frame the port sent (the capture has them all), SIGTERM or not
     sent = frames_from(cap, CHIP_MAC)
     check(lv["frames_to_tap"] == sent,
@@ -366,8 +379,8 @@ def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra
 
     # tshark on the capture of both directions
     lag = lv["lag_ns"]
-    why = (f"(simulated time lagged the wall clock by up to {lag['max'] / 1e6:.1f} ms, the kernel "
-           f"dropped {tap_dropped} frames at the TAP)")
+    why = (f"(simulated time lagged the wall clock by up to {lag['max'] / 1e6:.1f} ms and slipped "
+           f"{lv['slips']} times, the kernel dropped {tap_dropped} frames at the TAP)")
     if shutil.which("tshark"):
         rows = tshark_findings(cap)
         malformed = [r for r in rows if r[2]]
@@ -391,7 +404,8 @@ def scenario(a, ns, name, mode, conns, nbytes, loss, tmp, first_port, ipv6_extra
     print(f"{name}: {total} connections, {mb:.1f} MB each way in {client_s:.1f} s wall "
           f"({2 * mb * 8 / client_s:.0f} Mb/s both ways); loss: {how}; lag mean "
           f"{lag['mean'] / 1e3:.0f} us, p99 {lag['p99'] / 1e3:.0f} us, max "
-          f"{lag['max'] / 1e3:.0f} us; TAP drops {tap_dropped}{note}")
+          f"{lag['max'] / 1e3:.0f} us; slipped {lv['slips']} times, {lv['slipped_us'] / 1e3:.0f} ms "
+          f"in all; TAP drops {tap_dropped}{note}")
 
 
 def frames_from(cap, mac):
@@ -499,7 +513,8 @@ def test_main(a):
                 os.makedirs(tmp, exist_ok=True)
             n, b = a.conns, a.bytes
             if a.only in (None, "echo"):
-                scenario(a, ns, "echo", "echo", n, b, False, tmp, 41000, ipv6_extra=True)
+                scenario(a, ns, "echo", "echo", n, b, False, tmp, 41000, ipv6_extra=True,
+                         stall=0.3)
             if a.only in (None, "reqresp"):
                 scenario(a, ns, "reqresp_chip_closes", "reqresp", n, b, False, tmp, 43000)
             if a.only in (None, "loss"):
