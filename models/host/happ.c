@@ -1,7 +1,8 @@
 /* happ: the host application model. See happ.h for the contract.
  *
- * The flows with a command scheduled sit in a binary min-heap ordered by (cycle, flow), and each
- * flow knows its place in it, so a close takes its entry out directly. A flow's due cycle is the
+ * The flows with a command scheduled sit in a binary min-heap (models/common/heap.h) of flow
+ * numbers ordered by (cycle, flow), and each flow knows its place in it (the heap's moved
+ * callback), so a close takes its entry out directly. A flow's due cycle is the
  * earlier of its read's (read_at, while a read is possible) and its other command's (cmd_at,
  * while a write, close or abort is possible); each is stamped when it becomes possible, so an
  * input that changes nothing does not move it.
@@ -11,6 +12,8 @@
  * read and has not written in a buffer of its own, at most its send-buffer space (happ.h),
  * grown by doubling and freed when the flow closes. */
 #include "happ.h"
+
+#include "heap.h"
 
 #include "pattern.h"
 
@@ -109,12 +112,26 @@ struct happ {
     happ_cfg cfg;
     uint32_t nflows;
     happ_flow *flows; /* NULL while no flow needs state */
-    uint32_t *heap;   /* flow numbers */
-    uint32_t nheap;
+    heap q;           /* flow numbers, by (due, flow); room for every flow reserved */
     happ_stats st;
 };
 
 void happ_cfg_default(happ_cfg *c) { param_defaults(&happ_params, c); }
+
+/* The heap's order, (due, flow), and its record of each flow's place. */
+static bool flow_before(const void *pa, const void *pb, void *ctx)
+{
+    const happ *h = ctx;
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    cycle_t da = h->flows[a].due, db = h->flows[b].due;
+    return da < db || (da == db && a < b);
+}
+
+static void flow_moved(const void *e, uint32_t pos, void *ctx)
+{
+    happ *h = ctx;
+    h->flows[*(const uint32_t *)e].pos = pos;
+}
 
 /* Allocates the per-flow state if it is not there; 0, or -1 when out of memory. */
 static int ensure_flows(happ *h)
@@ -122,12 +139,10 @@ static int ensure_flows(happ *h)
     if (h->flows)
         return 0;
     h->flows = calloc(h->nflows ? h->nflows : 1, sizeof *h->flows);
-    h->heap = calloc(h->nflows ? h->nflows : 1, sizeof *h->heap);
-    if (!h->flows || !h->heap) {
+    if (!h->flows || heap_reserve(&h->q, h->nflows ? h->nflows : 1)) {
         free(h->flows);
-        free(h->heap);
+        heap_free(&h->q);
         h->flows = NULL;
-        h->heap = NULL;
         return -1;
     }
     for (uint32_t i = 0; i < h->nflows; i++)
@@ -146,6 +161,7 @@ happ *happ_new(const happ_cfg *cfg, uint32_t flows, sim_err *err)
     }
     h->cfg = *cfg;
     h->nflows = flows;
+    heap_init(&h->q, sizeof(uint32_t), flow_before, flow_moved, h);
     if ((cfg->consume_mbps || cfg->app != HAPP_NONE) && ensure_flows(h)) {
         happ_free(h);
         sim_err_set(err, "host_app: out of memory for %" PRIu32 " flows", flows);
@@ -162,66 +178,21 @@ void happ_free(happ *h)
         for (uint32_t i = 0; i < h->nflows; i++)
             free(h->flows[i].eb);
     free(h->flows);
-    free(h->heap);
+    heap_free(&h->q);
     free(h);
 }
 
 bool happ_immediate(const happ *h) { return h->cfg.consume_mbps == 0 && h->cfg.app == HAPP_NONE; }
 
-static bool before(const happ *h, uint32_t a, uint32_t b)
-{
-    cycle_t da = h->flows[a].due, db = h->flows[b].due;
-    return da < db || (da == db && a < b);
-}
-
-static void place(happ *h, uint32_t i, uint32_t f)
-{
-    h->heap[i] = f;
-    h->flows[f].pos = i;
-}
-
-static void sift_up(happ *h, uint32_t i)
-{
-    uint32_t f = h->heap[i];
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (!before(h, f, h->heap[parent]))
-            break;
-        place(h, i, h->heap[parent]);
-        i = parent;
-    }
-    place(h, i, f);
-}
-
-static void sift_down(happ *h, uint32_t i)
-{
-    uint32_t f = h->heap[i];
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= h->nheap)
-            break;
-        if (c + 1 < h->nheap && before(h, h->heap[c + 1], h->heap[c]))
-            c++;
-        if (!before(h, h->heap[c], f))
-            break;
-        place(h, i, h->heap[c]);
-        i = c;
-    }
-    place(h, i, f);
-}
-
 /* Takes flow f's entry out of the heap. */
 static void unqueue(happ *h, uint32_t f)
 {
-    uint32_t i = h->flows[f].pos;
+    heap_remove(&h->q, h->flows[f].pos, NULL);
     h->flows[f].pos = NOT_QUEUED;
-    uint32_t last = h->heap[--h->nheap];
-    if (i == h->nheap)
-        return;
-    place(h, i, last);
-    sift_up(h, i);
-    sift_down(h, h->flows[last].pos);
 }
+
+/* The flow first in the heap (pre: the heap is not empty). */
+static uint32_t first_flow(const happ *h) { return *(const uint32_t *)heap_at(&h->q, 0); }
 
 /* The application behaviour of f: an app, or (scripted) none with the script's writes. */
 static bool served(const happ_flow *f) { return f->app != HAPP_NONE || (f->flags & F_SCRIPTED); }
@@ -290,14 +261,10 @@ static void update(happ *h, uint32_t id, cycle_t at)
         return;
     }
     f->due = due;
-    if (f->pos == NOT_QUEUED) {
-        h->heap[h->nheap] = id;
-        f->pos = h->nheap++;
-        sift_up(h, f->pos);
-    } else {
-        sift_up(h, f->pos);
-        sift_down(h, f->pos);
-    }
+    if (f->pos == NOT_QUEUED)
+        heap_push(&h->q, &id); /* cannot fail: room for every flow is reserved */
+    else
+        heap_fix(&h->q, f->pos);
 }
 
 void happ_ready(happ *h, uint32_t flow, uint32_t bytes, cycle_t at)
@@ -311,7 +278,10 @@ void happ_ready(happ *h, uint32_t flow, uint32_t bytes, cycle_t at)
     update(h, flow, at);
 }
 
-cycle_t happ_next_cycle(const happ *h) { return h->nheap ? h->flows[h->heap[0]].due : CYCLE_NEVER; }
+cycle_t happ_next_cycle(const happ *h)
+{
+    return heap_count(&h->q) ? h->flows[first_flow(h)].due : CYCLE_NEVER;
+}
 
 /* Which command flow f issues next, at or before now (given its due <= now). */
 static happ_cmd_kind next_kind(const happ *h, const happ_flow *f, cycle_t now)
@@ -331,9 +301,9 @@ static happ_cmd_kind next_kind(const happ *h, const happ_flow *f, cycle_t now)
 
 bool happ_pop_cmd(happ *h, cycle_t now, happ_cmd *c)
 {
-    if (!h->nheap || h->flows[h->heap[0]].due > now)
+    if (!heap_count(&h->q) || h->flows[first_flow(h)].due > now)
         return false;
-    uint32_t id = h->heap[0];
+    uint32_t id = first_flow(h);
     happ_flow *f = &h->flows[id];
     memset(c, 0, sizeof *c);
     c->flow = id;
@@ -401,9 +371,9 @@ bool happ_pop_cmd(happ *h, cycle_t now, happ_cmd *c)
 
 bool happ_pop_read(happ *h, cycle_t now, uint32_t *flow, uint32_t *bytes, cycle_t *at)
 {
-    if (!h->nheap || h->flows[h->heap[0]].due > now)
+    if (!heap_count(&h->q) || h->flows[first_flow(h)].due > now)
         return false;
-    if (next_kind(h, &h->flows[h->heap[0]], now) != HAPP_READ)
+    if (next_kind(h, &h->flows[first_flow(h)], now) != HAPP_READ)
         return false;
     happ_cmd c;
     happ_pop_cmd(h, now, &c);
@@ -637,7 +607,7 @@ uint64_t happ_close(happ *h, uint32_t flow)
     return left;
 }
 
-uint32_t happ_pending(const happ *h) { return h->nheap; }
+uint32_t happ_pending(const happ *h) { return heap_count(&h->q); }
 
 const happ_stats *happ_get_stats(const happ *h) { return &h->st; }
 

@@ -130,94 +130,46 @@ uint32_t rem_rand32(uint64_t *state) { return (uint32_t)(rng_next(state) >> 32);
 
 static bool rng_ppm(uint64_t *s, uint32_t ppm) { return rng_next(s) % 1000000u < ppm; }
 
-/* ---- heaps ---- */
+/* ---- heaps (models/common/heap.h): frames by arrival, timer entries by deadline ---- */
 
-static bool frame_before(const rem_frame *a, const rem_frame *b)
+static bool frame_before(const void *pa, const void *pb, void *ctx)
 {
+    (void)ctx;
+    const rem_frame *a = *(rem_frame *const *)pa, *b = *(rem_frame *const *)pb;
     return a->arrive < b->arrive || (a->arrive == b->arrive && a->order < b->order);
 }
 
-static bool fheap_push(rem_fheap *h, rem_frame *f)
+static bool tent_before(const void *pa, const void *pb, void *ctx)
 {
-    if (h->n == h->cap) {
-        uint32_t cap = h->cap ? 2 * h->cap : 64;
-        rem_frame **v = realloc(h->v, cap * sizeof(rem_frame *));
-        if (!v)
-            return false;
-        h->v = v;
-        h->cap = cap;
-    }
-    uint32_t i = h->n++;
-    while (i > 0 && frame_before(f, h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = f;
-    return true;
+    (void)ctx;
+    const rem_tent *a = pa, *b = pb;
+    return a->t < b->t || (a->t == b->t && a->conn < b->conn);
 }
 
-static rem_frame *fheap_pop(rem_fheap *h)
+/* The first frame of h (by arrival), or NULL. */
+static rem_frame *frame_first(const heap *h)
 {
-    rem_frame *top = h->v[0], *last = h->v[--h->n];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && frame_before(h->v[c + 1], h->v[c]))
-            c++;
-        if (!frame_before(h->v[c], last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
+    return heap_count(h) ? *(rem_frame **)heap_at(h, 0) : NULL;
 }
 
-static bool tent_before(rem_tent a, rem_tent b)
+static rem_frame *frame_pop(heap *h)
 {
-    return a.t < b.t || (a.t == b.t && a.conn < b.conn);
+    rem_frame *f;
+    heap_pop(h, &f);
+    return f;
 }
 
-static bool theap_push(rem_theap *h, rem_tent e)
+/* When the first element of h is due (REM_NEVER: h is empty): a frame's arrival, a timer
+ * entry's deadline. */
+static simtime_ps frame_due(const heap *h)
 {
-    if (h->n == h->cap) {
-        uint32_t cap = h->cap ? 2 * h->cap : 64;
-        rem_tent *v = realloc(h->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        h->v = v;
-        h->cap = cap;
-    }
-    uint32_t i = h->n++;
-    while (i > 0 && tent_before(e, h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = e;
-    return true;
+    const rem_frame *f = frame_first(h);
+    return f ? f->arrive : REM_NEVER;
 }
 
-static rem_tent theap_pop(rem_theap *h)
+static simtime_ps tent_due(const heap *h)
 {
-    rem_tent top = h->v[0], last = h->v[--h->n];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && tent_before(h->v[c + 1], h->v[c]))
-            c++;
-        if (!tent_before(h->v[c], last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
+    return heap_count(h) ? ((const rem_tent *)heap_at(h, 0))->t : REM_NEVER;
 }
 
 /* ---- lifecycle ---- */
@@ -264,6 +216,9 @@ rem *rem_new(const rem_cfg *cfg, sim_err *err)
         return NULL;
     }
     r->cfg = *cfg;
+    heap_init(&r->out, sizeof(rem_frame *), frame_before, NULL, NULL);
+    heap_init(&r->in, sizeof(rem_frame *), frame_before, NULL, NULL);
+    heap_init(&r->timers, sizeof(rem_tent), tent_before, NULL, NULL);
     uint64_t s = cfg->seed ^ 0x72656d6f7465ULL; /* "remote" */
     r->to_chip.rng = rng_next(&s);
     r->from_chip.rng = rng_next(&s);
@@ -279,20 +234,20 @@ rem *rem_new(const rem_cfg *cfg, sim_err *err)
     return r;
 }
 
-static void fheap_free(rem_fheap *h)
+static void frames_free(heap *h)
 {
-    for (uint32_t i = 0; i < h->n; i++)
-        free(h->v[i]);
-    free(h->v);
+    for (uint32_t i = 0; i < heap_count(h); i++)
+        free(*(rem_frame **)heap_at(h, i));
+    heap_free(h);
 }
 
 void rem_free(rem *r)
 {
     if (!r)
         return;
-    fheap_free(&r->out);
-    fheap_free(&r->in);
-    free(r->timers.v);
+    frames_free(&r->out);
+    frames_free(&r->in);
+    heap_free(&r->timers);
     for (uint32_t i = 0; i < r->nconns; i++)
         free(r->conns[i].ooo);
     free(r->conns);
@@ -404,7 +359,7 @@ void rem_conn_resched(rem *r, rem_conn *c)
     if (d == REM_NEVER || (c->sched && c->sched <= d))
         return; /* the entry already there fires first and re-arms */
     rem_tent e = {d, (uint32_t)(c - r->conns)};
-    if (!theap_push(&r->timers, e)) {
+    if (!heap_push(&r->timers, &e)) {
         r->oom = true;
         return;
     }
@@ -531,7 +486,7 @@ static void emit_frame(rem *r, uint32_t lip, uint16_t lport, uint32_t rip, uint1
         free(f);
         return;
     }
-    if (!fheap_push(&r->out, f)) {
+    if (!heap_push(&r->out, &f)) {
         r->oom = true;
         free(f);
     }
@@ -556,9 +511,9 @@ void rem_emit_rst(rem *r, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t r
 
 bool rem_peek_frame(const rem *r, const uint8_t **data, uint32_t *len, simtime_ps *arrive)
 {
-    if (!r->out.n)
+    const rem_frame *f = frame_first(&r->out);
+    if (!f)
         return false;
-    const rem_frame *f = r->out.v[0];
     *data = f->data;
     *len = f->len;
     *arrive = f->arrive;
@@ -567,8 +522,8 @@ bool rem_peek_frame(const rem *r, const uint8_t **data, uint32_t *len, simtime_p
 
 void rem_pop_frame(rem *r)
 {
-    if (r->out.n)
-        free(fheap_pop(&r->out));
+    if (heap_count(&r->out))
+        free(frame_pop(&r->out));
 }
 
 void rem_from_chip(rem *r, const uint8_t *frame, uint32_t len, simtime_ps t)
@@ -585,7 +540,7 @@ void rem_from_chip(rem *r, const uint8_t *frame, uint32_t len, simtime_ps t)
         free(f);
         return;
     }
-    if (!fheap_push(&r->in, f)) {
+    if (!heap_push(&r->in, &f)) {
         r->oom = true;
         free(f);
     }
@@ -731,10 +686,10 @@ static void open_client(rem *r, simtime_ps now)
 simtime_ps rem_next_ps(const rem *r)
 {
     simtime_ps t = next_open(r);
-    if (r->in.n && r->in.v[0]->arrive < t)
-        t = r->in.v[0]->arrive;
-    if (r->timers.n && r->timers.v[0].t < t)
-        t = r->timers.v[0].t;
+    if (frame_due(&r->in) < t)
+        t = frame_due(&r->in);
+    if (tent_due(&r->timers) < t)
+        t = tent_due(&r->timers);
     return t;
 }
 
@@ -742,8 +697,8 @@ unsigned rem_advance(rem *r, simtime_ps now)
 {
     unsigned work = 0;
     for (;;) {
-        simtime_ps tf = r->in.n ? r->in.v[0]->arrive : REM_NEVER;
-        simtime_ps tt = r->timers.n ? r->timers.v[0].t : REM_NEVER;
+        simtime_ps tf = frame_due(&r->in);
+        simtime_ps tt = tent_due(&r->timers);
         simtime_ps to = next_open(r);
         simtime_ps t = tf < tt ? tf : tt;
         if (to < t)
@@ -754,11 +709,12 @@ unsigned rem_advance(rem *r, simtime_ps now)
             r->now = t;
         work++;
         if (tf == t) {
-            rem_frame *f = fheap_pop(&r->in);
+            rem_frame *f = frame_pop(&r->in);
             handle_frame(r, f->data, f->len, r->now);
             free(f);
         } else if (tt == t) {
-            rem_tent e = theap_pop(&r->timers);
+            rem_tent e;
+            heap_pop(&r->timers, &e);
             rem_conn *c = &r->conns[e.conn];
             if (c->sched != e.t)
                 continue; /* superseded by an earlier entry */
@@ -776,7 +732,7 @@ bool rem_done(const rem *r)
 {
     bool clients_left =
         r->cfg.role != REM_ROLE_SERVER && r->next_client < r->cfg.clients && !r->oom;
-    return !clients_left && r->live == 0 && r->in.n == 0 && r->out.n == 0;
+    return !clients_left && r->live == 0 && heap_count(&r->in) == 0 && heap_count(&r->out) == 0;
 }
 
 /* ---- per-connection listing ---- */

@@ -3,6 +3,7 @@
 #ifndef SPPSIM_REMOTE_INT_H
 #define SPPSIM_REMOTE_INT_H
 
+#include "heap.h"
 #include "remote.h"
 
 #define REM_PS_PER_US 1000000ULL
@@ -82,20 +83,10 @@ typedef struct rem_frame {
     uint8_t data[];
 } rem_frame;
 
-typedef struct rem_fheap {
-    rem_frame **v;
-    uint32_t n, cap;
-} rem_fheap;
-
 typedef struct rem_tent {
     simtime_ps t;
     uint32_t conn;
 } rem_tent;
-
-typedef struct rem_theap {
-    rem_tent *v;
-    uint32_t n, cap;
-} rem_theap;
 
 typedef struct rem_link {
     simtime_ps free; /* the end of the last frame's serialisation */
@@ -108,9 +99,9 @@ struct rem {
     uint64_t rng_isn;
     uint64_t order;
     rem_link to_chip, from_chip;
-    rem_fheap out; /* toward the chip, by arrival */
-    rem_fheap in;  /* from the chip, by arrival at the remote */
-    rem_theap timers;
+    heap out;    /* rem_frame *, toward the chip, by arrival */
+    heap in;     /* rem_frame *, from the chip, by arrival at the remote */
+    heap timers; /* rem_tent */
     rem_conn *conns;
     uint32_t nconns, cconns;
     uint32_t *table; /* open addressing: conn index + 1, 0 = empty */
