@@ -57,16 +57,14 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
     if (ifname.empty() || ifname.size() >= IFNAMSIZ || ifname.find('/') != std::string::npos)
         throw std::runtime_error(what + ": not an interface name (1 to " +
                                  std::to_string(IFNAMSIZ - 1) + " characters, no '/')");
-    fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd_ < 0)
+    tap_.reset(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (tap_.get() < 0)
         throw std::runtime_error(what + ": cannot open /dev/net/tun: " + errno_text(errno));
     ifreq ifr{};
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     std::memcpy(ifr.ifr_name, ifname.c_str(), ifname.size());
-    if (ioctl(fd_, TUNSETIFF, &ifr) < 0) {
+    if (ioctl(tap_.get(), TUNSETIFF, &ifr) < 0) {
         int e = errno;
-        close(fd_);
-        fd_ = -1;
         std::string why = errno_text(e);
         if (e == EBUSY)
             why += " (another process has it open)";
@@ -74,14 +72,8 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
             why += " (an interface of that name exists and is not a TAP interface)";
         throw std::runtime_error(what + ": cannot attach the TAP interface: " + why);
     }
-    if (!pcap_path.empty()) {
-        try {
-            pcap_.open(pcap_path, "live capture");
-        } catch (...) {
-            close(fd_);
-            throw;
-        }
-    }
+    if (!pcap_path.empty())
+        pcap_.open(pcap_path, "live capture");
     netif_rng_init(&rng_, cfg_.seed ? cfg_.seed : chip_seed);
     hist_clear(&lag_);
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); // sleeps end when asked, not up to 50 us later
@@ -108,7 +100,6 @@ LiveSource::LiveSource(sc_core::sc_module_name name, const netif_cfg &cfg, uint6
         pthread_sigmask(SIG_SETMASK, &old, nullptr);
         sigaction(SIGINT, &old_int_, nullptr);
         sigaction(SIGTERM, &old_term_, nullptr);
-        close(fd_);
         throw std::runtime_error(what +
                                  ": cannot start the thread that writes to the TAP: " + e.what());
     }
@@ -129,8 +120,6 @@ LiveSource::~LiveSource()
         writer_.join();
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
-    if (fd_ >= 0)
-        close(fd_);
 }
 
 // Waits until the wall clock reaches simulated time t (record: count a tick, and the lag when
@@ -228,7 +217,7 @@ void LiveSource::idle(uint64_t now)
     const uint64_t due = wall0_ns_ + (now + horizon) / 1000;
     const uint64_t wall = clock_ns(CLOCK_MONOTONIC);
     if (wall < due) {
-        pollfd p{fd_, POLLIN, 0};
+        pollfd p{tap_.get(), POLLIN, 0};
         timespec rel{static_cast<time_t>((due - wall) / 1000000000ull),
                      static_cast<long>((due - wall) % 1000000000ull)};
         ppoll(&p, 1, &rel, nullptr); // a frame, the time, or a signal
@@ -248,7 +237,7 @@ bool LiveSource::read_tap(uint64_t now)
             ps_.read_pauses++;
             return true;
         }
-        ssize_t n = read(fd_, rbuf_.data(), rbuf_.size());
+        ssize_t n = read(tap_.get(), rbuf_.data(), rbuf_.size());
         if (n <= 0)
             return any; // EAGAIN: nothing more waiting (errors: the interface went away; retried)
         const uint8_t *f = rbuf_.data();
@@ -363,7 +352,7 @@ void LiveSource::writer_main() noexcept
                 while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
                 }
             }
-            if (write(fd_, t.data.data(), t.len) == static_cast<ssize_t>(t.len)) {
+            if (write(tap_.get(), t.data.data(), t.len) == static_cast<ssize_t>(t.len)) {
                 w_frames_.fetch_add(1, std::memory_order_relaxed);
                 w_bytes_.fetch_add(t.len, std::memory_order_relaxed);
             } else {

@@ -46,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "c_ptr.h"
 #include "json_writer.h"
 #include "netif.h"
 #include "pcap_writer.h"
@@ -104,7 +105,7 @@ private:
     };
     netif_cfg cfg_;
     std::string ifname_;
-    int fd_ = -1;
+    Fd tap_; // /dev/net/tun, attached to the TAP
     TimedChannel<pkt> &out_;
     SchedEvent wake_;
     SchedProc proc_;

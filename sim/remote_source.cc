@@ -12,28 +12,20 @@ RemoteSource::RemoteSource(sc_core::sc_module_name name, const rem_cfg &cfg, Tim
     : sc_module(name), out_(out), bufs_(out.capacity() + 1), progress_(progress)
 {
     sim_err err;
-    r_ = rem_new(&cfg, &err);
+    r_.reset(rem_new(&cfg, &err));
     if (!r_)
         throw std::runtime_error(std::string("--generate: ") + err.msg);
-    if (!pcap_path.empty()) {
-        try {
-            pcap_.open(pcap_path, "generated capture");
-        } catch (...) {
-            rem_free(r_);
-            throw;
-        }
-    }
+    if (!pcap_path.empty())
+        pcap_.open(pcap_path, "generated capture");
     wall0_ = last_print_ = std::chrono::steady_clock::now();
     proc_.bind<&RemoteSource::run>(this, true);
     proc_ << wake_;
 }
 
-RemoteSource::~RemoteSource() { rem_free(r_); }
-
 void RemoteSource::from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps)
 {
-    rem_from_chip(r_, frame, len, t_ps);
-    uint64_t next = rem_next_ps(r_), now = now_ps();
+    rem_from_chip(r_.get(), frame, len, t_ps);
+    uint64_t next = rem_next_ps(r_.get()), now = now_ps();
     if (next != REM_NEVER)
         wake_.notify(next > now ? next - now : 0); // an earlier notify wins
 }
@@ -41,11 +33,11 @@ void RemoteSource::from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps)
 void RemoteSource::run()
 {
     const uint64_t now = now_ps();
-    rem_advance(r_, now);
+    rem_advance(r_.get(), now);
     const uint8_t *data;
     uint32_t len;
     simtime_ps arrive;
-    while (rem_peek_frame(r_, &data, &len, &arrive) && arrive <= now) {
+    while (rem_peek_frame(r_.get(), &data, &len, &arrive) && arrive <= now) {
         check_warmup(index_, now);
         st_.packets++;
         st_.bytes += len;
@@ -70,23 +62,23 @@ void RemoteSource::run()
             st_.pushed++;
             st_.pushed_bytes += len;
         }
-        rem_pop_frame(r_);
+        rem_pop_frame(r_.get());
     }
     if (progress_ && (index_ & 0x3ff) == 0)
         progress_line(false);
-    uint64_t next = rem_next_ps(r_);
-    if (rem_peek_frame(r_, &data, &len, &arrive) && arrive < next)
+    uint64_t next = rem_next_ps(r_.get());
+    if (rem_peek_frame(r_.get(), &data, &len, &arrive) && arrive < next)
         next = arrive;
     if (next != REM_NEVER)
         wake_.notify(next > now ? next - now : 0);
-    else if (progress_shown_ && rem_done(r_))
+    else if (progress_shown_ && rem_done(r_.get()))
         progress_line(true);
 }
 
 void RemoteSource::reset_stats()
 {
     st_ = SourceStats{};
-    rem_reset_stats(r_);
+    rem_reset_stats(r_.get());
 }
 
 void RemoteSource::progress_line(bool final)
@@ -96,7 +88,7 @@ void RemoteSource::progress_line(bool final)
     if (!final && (wall < 2.0 || std::chrono::duration<double>(t - last_print_).count() < 1.0))
         return;
     last_print_ = t;
-    const rem_stats *s = rem_get_stats(r_);
+    const rem_stats *s = rem_get_stats(r_.get());
     bool tty = isatty(STDERR_FILENO);
     std::fprintf(stderr,
                  "%ssppsim: generating: %llu connections opened, %llu completed, %llu failed, "

@@ -13,6 +13,7 @@
 #include <systemc>
 #include <vector>
 
+#include "c_ptr.h"
 #include "pcap_writer.h"
 #include "remote.h"
 #include "source.h"
@@ -23,24 +24,23 @@ public:
     // Throws std::runtime_error for a bad cfg (rem_new's message) or an unwritable capture.
     RemoteSource(sc_core::sc_module_name name, const rem_cfg &cfg, TimedChannel<pkt> &out,
                  const std::string &pcap_path, bool progress);
-    ~RemoteSource() override;
     RemoteSource(const RemoteSource &) = delete;
     RemoteSource &operator=(const RemoteSource &) = delete;
 
     const SourceStats &stats() const override { return st_; }
     uint64_t epoch_ns() const override { return 0; }
-    bool finished() const override { return rem_done(r_); }
+    bool finished() const override { return rem_done(r_.get()); }
     void reset_stats() override;
     uint64_t next_index() const override { return index_; }
 
     // A frame the chip transmitted, its last bit leaving at t_ps.
     void from_chip(const uint8_t *frame, uint32_t len, uint64_t t_ps);
-    const rem *model() const { return r_; }
+    const rem *model() const { return r_.get(); }
 
 private:
     void run();
     void progress_line(bool final);
-    rem *r_ = nullptr;
+    CPtr<rem, rem_free> r_;
     TimedChannel<pkt> &out_;
     SchedEvent wake_;
     SchedProc proc_;

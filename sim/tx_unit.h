@@ -9,6 +9,7 @@
 #include <string>
 #include <systemc>
 
+#include "c_ptr.h"
 #include "channel.h"
 #include "messages.h"
 #include "pcap_writer.h"
@@ -22,9 +23,8 @@ public:
     // stands for. Throws std::runtime_error (bad config, unwritable file).
     TxUnit(sc_core::sc_module_name name, const tx_cfg &cfg, uint32_t flows, TimedChannel<TxMsg> &in,
            const std::string &path, std::function<uint64_t()> epoch);
-    ~TxUnit() override;
-    tx *model() { return t_; }
-    const tx *model() const { return t_; }
+    tx *model() { return t_.get(); }
+    const tx *model() const { return t_.get(); }
     const UnitClock &clock() const { return clk_; }
     // The last time an activation did work (ps): the end of the run is the latest of these.
     uint64_t last_work_ps() const { return last_work_ps_; }
@@ -37,7 +37,7 @@ public:
 
 private:
     void run();
-    tx *t_ = nullptr;
+    CPtr<tx, tx_free> t_;
     UnitClock clk_;
     uint32_t depth_; // tx.depth: frames the unit's queue holds
     TimedChannel<TxMsg> &in_;
