@@ -32,6 +32,16 @@ uint64_t clock_ns(clockid_t id)
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// Sleeps until CLOCK_MONOTONIC reads due_ns; a signal that set g_signal ends the sleep early
+// (the writer thread blocks them: it always sleeps to the end).
+void sleep_until(uint64_t due_ns)
+{
+    timespec ts{static_cast<time_t>(due_ns / 1000000000ull),
+                static_cast<long>(due_ns % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR && !g_signal) {
+    }
+}
+
 std::string errno_text(int e)
 {
     std::string s = std::strerror(e);
@@ -143,11 +153,8 @@ void LiveSource::pace(uint64_t t_ps, bool record)
             ps_.slipped_us += lag / 1000;
         }
     }
-    if (wall >= due)
-        return;
-    timespec ts{static_cast<time_t>(due / 1000000000ull), static_cast<long>(due % 1000000000ull)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR && !g_signal) {
-    }
+    if (wall < due)
+        sleep_until(due);
 }
 
 void LiveSource::run()
@@ -346,12 +353,8 @@ void LiveSource::writer_main() noexcept
         for (size_t i = 0; i < n; i++) {
             const TapFrame &t = w_slots_[(head + i) % kWriteSlots];
             if (t.due_ns && !w_unpaced_.load(std::memory_order_relaxed) &&
-                clock_ns(CLOCK_MONOTONIC) < t.due_ns) {
-                timespec ts{static_cast<time_t>(t.due_ns / 1000000000ull),
-                            static_cast<long>(t.due_ns % 1000000000ull)};
-                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-                }
-            }
+                clock_ns(CLOCK_MONOTONIC) < t.due_ns)
+                sleep_until(t.due_ns);
             if (write(tap_.get(), t.data.data(), t.len) == static_cast<ssize_t>(t.len)) {
                 w_frames_.fetch_add(1, std::memory_order_relaxed);
                 w_bytes_.fetch_add(t.len, std::memory_order_relaxed);
