@@ -9,8 +9,12 @@ Sched g_sched;
 SchedProc::~SchedProc()
 {
     Sched &s = sched();
-    for (auto *v : {&s.runnable_, &s.running_})
-        v->erase(std::remove(v->begin(), v->end(), this), v->end());
+    auto it = std::find(s.runnable_.begin(), s.runnable_.end(), this);
+    if (it == s.runnable_.end())
+        return;
+    if (static_cast<size_t>(it - s.runnable_.begin()) < s.run_index_)
+        s.run_index_--; // gone from before the one that runs next
+    s.runnable_.erase(it);
 }
 
 void SchedProc::start() { sched().make_runnable(this); }
@@ -32,25 +36,11 @@ void SchedEvent::cancel()
     if (when_ == kNone)
         return;
     Sched &s = sched();
-    if (pos_ != UINT32_MAX)
-        s.remove(this);
+    if (in_timed_)
+        s.unlink(this);
     else
         s.delta_.erase(std::remove(s.delta_.begin(), s.delta_.end(), this), s.delta_.end());
     when_ = kNone;
-}
-
-void SchedEvent::trigger()
-{
-    when_ = kNone;
-    Sched &s = sched();
-    for (SchedProc *p : procs_)
-        s.make_runnable(p);
-    if (!once_.empty()) {
-        for (auto &[p, run] : once_)
-            if (p->runs_ == run) // it has not run since it asked
-                s.make_runnable(p);
-        once_.clear();
-    }
 }
 
 // --- the scheduler ---
@@ -58,133 +48,99 @@ void SchedEvent::trigger()
 void Sched::schedule(SchedEvent *e, uint64_t t)
 {
     notifications_++;
-    if (e->pos_ != UINT32_MAX) {
-        // an earlier time for a pending timed notification: it moves up, or to the delta list
-        if (t == now_) {
-            remove(e);
-        } else {
-            e->when_ = t;
-            e->seq_ = seq_++;
-            sift_up(e->pos_);
-            return;
-        }
-    }
+    if (e->in_timed_) // an earlier time for a pending timed notification: it leaves its place
+        unlink(e);
     e->when_ = t;
-    e->seq_ = seq_++;
     if (t == now_) {
         delta_.push_back(e);
         return;
     }
-    e->pos_ = static_cast<uint32_t>(heap_.size());
-    heap_.push_back(e);
-    sift_up(e->pos_);
-}
-
-void Sched::remove(SchedEvent *e)
-{
-    uint32_t i = e->pos_;
-    SchedEvent *last = heap_.back();
-    heap_.pop_back();
-    e->pos_ = UINT32_MAX;
-    if (last == e)
-        return;
-    heap_[i] = last;
-    last->pos_ = i;
-    sift_up(i);
-    sift_down(last->pos_);
-}
-
-void Sched::sift_up(uint32_t i)
-{
-    SchedEvent *e = heap_[i];
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (!before(e, heap_[parent]))
-            break;
-        heap_[i] = heap_[parent];
-        heap_[i]->pos_ = i;
-        i = parent;
+    e->in_timed_ = true;
+    const Timed n{t, seq_++ | (e->first_ ? 0 : kNotFirst), e};
+    // Insertion from the back (the earliest end): a new notification is usually due before the
+    // far ones (timers, the sampler), so few entries move.
+    timed_.push_back(n);
+    Timed *a = timed_.data();
+    size_t i = timed_.size() - 1;
+    while (i > 0 && earlier(a[i - 1], n)) {
+        a[i] = a[i - 1];
+        i--;
     }
-    heap_[i] = e;
-    e->pos_ = i;
+    a[i] = n;
 }
 
-void Sched::sift_down(uint32_t i)
+void Sched::unlink(SchedEvent *e)
 {
-    const uint32_t n = static_cast<uint32_t>(heap_.size());
-    SchedEvent *e = heap_[i];
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && before(heap_[c + 1], heap_[c]))
-            c++;
-        if (!before(heap_[c], e))
-            break;
-        heap_[i] = heap_[c];
-        heap_[i]->pos_ = i;
-        i = c;
+    size_t i = timed_.size();
+    while (timed_[--i].e != e) {
     }
-    heap_[i] = e;
-    e->pos_ = i;
+    timed_.erase(timed_.begin() + static_cast<std::ptrdiff_t>(i));
+    e->in_timed_ = false;
 }
 
 uint64_t Sched::next_time() const
 {
-    if (!delta_.empty() || !runnable_.empty() || run_index_ + 1 < running_.size())
+    if (!delta_.empty() || run_index_ < runnable_.size())
         return now_;
-    return heap_.empty() ? kNever : heap_.front()->when_;
+    return timed_.empty() ? kNever : timed_.back().when;
 }
 
-void Sched::drain_now()
+inline void Sched::drain_now()
 {
     while (!stopped_) {
-        while (!runnable_.empty()) { // evaluation
-            running_.swap(runnable_);
-            for (run_index_ = 0; run_index_ < running_.size(); run_index_++) {
-                SchedProc *p = running_[run_index_];
-                p->queued_ = false;
-                p->runs_++;
-                activations_++;
-                p->fn_(p->obj_);
-            }
-            running_.clear();
-            run_index_ = 0;
+        // Evaluation. Only start() makes a process runnable while others run (a trigger is never
+        // immediate), and what it adds runs after them in this same phase.
+        while (run_index_ < runnable_.size()) {
+            SchedProc *p = runnable_[run_index_++];
+            p->queued_ = false;
+            p->runs_++;
+            activations_++;
+            p->fn_(p->obj_);
         }
+        runnable_.clear();
+        run_index_ = 0;
         if (stopped_ || delta_.empty())
             break;
-        fired_.swap(delta_); // the delta notification phase
-        for (SchedEvent *e : fired_)
+        // The delta notification phase. A trigger runs no process and notifies nothing, so
+        // delta_ does not change while it is walked.
+        for (SchedEvent *e : delta_)
             e->trigger();
-        fired_.clear();
+        delta_.clear();
     }
 }
 
-void Sched::advance()
+inline void Sched::advance()
 {
-    const uint64_t t = heap_.front()->when_;
+    const uint64_t t = timed_.back().when;
     now_ = t;
-    while (!heap_.empty() && heap_.front()->when_ == t) {
-        SchedEvent *e = heap_.front();
-        remove(e);
+    do {
+        SchedEvent *e = timed_.back().e;
+        timed_.pop_back();
+        e->in_timed_ = false;
         e->trigger();
-    }
+    } while (!timed_.empty() && timed_.back().when == t);
 }
 
 uint64_t Sched::step()
 {
-    if (started_ && !stopped_ && runnable_.empty() && delta_.empty() && !heap_.empty())
+    // After a drain that was not stopped nothing is runnable and no delta notification waits,
+    // unless something outside a process (a test, the lockstep driver's caller) notified since.
+    if (started_ && !stopped_ && runnable_.empty() && delta_.empty() && !timed_.empty())
         advance();
     started_ = true;
     drain_now();
-    if (stopped_ || heap_.empty())
+    if (stopped_ || timed_.empty())
         return kNever;
-    return heap_.front()->when_;
+    return timed_.back().when;
 }
 
 void Sched::run()
 {
-    while (step() != kNever) {
+    step(); // what is due now
+    // step() repeated, its test spared: each drain_now leaves nothing runnable and no delta
+    while (!stopped_ && !timed_.empty()) {
+        advance();
+        drain_now();
     }
 }
 

@@ -2,8 +2,8 @@
 // "Scheduling"). It keeps the part of SystemC's sc_event / SC_METHOD semantics the glue uses —
 // timed and delta notification (an earlier notification replaces a later one), static
 // sensitivity, one-shot extra sensitivity (next_trigger), run to completion, delta cycles,
-// stop — at the price of a heap operation per notification instead of a kernel event (~40 ns,
-// and several per packet per unit).
+// stop — at the price of a few compares and moves in a short sorted array per notification
+// instead of a kernel event (~40 ns, and several per packet per unit).
 //
 // SystemC drives it (SchedDriver): by default its one SC_METHOD runs the scheduler to the end in
 // a single activation (temporal decoupling with an unbounded quantum: no unit talks to anything
@@ -14,7 +14,8 @@
 //
 // Order, which makes runs deterministic: within a delta cycle processes run in the order they
 // were made runnable; events due at the same time trigger in the order they were (last)
-// notified; a delta cycle's notifications trigger in the order made.
+// notified, those marked trigger_first ahead of the others; a delta cycle's notifications
+// trigger in the order made.
 #pragma once
 
 #include <cstdint>
@@ -82,7 +83,7 @@ public:
     // Withdraws a pending notification.
     void cancel();
     // Makes this event trigger before every other event due at the same time (what observes
-    // the state as a time step begins: the sampler).
+    // the state as a time step begins: the sampler). Takes effect from its next notification.
     void trigger_first() { first_ = true; }
     bool pending() const { return when_ != kNone; }
 
@@ -90,14 +91,13 @@ private:
     friend class Sched;
     friend class SchedProc;
     static constexpr uint64_t kNone = UINT64_MAX;
-    void trigger();
+    inline void trigger();
 
     std::vector<SchedProc *> procs_;                     // static sensitivity
     std::vector<std::pair<SchedProc *, uint64_t>> once_; // one-shot: process, its activation
     uint64_t when_ = kNone;                              // pending notification (ps)
-    uint64_t seq_ = 0;                                   // order among the same time's
-    uint32_t pos_ = UINT32_MAX;                          // index in the heap (timed)
-    bool first_ = false;                                 // trigger_first
+    bool in_timed_ = false; // pending in Sched::timed_ (else, if pending, in the delta list)
+    bool first_ = false;    // trigger_first
 };
 
 class Sched {
@@ -127,18 +127,20 @@ public:
 private:
     friend class SchedEvent;
     friend class SchedProc;
-    void schedule(SchedEvent *e, uint64_t t);
-    void remove(SchedEvent *e);
-    void sift_up(uint32_t i);
-    void sift_down(uint32_t i);
-    bool before(const SchedEvent *a, const SchedEvent *b) const
+    // A pending timed notification. order: the notification's sequence number, with the top
+    // bit set unless its event triggers first, so (when, order) sorts as (when, first, seq).
+    struct Timed {
+        uint64_t when;
+        uint64_t order;
+        SchedEvent *e;
+    };
+    static constexpr uint64_t kNotFirst = uint64_t{1} << 63;
+    static bool earlier(const Timed &a, const Timed &b)
     {
-        if (a->when_ != b->when_)
-            return a->when_ < b->when_;
-        if (a->first_ != b->first_)
-            return a->first_;
-        return a->seq_ < b->seq_;
+        return a.when < b.when || (a.when == b.when && a.order < b.order);
     }
+    void schedule(SchedEvent *e, uint64_t t);
+    void unlink(SchedEvent *e); // takes e's entry out of timed_ (rare: cancel, an earlier notify)
     void make_runnable(SchedProc *p)
     {
         if (!p->queued_) {
@@ -149,11 +151,13 @@ private:
     void drain_now(); // every delta cycle at now_
     void advance();   // triggers the events due at the next time
 
-    std::vector<SchedEvent *> heap_;  // timed notifications, earliest first
+    // Timed notifications sorted latest first, so the next one is at the back: one entry per
+    // pending event, a handful at a time (docs/architecture.md, "Scheduling", says why not a
+    // heap or a timing wheel).
+    std::vector<Timed> timed_;
     std::vector<SchedEvent *> delta_; // notified for the next delta cycle
-    std::vector<SchedEvent *> fired_; // the delta cycle being triggered (kept for its capacity)
-    std::vector<SchedProc *> runnable_, running_;
-    size_t run_index_ = 0; // the process of running_ that runs now
+    std::vector<SchedProc *> runnable_;
+    size_t run_index_ = 0; // during an evaluation, the process of runnable_ that runs next
     uint64_t now_ = 0;
     uint64_t seq_ = 0;
     uint64_t activations_ = 0, notifications_ = 0;
@@ -172,6 +176,21 @@ inline void SchedEvent::notify(uint64_t delay_ps)
     if (when_ != kNone && when_ <= t)
         return; // the pending one is earlier (or the same)
     s.schedule(this, t);
+}
+
+// Inline: the scheduler's loop calls it for every event that fires.
+inline void SchedEvent::trigger()
+{
+    when_ = kNone;
+    Sched &s = sched();
+    for (SchedProc *p : procs_)
+        s.make_runnable(p);
+    if (!once_.empty()) {
+        for (auto &[p, run] : once_)
+            if (p->runs_ == run) // it has not run since it asked
+                s.make_runnable(p);
+        once_.clear();
+    }
 }
 
 // The SystemC side: one SC_METHOD that runs the scheduler, at once to the end, or (lockstep) a
