@@ -379,7 +379,7 @@ static uint32_t abs_end_of(const core_insn *code, uint32_t n)
  * nothing allocated. */
 static int predecode(const uc_image *img, const core_cfg *cfg, core_image *out, sim_err *err)
 {
-    core_insn *code = img->ncode ? malloc(sizeof *code * img->ncode) : NULL;
+    core_insn *code = img->ncode ? calloc(img->ncode, sizeof *code) : NULL;
     if (img->ncode && !code)
         return sim_err_set(err, "%s: out of memory for %u instructions", image_name(img),
                            img->ncode);
