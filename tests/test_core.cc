@@ -610,6 +610,45 @@ TEST(CoreWorkspace, OutOfBoundsFaultsAndChangesNothing)
     }
 }
 
+// The absolute accesses are checked once per event against the image's highest one
+// (core_image.abs_end): a workspace that holds them all runs them unchecked, a shorter one
+// checks each; either way only an access that runs can fault, at its own pc.
+TEST(CoreWorkspace, AbsoluteAccessesCheckedOncePerEventOrEachTime)
+{
+    auto build = [](Prog &p) {
+        p.op(UC_LDB | UC_ABS, 1, 0, 0);                 // 0: r1 = ws[0]
+        uint32_t j = p.op(UC_JEQ | UC_K, 1, 0, 0, 0);   // 1: ws[0] == 0: skip the far store
+        p.op(UC_STW | UC_K | UC_ABS, 0, 0, 40, 0xabcd); // 2: [40, 44)
+        p.patch(j, p.fin());                            // 3
+    };
+    for (uint32_t len : {64u, 44u, 43u, 8u}) {
+        for (uint8_t first : {0, 1}) {
+            Rig g;
+            build(g.prog);
+            g.ws.assign(len, 0);
+            g.ws[0] = first;
+            g.load();
+            EXPECT_EQ(g.c.abs_end, 44u);
+            int f = g.run();
+            if (first && len < 44) {
+                EXPECT_EQ(f, CORE_FAULT_WS_BOUNDS) << len;
+                EXPECT_EQ(g.res.pc, 2u);
+                EXPECT_EQ(g.cycles(), 2u * g.k.ws + g.k.br);
+                for (uint32_t i = 1; i < len; i++)
+                    EXPECT_EQ(g.ws[i], 0) << len << " " << i;
+            } else {
+                EXPECT_EQ(f, CORE_OK) << len << " " << int(first);
+                EXPECT_EQ(g.res.pc, 3u);
+                if (len >= 44) { // little-endian 0xabcd, or untouched
+                    EXPECT_EQ(g.ws[40], first ? 0xcd : 0);
+                    EXPECT_EQ(g.ws[41], first ? 0xab : 0);
+                    EXPECT_EQ(g.ws[42], 0);
+                }
+            }
+        }
+    }
+}
+
 TEST(CoreWorkspace, EmptyWorkspaceFaultsAtAnyAddress)
 {
     Rig g;
@@ -1371,21 +1410,67 @@ TEST(CoreCheck, PreDecodes)
     g.prog.op(UC_STH | UC_K | UC_ABS, 3, 4, 0x1234, 0xdeadbeef);
     g.prog.op(UC_LDEV, 7, 0, 0, UC_EVF_SEQ);
     g.prog.op(UC_CMD, 0, 0, 0, UC_CMD_LOG);
+    g.prog.op(UC_JSEQLT | UC_K, 1, 0, 0, 9);
+    g.prog.op(UC_MUL, 1, 2);
     g.prog.fin();
     g.load();
-    ASSERT_EQ(g.c.ncode, 4u);
+    ASSERT_EQ(g.c.ncode, 6u);
     const core_insn &i = g.c.code[0];
+    EXPECT_EQ(i.xop, UC_STH | UC_K | UC_ABS); // the encoded byte: one handler per form
     EXPECT_EQ(i.op, UC_STH);
-    EXPECT_EQ(i.k, 1);
-    EXPECT_EQ(i.abs, 1);
     EXPECT_EQ(i.dst, 3);
     EXPECT_EQ(i.src, 4);
     EXPECT_EQ(i.off, 0x1234);
     EXPECT_EQ(i.imm, 0xdeadbeefu);
     EXPECT_EQ(i.wreg, -1);
+    EXPECT_EQ(i.cost, g.k.ws); // each instruction carries its class's cost from the cfg
+    // ldev: the handler reads the field at off with the width its xop says
+    EXPECT_EQ(g.c.code[1].op, UC_LDEV);
+    EXPECT_NE(g.c.code[1].xop, UC_LDEV);
+    EXPECT_EQ(g.c.code[1].off, offsetof(event, seq));
+    EXPECT_EQ(g.c.code[1].imm, (uint32_t)UC_EVF_SEQ);
     EXPECT_EQ(g.c.code[1].wreg, 7);
+    EXPECT_EQ(g.c.code[1].cost, g.k.ev);
     EXPECT_EQ(g.c.code[2].wreg, 0);
-    EXPECT_EQ(g.c.code[3].wreg, -1);
+    EXPECT_EQ(g.c.code[2].cost, g.k.cmd);
+    EXPECT_EQ(g.c.code[3].cost, g.k.br);
+    EXPECT_EQ(g.c.code[3].tcost, g.k.tk);
+    EXPECT_EQ(g.c.code[4].cost, g.k.mul);
+    EXPECT_EQ(g.c.code[5].wreg, -1);
+    EXPECT_EQ(g.c.code[5].cost, g.k.fin);
+}
+
+// Every field ldev reads, through its pre-decoded handler (one per field width), traced and
+// untraced, against the descriptor's own accessor.
+TEST(CoreCheck, LdevOfEveryFieldReadsTheDescriptor)
+{
+    for (unsigned f = 0; f < UC_EVF_COUNT; f++) {
+        if (f == UC_EVF_NOW_US)
+            continue;
+        Rig g;
+        g.prog.op(UC_LDEV, 1, 0, 0, f);
+        g.prog.fin();
+        // distinct bytes everywhere, so that a field read at a wrong offset or width shows
+        uint8_t *b = reinterpret_cast<uint8_t *>(&g.ev);
+        for (size_t i = 0; i < sizeof g.ev; i++)
+            b[i] = (uint8_t)(i * 7 + 3);
+        g.ev.type = EV_TCP_ACK;
+        g.ev.proto = 0;
+        g.ev.va = 0x1122334455667788ull;
+        uint32_t want = core_event_field(&g.ev, f);
+        ASSERT_EQ(g.run(), CORE_OK) << uc_evf_name(f);
+        EXPECT_EQ(g.res.regs[1], want) << uc_evf_name(f);
+        g.tracing();
+        ASSERT_EQ(g.run(), CORE_OK) << uc_evf_name(f);
+        ASSERT_EQ(g.trace.size(), 2u);
+        EXPECT_EQ(g.trace[0].wval, want) << uc_evf_name(f);
+        EXPECT_EQ(g.res.regs[1], want) << uc_evf_name(f);
+    }
+    event e;
+    event_clear(&e);
+    e.va = 0x1122334455667788ull;
+    EXPECT_EQ(core_event_field(&e, UC_EVF_VA_LO), 0x55667788u);
+    EXPECT_EQ(core_event_field(&e, UC_EVF_VA_HI), 0x11223344u);
 }
 
 struct BadCase {

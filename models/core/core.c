@@ -1,11 +1,14 @@
 /* core: the microcode engine. core_init checks an image once and pre-decodes it; core_run
  * interprets one event's handler to completion, charging every instruction its class's cost.
  *
- * The interpreter is a plain switch (run_loop), written once and instantiated twice, with and
- * without the trace callback, so that an untraced run pays nothing for the trace. It retires
- * about 800 M instructions/s on a loop of ALU ops (tests/bench_core.c); threaded dispatch
- * (computed goto) measured at most some 10 % faster, within the noise of the shared host: not
- * worth a second, non-standard dispatcher. */
+ * The interpreter (core_loop.h) is written once and instantiated twice, with and without the
+ * trace callback, so that an untraced run pays nothing for the trace. What the check
+ * guarantees is not tested again per instruction: each instruction comes with its handler (the
+ * op byte, ldev by field width), its costs and its operands decoded; the absolute workspace
+ * accesses are checked once per event against the image's highest one. With GCC and Clang the
+ * handlers jump to each other through a table (computed goto), with other compilers they are a
+ * switch. On the 20,000-packet bench slice this took the engine from 28.9 to 19.6 host
+ * instructions per microcode instruction (callgrind; docs/performance.md). */
 #include "core.h"
 
 #include <stdio.h>
@@ -121,155 +124,7 @@ static unsigned op_flags(unsigned op)
     }
 }
 
-/* The source location of pc: "file:line" from the source map, or "pc N" without one. */
-
-/* The image's name for errors that concern no one instruction. */
-static const char *image_name(const uc_image *img)
-{
-    return img->files && img->nfiles && img->files[0] ? img->files[0] : "image";
-}
-
-static int check(const uc_image *img, core_insn *out, sim_err *err)
-{
-    char loc[160];
-    if (img->ncode == 0 || !img->code)
-        return sim_err_set(err, "%s: no instructions", image_name(img));
-    for (uint32_t pc = 0; pc < img->ncode; pc++) {
-        uint64_t w = img->code[pc];
-        unsigned byte = uc_op_of(w), op = byte & UC_OPMASK;
-        const char *name = uc_op_name(op);
-        if (op >= UC_OP_COUNT) {
-            uc_image_where(img, pc, false, loc, sizeof loc);
-            return sim_err_set(err, "%s: invalid opcode 0x%02x", loc, op);
-        }
-        unsigned fl = op_flags(op);
-        if ((byte & UC_K) && !(fl & F_K)) {
-            uc_image_where(img, pc, false, loc, sizeof loc);
-            return sim_err_set(err, "%s: %s takes no immediate source operand", loc, name);
-        }
-        if ((byte & UC_ABS) && !(fl & F_ABS)) {
-            uc_image_where(img, pc, false, loc, sizeof loc);
-            return sim_err_set(err, "%s: %s takes no absolute address", loc, name);
-        }
-        if ((fl & F_TARGET) && uc_off_of(w) >= img->ncode) {
-            uc_image_where(img, pc, false, loc, sizeof loc);
-            return sim_err_set(err, "%s: %s target %u is outside the code (%u instructions)", loc,
-                               name, uc_off_of(w), img->ncode);
-        }
-        if (op == UC_LDEV && uc_imm_of(w) >= UC_EVF_COUNT) {
-            uc_image_where(img, pc, false, loc, sizeof loc);
-            return sim_err_set(err, "%s: ldev: no event field %u", loc, uc_imm_of(w));
-        }
-        if (op == UC_CMD && uc_imm_of(w) >= UC_CMD_COUNT) {
-            uc_image_where(img, pc, false, loc, sizeof loc);
-            return sim_err_set(err, "%s: cmd: no command %u", loc, uc_imm_of(w));
-        }
-        if (pc + 1 == img->ncode && !(fl & F_NOFALL)) {
-            uc_image_where(img, pc, false, loc, sizeof loc);
-            return sim_err_set(err,
-                               "%s: %s can run past the end of the code (end with ja, ret, "
-                               "fin or trap)",
-                               loc, name);
-        }
-        out[pc] = (core_insn){
-            .op = (uint8_t)op,
-            .k = (uint8_t)((byte & UC_K) != 0),
-            .abs = (uint8_t)((byte & UC_ABS) != 0),
-            .dst = (uint8_t)uc_dst_of(w),
-            .src = (uint8_t)uc_src_of(w),
-            .wreg = (int8_t)((fl & F_WDST)  ? (int)uc_dst_of(w)
-                             : (fl & F_WR0) ? 0
-                                            : -1),
-            .off = uc_off_of(w),
-            .imm = uc_imm_of(w),
-            .xop = (uint8_t)byte,
-        };
-    }
-    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
-        if (img->entry[t] != UC_NO_ENTRY && img->entry[t] >= img->ncode)
-            return sim_err_set(err,
-                               "%s: the entry for %s is pc %u, outside the code (%u "
-                               "instructions)",
-                               image_name(img), ev_type_name(t), img->entry[t], img->ncode);
-    return 0;
-}
-
-/* The image checked and pre-decoded into *code (malloc'd; NULL for an empty image): 0, or -1
- * with err filled and nothing allocated. */
-static int predecode(const uc_image *img, core_insn **code, sim_err *err)
-{
-    *code = img->ncode ? malloc(sizeof **code * img->ncode) : NULL;
-    if (img->ncode && !*code)
-        return sim_err_set(err, "%s: out of memory for %u instructions", image_name(img),
-                           img->ncode);
-    if (check(img, *code, err)) {
-        free(*code);
-        *code = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err)
-{
-    memset(c, 0, sizeof *c);
-    if (param_validate(&core_params, cfg, err))
-        return -1;
-    core_insn *code;
-    if (predecode(img, &code, err))
-        return -1;
-    c->cfg = *cfg;
-    c->img = c->base.img = img;
-    c->code = c->base.code = code;
-    c->ncode = c->base.ncode = img->ncode;
-    return 0;
-}
-
-int core_add_image(core *c, unsigned proto, const uc_image *img, sim_err *err)
-{
-    if (proto >= PROTO_COUNT)
-        return sim_err_set(err, "core: protocol %u out of range", proto);
-    core_insn *code;
-    if (predecode(img, &code, err))
-        return -1;
-    core_image *ci = &c->by_proto[proto];
-    if (ci->code == c->code) { /* running it: switch back to the base */
-        c->img = c->base.img;
-        c->code = c->base.code;
-        c->ncode = c->base.ncode;
-    }
-    free(ci->code);
-    ci->img = img;
-    ci->code = code;
-    ci->ncode = img->ncode;
-    return 0;
-}
-
-void core_fini(core *c)
-{
-    free(c->base.code);
-    for (unsigned p = 0; p < PROTO_COUNT; p++)
-        free(c->by_proto[p].code);
-    memset(&c->base, 0, sizeof c->base);
-    memset(c->by_proto, 0, sizeof c->by_proto);
-    c->code = NULL;
-    c->ncode = 0;
-    c->img = NULL;
-}
-
-void core_set_cmd(core *c, core_cmd_fn fn, void *ctx)
-{
-    c->cmd_fn = fn;
-    c->cmd_ctx = ctx;
-}
-
-void core_set_trace(core *c, core_trace_fn fn, void *ctx)
-{
-    c->trace = fn;
-    c->trace_ctx = ctx;
-}
-
-/* ---- the run loop ---- */
+/* ---- event fields ---- */
 
 /* Where each uc_evf lives in the event descriptor: one table serves ldev and the harness. A
  * field of 8 bytes (the RETH's va) is read as its low (shift 0) or high (shift 32) half. */
@@ -329,6 +184,275 @@ static const struct {
 };
 #undef EVF
 #undef EVF_HI
+
+/* The source location of pc: "file:line" from the source map, or "pc N" without one. */
+
+/* The run loop's handlers (core_insn.xop): the encoded op byte of every form the check accepts,
+ * and, in the op bytes no base opcode uses, one ldev per width of event field, so that ldev
+ * finds the field's offset and width in the instruction. HANDLERS(X) and WS_ABS(X) list them
+ * as X(name, xop) for the dispatch tables and the enum. */
+#define H_K(X, n) X(n, UC_##n) X(n##_K, UC_##n | UC_K)
+#define H_A(X, n) X(n, UC_##n) X(n##_A, UC_##n | UC_ABS)
+#define H_AKA(X, n) X(n##_A, UC_##n | UC_ABS) X(n##_KA, UC_##n | UC_K | UC_ABS)
+// clang-format off
+#define HANDLERS(X)                                                                               \
+    X(NOP, UC_NOP)                                                                                 \
+    H_K(X, MOV) H_K(X, ADD) H_K(X, SUB) H_K(X, MUL) H_K(X, AND) H_K(X, OR) H_K(X, XOR)             \
+    H_K(X, SHL) H_K(X, SHR) H_K(X, SAR) H_K(X, MIN) H_K(X, MAX) H_K(X, SEQMIN) H_K(X, SEQMAX)      \
+    X(NEG, UC_NEG) X(NOT, UC_NOT) X(JA, UC_JA)                                                     \
+    H_K(X, JEQ) H_K(X, JNE) H_K(X, JLT) H_K(X, JLE) H_K(X, JGT) H_K(X, JGE)                        \
+    H_K(X, JSLT) H_K(X, JSLE) H_K(X, JSGT) H_K(X, JSGE)                                            \
+    H_K(X, JSEQLT) H_K(X, JSEQLE) H_K(X, JSEQGT) H_K(X, JSEQGE) H_K(X, JSET)                       \
+    X(CALL, UC_CALL) X(RET, UC_RET)                                                                \
+    X(LDW, UC_LDW) X(LDH, UC_LDH) X(LDB, UC_LDB) H_K(X, STW) H_K(X, STH) H_K(X, STB)               \
+    H_A(X, LDPW) H_A(X, LDPH) H_A(X, LDPB)                                                         \
+    X(LDEV_0, UC_OP_COUNT) X(LDEV_B, UC_OP_COUNT + 1) X(LDEV_H, UC_OP_COUNT + 2)                   \
+    X(LDEV_W, UC_OP_COUNT + 3) X(LDEV_QLO, UC_OP_COUNT + 4) X(LDEV_QHI, UC_OP_COUNT + 5)           \
+    X(LDEV_NOW, UC_OP_COUNT + 6)                                                                   \
+    X(CMD, UC_CMD) X(FIN, UC_FIN) X(TRAP, UC_TRAP)
+/* the workspace accesses at an absolute address: the threaded loop has a second, unchecked
+ * handler for each (core_image.abs_end) */
+#define WS_ABS(X)                                                                                 \
+    X(LDW_A, UC_LDW | UC_ABS) X(LDH_A, UC_LDH | UC_ABS) X(LDB_A, UC_LDB | UC_ABS)                  \
+    H_AKA(X, STW) H_AKA(X, STH) H_AKA(X, STB)
+// clang-format on
+#define H_ENUM(n, v) X_##n = (v),
+enum { HANDLERS(H_ENUM) WS_ABS(H_ENUM) };
+#undef H_ENUM
+_Static_assert(X_LDEV_NOW <= UC_OPMASK, "the specialised handlers must fit the op bits");
+
+/* The cycles an instruction of base opcode op costs (a conditional branch: not taken). */
+static uint32_t op_cost(const core_cfg *k, unsigned op)
+{
+    if (op == UC_MUL)
+        return k->mul_cycles;
+    if (op >= UC_JEQ && op <= UC_JSET)
+        return k->branch_cycles;
+    switch (op) {
+    case UC_JA:
+    case UC_CALL:
+    case UC_RET:
+        return k->taken_cycles;
+    case UC_LDW:
+    case UC_LDH:
+    case UC_LDB:
+    case UC_STW:
+    case UC_STH:
+    case UC_STB:
+        return k->ws_cycles;
+    case UC_LDPW:
+    case UC_LDPH:
+    case UC_LDPB:
+        return k->sp_cycles;
+    case UC_LDEV:
+        return k->ev_cycles;
+    case UC_CMD:
+        return k->cmd_cycles;
+    case UC_FIN:
+        return k->fin_cycles;
+    default: /* the other ALU ops, nop, trap */
+        return k->alu_cycles;
+    }
+}
+
+/* The ldev handler for field f (< UC_EVF_COUNT). */
+static unsigned ldev_xop(unsigned f)
+{
+    if (f == UC_EVF_NOW_US)
+        return X_LDEV_NOW;
+    switch (evf_loc[f].size) {
+    case 1:
+        return X_LDEV_B;
+    case 2:
+        return X_LDEV_H;
+    case 4:
+        return X_LDEV_W;
+    case 8:
+        return evf_loc[f].shift ? X_LDEV_QHI : X_LDEV_QLO;
+    default:
+        return X_LDEV_0;
+    }
+}
+
+/* Instruction w, which the check accepted (fl: its op_flags), pre-decoded. The costs fit 16
+ * bits: core_params bounds them by 10000. */
+static core_insn decode(const core_cfg *cfg, uint64_t w, unsigned fl)
+{
+    unsigned byte = uc_op_of(w), op = byte & UC_OPMASK;
+    core_insn in = {
+        .xop = (uint8_t)byte,
+        .op = (uint8_t)op,
+        .dst = (uint8_t)uc_dst_of(w),
+        .src = (uint8_t)uc_src_of(w),
+        .wreg = (int8_t)((fl & F_WDST)  ? (int)uc_dst_of(w)
+                         : (fl & F_WR0) ? 0
+                                        : -1),
+        .off = uc_off_of(w),
+        .cost = (uint16_t)op_cost(cfg, op),
+        .tcost = (uint16_t)cfg->taken_cycles,
+        .imm = uc_imm_of(w),
+    };
+    if (op == UC_LDEV) {
+        in.xop = (uint8_t)ldev_xop(in.imm);
+        in.off = evf_loc[in.imm].off;
+    }
+    return in;
+}
+
+/* The image's name for errors that concern no one instruction. */
+static const char *image_name(const uc_image *img)
+{
+    return img->files && img->nfiles && img->files[0] ? img->files[0] : "image";
+}
+
+static int check(const uc_image *img, const core_cfg *cfg, core_insn *out, sim_err *err)
+{
+    char loc[160];
+    if (img->ncode == 0 || !img->code)
+        return sim_err_set(err, "%s: no instructions", image_name(img));
+    for (uint32_t pc = 0; pc < img->ncode; pc++) {
+        uint64_t w = img->code[pc];
+        unsigned byte = uc_op_of(w), op = byte & UC_OPMASK;
+        if (op >= UC_OP_COUNT) {
+            uc_image_where(img, pc, false, loc, sizeof loc);
+            return sim_err_set(err, "%s: invalid opcode 0x%02x", loc, op);
+        }
+        unsigned fl = op_flags(op);
+        if ((byte & UC_K) && !(fl & F_K)) {
+            uc_image_where(img, pc, false, loc, sizeof loc);
+            return sim_err_set(err, "%s: %s takes no immediate source operand", loc,
+                               uc_op_name(op));
+        }
+        if ((byte & UC_ABS) && !(fl & F_ABS)) {
+            uc_image_where(img, pc, false, loc, sizeof loc);
+            return sim_err_set(err, "%s: %s takes no absolute address", loc, uc_op_name(op));
+        }
+        if ((fl & F_TARGET) && uc_off_of(w) >= img->ncode) {
+            uc_image_where(img, pc, false, loc, sizeof loc);
+            return sim_err_set(err, "%s: %s target %u is outside the code (%u instructions)", loc,
+                               uc_op_name(op), uc_off_of(w), img->ncode);
+        }
+        if (op == UC_LDEV && uc_imm_of(w) >= UC_EVF_COUNT) {
+            uc_image_where(img, pc, false, loc, sizeof loc);
+            return sim_err_set(err, "%s: ldev: no event field %u", loc, uc_imm_of(w));
+        }
+        if (op == UC_CMD && uc_imm_of(w) >= UC_CMD_COUNT) {
+            uc_image_where(img, pc, false, loc, sizeof loc);
+            return sim_err_set(err, "%s: cmd: no command %u", loc, uc_imm_of(w));
+        }
+        if (pc + 1 == img->ncode && !(fl & F_NOFALL)) {
+            uc_image_where(img, pc, false, loc, sizeof loc);
+            return sim_err_set(err,
+                               "%s: %s can run past the end of the code (end with ja, ret, "
+                               "fin or trap)",
+                               loc, uc_op_name(op));
+        }
+        out[pc] = decode(cfg, w, fl);
+    }
+    for (unsigned t = 0; t < EV_TYPE_COUNT; t++)
+        if (img->entry[t] != UC_NO_ENTRY && img->entry[t] >= img->ncode)
+            return sim_err_set(err,
+                               "%s: the entry for %s is pc %u, outside the code (%u "
+                               "instructions)",
+                               image_name(img), ev_type_name(t), img->entry[t], img->ncode);
+    return 0;
+}
+
+/* The highest end (offset + width) of the workspace accesses at an absolute address in n
+ * pre-decoded instructions: a run with a workspace at least that long cannot fault on one, and
+ * runs them unchecked (core_loop.h). */
+static uint32_t abs_end_of(const core_insn *code, uint32_t n)
+{
+    uint32_t end = 0;
+    for (uint32_t pc = 0; pc < n; pc++) {
+        unsigned op = code[pc].op, w;
+        if (!(code[pc].xop & UC_ABS) || op < UC_LDW || op > UC_STB)
+            continue;
+        w = op == UC_LDW || op == UC_STW ? 4u : op == UC_LDH || op == UC_STH ? 2u : 1u;
+        if (code[pc].off + w > end)
+            end = code[pc].off + w;
+    }
+    return end;
+}
+
+/* img checked and pre-decoded into *out (its code malloc'd): 0, or -1 with err filled and
+ * nothing allocated. */
+static int predecode(const uc_image *img, const core_cfg *cfg, core_image *out, sim_err *err)
+{
+    core_insn *code = img->ncode ? calloc(img->ncode, sizeof *code) : NULL;
+    if (img->ncode && !code)
+        return sim_err_set(err, "%s: out of memory for %u instructions", image_name(img),
+                           img->ncode);
+    if (check(img, cfg, code, err)) {
+        free(code);
+        return -1;
+    }
+    *out = (core_image){img, code, img->ncode, abs_end_of(code, img->ncode)};
+    return 0;
+}
+
+/* Makes ci the image core_run runs. */
+static void use_image(core *c, const core_image *ci)
+{
+    c->img = ci->img;
+    c->code = ci->code;
+    c->ncode = ci->ncode;
+    c->abs_end = ci->abs_end;
+}
+
+int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (param_validate(&core_params, cfg, err))
+        return -1;
+    if (predecode(img, cfg, &c->base, err))
+        return -1;
+    c->cfg = *cfg;
+    use_image(c, &c->base);
+    return 0;
+}
+
+int core_add_image(core *c, unsigned proto, const uc_image *img, sim_err *err)
+{
+    if (proto >= PROTO_COUNT)
+        return sim_err_set(err, "core: protocol %u out of range", proto);
+    core_image ni;
+    if (predecode(img, &c->cfg, &ni, err))
+        return -1;
+    core_image *ci = &c->by_proto[proto];
+    if (ci->code == c->code) /* running it: switch back to the base */
+        use_image(c, &c->base);
+    free(ci->code);
+    *ci = ni;
+    return 0;
+}
+
+void core_fini(core *c)
+{
+    free(c->base.code);
+    for (unsigned p = 0; p < PROTO_COUNT; p++)
+        free(c->by_proto[p].code);
+    memset(&c->base, 0, sizeof c->base);
+    memset(c->by_proto, 0, sizeof c->by_proto);
+    c->code = NULL;
+    c->ncode = 0;
+    c->abs_end = 0;
+    c->img = NULL;
+}
+
+void core_set_cmd(core *c, core_cmd_fn fn, void *ctx)
+{
+    c->cmd_fn = fn;
+    c->cmd_ctx = ctx;
+}
+
+void core_set_trace(core *c, core_trace_fn fn, void *ctx)
+{
+    c->trace = fn;
+    c->trace_ctx = ctx;
+}
+
+/* ---- the run loop ---- */
 
 static inline uint32_t ev_field(const event *e, uint32_t f)
 {
@@ -434,52 +558,28 @@ static int frame_load(const scratchpad *sp, const event *ev, int64_t a, unsigned
     return 0;
 }
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
+/* The dispatch: GCC and Clang jump from each handler straight to the next through a table of
+ * label addresses (computed goto: one indirect jump per instruction, each predicted on its
+ * own); any other C11 compiler runs the same handlers as the cases of a switch. Define
+ * CORE_SWITCH_DISPATCH to build the switch with GCC too (tests/test_core runs both). */
+#if defined(__GNUC__) && !defined(CORE_SWITCH_DISPATCH)
+#define CORE_THREADED 1
 #define UNREACHABLE() __builtin_unreachable()
 #else
-#define ALWAYS_INLINE inline
+#define CORE_THREADED 0
 #define UNREACHABLE() FAULT(CORE_FAULT_TRAP)
 #endif
 
-/* Runs from entry pc until fin or a fault. Fills res (all but start and trap_code, which
- * core_run sets, and trap_code on a trap) and adds to c->st all but events and faults; returns
- * the fault. core_run instantiates it twice, with tracing constant: the untraced loop has no
- * trace code at all.
- *
- * Each instruction is one switch case that charges its cost, does its work or faults, and
- * retires with NEXT or JUMP, which count it, trace it and dispatch the next one. The switch
- * is on the encoded op byte (base opcode | UC_K | UC_ABS), so that the register, immediate and
- * absolute forms are separate cases and none tests a flag at run time. */
-static ALWAYS_INLINE int run_loop(core *c, const event *ev, uint8_t *ws, uint32_t ws_len,
-                                  const scratchpad *sp, cycle_t start, core_result *res,
-                                  uint32_t pc, const bool tracing)
-{
-    const core_insn *const code = c->code;
-    const int64_t alu = c->cfg.alu_cycles, mul = c->cfg.mul_cycles, br = c->cfg.branch_cycles,
-                  tk = c->cfg.taken_cycles, wsc = c->cfg.ws_cycles, spc = c->cfg.sp_cycles,
-                  evc = c->cfg.ev_cycles, cmdc = c->cfg.cmd_cycles, finc = c->cfg.fin_cycles;
-    const int64_t max = c->cfg.max_cycles;
-    int64_t left = max; /* budget left: the cycles used are max - left */
-    uint32_t r[UC_NREGS] = {0};
-    uint32_t stack[UC_CALL_DEPTH];
-    unsigned depth = 0, ncmds = 0;
-    uint64_t n = 0, nws = 0, nsp = 0; /* retired; workspace and frame accesses issued */
-    int fault = CORE_OK;
-    const core_insn *in = &code[pc]; /* the instruction being executed */
-    int64_t a;                       /* memory address of a load or store */
-    uint32_t v;                      /* value stored, or loaded from the frame */
-    uint64_t issue = 0;              /* tracing: cycles used when in issued */
-    (void)issue;
+/* The macros of the run loop (core_loop.h), which core.c instantiates twice. */
 
 /* Charges cost, or raises the budget fault: an instruction that cannot issue within the budget
  * is not charged. */
 #define CHARGE(cost)                                                                               \
     do {                                                                                           \
-        if ((left -= (cost)) < 0) {                                                                \
-            left += (cost);                                                                        \
+        const int64_t cost_ = (cost);                                                              \
+        if (left < cost_)                                                                          \
             goto budget;                                                                           \
-        }                                                                                          \
+        left -= cost_;                                                                             \
     } while (0)
 #define FAULT(f)                                                                                   \
     do {                                                                                           \
@@ -488,7 +588,7 @@ static ALWAYS_INLINE int run_loop(core *c, const event *ev, uint8_t *ws, uint32_
     } while (0)
 #define TRACE()                                                                                    \
     do {                                                                                           \
-        if (tracing) {                                                                             \
+        if (TRACING) {                                                                             \
             core_trace_rec t_ = {start + issue, (uint32_t)(in - code), c->img->code[in - code],    \
                                  in->wreg, in->wreg >= 0 ? r[in->wreg] : 0};                       \
             c->trace(c->trace_ctx, &t_);                                                           \
@@ -505,18 +605,31 @@ static ALWAYS_INLINE int run_loop(core *c, const event *ev, uint8_t *ws, uint32_
 #define NEXT() GO(in + 1)
 #define JUMP(t) GO(code + (t))
 
+#if CORE_THREADED
+#define HANDLER(name) h_##name:
+#define DISPATCH()                                                                                 \
+    do {                                                                                           \
+        if (TRACING)                                                                               \
+            issue = (uint64_t)(max - left);                                                        \
+        goto *dispatch[in->xop];                                                                   \
+    } while (0)
+#else
+#define HANDLER(name) case X_##name:
 #define DISPATCH() goto dispatch
+#endif
 
 /* dst = dst OP src, in the register and the immediate form; d and s name the operands */
-#define ALU(OP, cost, expr)                                                                        \
-    case OP: {                                                                                     \
-        CHARGE(cost);                                                                              \
+#define ALU(OP, expr)                                                                              \
+    HANDLER(OP)                                                                                    \
+    {                                                                                              \
+        CHARGE(in->cost);                                                                          \
         uint32_t d = r[in->dst], s = r[in->src];                                                   \
         r[in->dst] = (expr);                                                                       \
         NEXT();                                                                                    \
     }                                                                                              \
-    case (OP) | UC_K: {                                                                            \
-        CHARGE(cost);                                                                              \
+    HANDLER(OP##_K)                                                                                \
+    {                                                                                              \
+        CHARGE(in->cost);                                                                          \
         uint32_t d = r[in->dst], s = in->imm;                                                      \
         r[in->dst] = (expr);                                                                       \
         NEXT();                                                                                    \
@@ -525,18 +638,20 @@ static ALWAYS_INLINE int run_loop(core *c, const event *ev, uint8_t *ws, uint32_
 #define BRANCH_IF(cond)                                                                            \
     do {                                                                                           \
         if (cond) {                                                                                \
-            CHARGE(tk);                                                                            \
+            CHARGE(in->tcost);                                                                     \
             JUMP(in->off);                                                                         \
         }                                                                                          \
-        CHARGE(br);                                                                                \
+        CHARGE(in->cost);                                                                          \
         NEXT();                                                                                    \
     } while (0)
 #define BRANCH(OP, cond)                                                                           \
-    case OP: {                                                                                     \
+    HANDLER(OP)                                                                                    \
+    {                                                                                              \
         uint32_t d = r[in->dst], s = r[in->src];                                                   \
         BRANCH_IF(cond);                                                                           \
     }                                                                                              \
-    case (OP) | UC_K: {                                                                            \
+    HANDLER(OP##_K)                                                                                \
+    {                                                                                              \
         uint32_t d = r[in->dst], s = in->imm;                                                      \
         BRANCH_IF(cond);                                                                           \
     }
@@ -547,7 +662,7 @@ static ALWAYS_INLINE int run_loop(core *c, const event *ev, uint8_t *ws, uint32_
 /* workspace access of size bytes at addr */
 #define WS_CHECK(addr, size)                                                                       \
     do {                                                                                           \
-        CHARGE(wsc);                                                                               \
+        CHARGE(in->cost);                                                                          \
         nws++;                                                                                     \
         a = (addr);                                                                                \
         if (a < 0 || a > (int64_t)ws_len - (size))                                                 \
@@ -568,190 +683,73 @@ static ALWAYS_INLINE int run_loop(core *c, const event *ev, uint8_t *ws, uint32_
 /* frame load of size bytes at addr, big-endian */
 #define FRAME_LOAD(addr, size)                                                                     \
     do {                                                                                           \
-        CHARGE(spc);                                                                               \
+        CHARGE(in->cost);                                                                          \
         nsp++;                                                                                     \
         if (frame_load(sp, ev, addr, size, &v))                                                    \
             FAULT(CORE_FAULT_PKT_BOUNDS);                                                          \
         r[in->dst] = v;                                                                            \
         NEXT();                                                                                    \
     } while (0)
+/* an absolute workspace access without the bounds check, for runs whose workspace holds every
+ * one (ws_len >= abs_end): the threaded loop only */
+#if CORE_THREADED
+#define WS_ABS_NC(OP, stmt)                                                                        \
+    h_##OP##_nc:                                                                                   \
+    {                                                                                              \
+        CHARGE(in->cost);                                                                          \
+        nws++;                                                                                     \
+        stmt;                                                                                      \
+        NEXT();                                                                                    \
+    }
+#else
+#define WS_ABS_NC(OP, stmt)
+#endif
 #define LOAD(OP, size)                                                                             \
-    case OP:                                                                                       \
-        WS_LOAD(LD_ADDR, size);                                                                    \
-    case (OP) | UC_ABS:                                                                            \
-        WS_LOAD(in->off, size);
+    HANDLER(OP) WS_LOAD(LD_ADDR, size);                                                            \
+    HANDLER(OP##_A) WS_LOAD(in->off, size);                                                        \
+    WS_ABS_NC(OP##_A, r[in->dst] = ld_le(ws + in->off, size))
 #define STORE(OP, size)                                                                            \
-    case OP:                                                                                       \
-        WS_STORE(ST_ADDR, size, r[in->src]);                                                       \
-    case (OP) | UC_ABS:                                                                            \
-        WS_STORE(in->off, size, r[in->src]);                                                       \
-    case (OP) | UC_K:                                                                              \
-        WS_STORE(ST_ADDR, size, in->imm);                                                          \
-    case (OP) | UC_K | UC_ABS:                                                                     \
-        WS_STORE(in->off, size, in->imm);
+    HANDLER(OP) WS_STORE(ST_ADDR, size, r[in->src]);                                               \
+    HANDLER(OP##_A) WS_STORE(in->off, size, r[in->src]);                                           \
+    HANDLER(OP##_K) WS_STORE(ST_ADDR, size, in->imm);                                              \
+    HANDLER(OP##_KA) WS_STORE(in->off, size, in->imm);                                             \
+    WS_ABS_NC(OP##_A, st_le(ws + in->off, size, r[in->src]))                                       \
+    WS_ABS_NC(OP##_KA, st_le(ws + in->off, size, in->imm))
 #define PLOAD(OP, size)                                                                            \
-    case OP:                                                                                       \
-        FRAME_LOAD(LD_ADDR, size);                                                                 \
-    case (OP) | UC_ABS:                                                                            \
-        FRAME_LOAD(in->off, size);
-
-dispatch:
-    if (tracing)
-        issue = (uint64_t)(max - left);
-    switch (in->xop) {
-    /* clang-format 14 would indent the cases that macros make as statements of the case before */
-    // clang-format off
-    case UC_NOP: {
-        CHARGE(alu);
-        NEXT();
-    }
-    ALU(UC_MOV, alu, ((void)d, s))
-    ALU(UC_ADD, alu, d + s)
-    ALU(UC_SUB, alu, d - s)
-    ALU(UC_MUL, mul, d * s)
-    ALU(UC_AND, alu, d & s)
-    ALU(UC_OR, alu, d | s)
-    ALU(UC_XOR, alu, d ^ s)
-    ALU(UC_SHL, alu, d << (s & 31))
-    ALU(UC_SHR, alu, d >> (s & 31))
-    ALU(UC_SAR, alu, sar32(d, s & 31))
-    ALU(UC_MIN, alu, d < s ? d : s)
-    ALU(UC_MAX, alu, d > s ? d : s)
-    ALU(UC_SEQMIN, alu, seq_lt(d, s) ? d : s)
-    ALU(UC_SEQMAX, alu, seq_lt(d, s) ? s : d)
-    case UC_NEG: {
-        CHARGE(alu);
-        r[in->dst] = 0u - r[in->dst];
-        NEXT();
-    }
-    case UC_NOT: {
-        CHARGE(alu);
-        r[in->dst] = ~r[in->dst];
-        NEXT();
+    HANDLER(OP) FRAME_LOAD(LD_ADDR, size);                                                         \
+    HANDLER(OP##_A) FRAME_LOAD(in->off, size);
+/* dst = the event field of width size at byte offset off (core_insn.off for ldev) */
+#define LDEV(OP, type, expr)                                                                       \
+    HANDLER(OP)                                                                                    \
+    {                                                                                              \
+        CHARGE(in->cost);                                                                          \
+        type x;                                                                                    \
+        memcpy(&x, (const uint8_t *)ev + in->off, sizeof x);                                       \
+        r[in->dst] = (expr);                                                                       \
+        NEXT();                                                                                    \
     }
 
-    case UC_JA: {
-        CHARGE(tk);
-        JUMP(in->off);
-    }
-    BRANCH(UC_JEQ, d == s)
-    BRANCH(UC_JNE, d != s)
-    BRANCH(UC_JLT, d < s)
-    BRANCH(UC_JLE, d <= s)
-    BRANCH(UC_JGT, d > s)
-    BRANCH(UC_JGE, d >= s)
-    BRANCH(UC_JSLT, flip(d) < flip(s))
-    BRANCH(UC_JSLE, flip(d) <= flip(s))
-    BRANCH(UC_JSGT, flip(d) > flip(s))
-    BRANCH(UC_JSGE, flip(d) >= flip(s))
-    BRANCH(UC_JSEQLT, seq_lt(d, s))
-    BRANCH(UC_JSEQLE, seq_le(d, s))
-    BRANCH(UC_JSEQGT, !seq_le(d, s))
-    BRANCH(UC_JSEQGE, !seq_lt(d, s))
-    BRANCH(UC_JSET, (d & s) != 0)
-    case UC_CALL: {
-        CHARGE(tk);
-        if (depth == UC_CALL_DEPTH)
-            FAULT(CORE_FAULT_STACK);
-        stack[depth++] = (uint32_t)(in - code) + 1;
-        JUMP(in->off);
-    }
-    case UC_RET: {
-        CHARGE(tk);
-        if (depth == 0)
-            FAULT(CORE_FAULT_STACK);
-        JUMP(stack[--depth]);
-    }
-
-    LOAD(UC_LDW, 4)
-    LOAD(UC_LDH, 2)
-    LOAD(UC_LDB, 1)
-    STORE(UC_STW, 4)
-    STORE(UC_STH, 2)
-    STORE(UC_STB, 1)
-    PLOAD(UC_LDPW, 4)
-    PLOAD(UC_LDPH, 2)
-    PLOAD(UC_LDPB, 1)
-
-    case UC_LDEV: {
-        CHARGE(evc);
-        if (in->imm == UC_EVF_NOW_US) /* the issue cycle, in microseconds */
-            r[in->dst] = (uint32_t)((start + (uint64_t)(max - left - evc)) / c->cfg.clock_mhz);
-        else
-            r[in->dst] = ev_field(ev, in->imm);
-        NEXT();
-    }
-    case UC_CMD: {
-        CHARGE(cmdc);
-        if (ncmds == CORE_MAX_CMDS)
-            FAULT(CORE_FAULT_CMDS);
-        if (in->imm == UC_CMD_EV_EMIT && ev->chain >= c->cfg.max_chain)
-            FAULT(CORE_FAULT_CHAIN);
-        core_cmd_rec *rec = &res->cmds[ncmds];
-        rec->cmd = (uint8_t)in->imm;
-        rec->cycle = start + (uint64_t)(max - left - cmdc);
-        memcpy(rec->arg, &r[1], sizeof rec->arg);
-        if (in->imm == UC_CMD_TX_EMIT) {
-            uint32_t ns = (r[1] >> UC_TXO_NSACK_SHIFT) & 7u, sa = r[5] >> 16;
-            if (ns > EV_MAX_SACK || (uint64_t)sa + (uint64_t)8u * ns > ws_len)
-                FAULT(CORE_FAULT_WS_BOUNDS);
-            memcpy(rec->sack, ws + sa, (size_t)8u * ns);
-        }
-        ncmds++;
-        r[0] = c->cmd_fn ? c->cmd_fn(c->cmd_ctx, ev, rec) : 0;
-        NEXT();
-    }
-    case UC_FIN: {
-        CHARGE(finc);
-        n++;
-        TRACE();
-        goto out;
-    }
-    case UC_TRAP: {
-        CHARGE(alu);
-        res->trap_code = in->imm;
-        FAULT(CORE_FAULT_TRAP);
-    }
-    default: /* the pre-decoder rejected every other op byte */
-        UNREACHABLE();
-    }
-    // clang-format on
-
-budget:
-    fault = CORE_FAULT_BUDGET;
-out:
-    res->fault = fault;
-    res->pc = (uint32_t)(in - code);
-    res->end = start + (uint64_t)(max - left);
-    res->insns = n;
-    res->ncmds = ncmds;
-    memcpy(res->regs, r, sizeof r);
-    c->st.insns += n;
-    c->st.busy_cycles += (uint64_t)(max - left);
-    c->st.stall_ws += nws * (uint64_t)(wsc > 1 ? wsc - 1 : 0);
-    c->st.stall_sp += nsp * (uint64_t)(spc > 1 ? spc - 1 : 0);
-    return fault;
-
-#undef CHARGE
-#undef FAULT
-#undef TRACE
-#undef GO
-#undef NEXT
-#undef JUMP
-#undef DISPATCH
-#undef ALU
-#undef BRANCH_IF
-#undef BRANCH
-#undef LD_ADDR
-#undef ST_ADDR
-#undef WS_CHECK
-#undef WS_LOAD
-#undef WS_STORE
-#undef FRAME_LOAD
-#undef LOAD
-#undef STORE
-#undef PLOAD
-}
+/* Runs from entry pc until fin or a fault. Fills res (all but start and trap_code, which
+ * core_run sets, and trap_code on a trap) and adds to c->st all but events and faults; returns
+ * the fault. core_loop.h defines it twice, with TRACING 0 (run_plain: no trace code at all)
+ * and 1 (run_traced).
+ *
+ * Each instruction is one handler that charges its cost, does its work or faults, and retires
+ * with NEXT or JUMP, which count it, trace it and dispatch the next one. The handler is chosen
+ * by the pre-decoded xop (base opcode | UC_K | UC_ABS, or ldev by field width), so that the
+ * register, immediate and absolute forms are separate handlers and none tests a flag at run
+ * time; the costs come pre-decoded in the instruction too. Nothing the check guarantees at load
+ * (opcodes, targets, fields, commands, falling off the end) is tested here. */
+#define TRACING 0
+#define RUN_LOOP run_plain
+#include "core_loop.h"
+#undef TRACING
+#undef RUN_LOOP
+#define TRACING 1
+#define RUN_LOOP run_traced
+#include "core_loop.h"
+#undef TRACING
+#undef RUN_LOOP
 
 int core_run(core *c, const event *ev, uint8_t *ws, uint32_t ws_len, const scratchpad *sp,
              cycle_t start, core_result *res)
@@ -761,9 +759,7 @@ int core_run(core *c, const event *ev, uint8_t *ws, uint32_t ws_len, const scrat
     res->trap_code = 0;
     const core_image *ci =
         ev->proto < PROTO_COUNT && c->by_proto[ev->proto].img ? &c->by_proto[ev->proto] : &c->base;
-    c->img = ci->img;
-    c->code = ci->code;
-    c->ncode = ci->ncode;
+    use_image(c, ci);
     uint32_t pc = ev->type < EV_TYPE_COUNT ? c->img->entry[ev->type] : UC_NO_ENTRY;
     if (pc == UC_NO_ENTRY) {
         res->end = start;
@@ -775,8 +771,8 @@ int core_run(core *c, const event *ev, uint8_t *ws, uint32_t ws_len, const scrat
         c->st.faults++;
         return CORE_FAULT_NO_ENTRY;
     }
-    int f = c->trace ? run_loop(c, ev, ws, ws_len, sp, start, res, pc, true)
-                     : run_loop(c, ev, ws, ws_len, sp, start, res, pc, false);
+    int f = c->trace ? run_traced(c, ev, ws, ws_len, sp, start, res, pc)
+                     : run_plain(c, ev, ws, ws_len, sp, start, res, pc);
     if (f)
         c->st.faults++;
     return f;

@@ -94,22 +94,24 @@ typedef struct core_stats {
     uint64_t faults;
 } core_stats;
 
-typedef struct core_insn { /* pre-decoded */
-    uint8_t op;            /* base opcode */
-    uint8_t k;             /* UC_K */
-    uint8_t abs;           /* UC_ABS */
+typedef struct core_insn { /* pre-decoded at load (core.c) for the run loop */
+    uint8_t xop; /* what the run loop dispatches on: the encoded op byte (op | UC_K | UC_ABS),
+                    but for ldev one handler per width of the field it reads */
+    uint8_t op;  /* base opcode */
     uint8_t dst;
     uint8_t src;
-    int8_t wreg; /* the register it writes (dst, or r0 for cmd), or -1: for the trace */
-    uint16_t off;
+    int8_t wreg;    /* the register it writes (dst, or r0 for cmd), or -1: for the trace */
+    uint16_t off;   /* the encoded off; ldev: the field's byte offset in the event */
+    uint16_t cost;  /* its cycles from the core's cfg (a conditional branch: not taken) */
+    uint16_t tcost; /* a conditional branch taken: cfg.taken_cycles */
     uint32_t imm;
-    uint8_t xop; /* what the run loop dispatches on: op | UC_K | UC_ABS, as encoded */
 } core_insn;
 
 typedef struct core_image { /* an image checked and pre-decoded */
     const uc_image *img;    /* not owned; must outlive the core */
     core_insn *code;
     uint32_t ncode;
+    uint32_t abs_end; /* the highest offset + width of its absolute workspace accesses */
 } core_image;
 
 typedef struct core {
@@ -117,6 +119,7 @@ typedef struct core {
     const uc_image *img; /* the image of the last event run (core_init's until then) */
     core_insn *code;
     uint32_t ncode;
+    uint32_t abs_end;                 /* of img: see core_image */
     core_image base;                  /* core_init's image */
     core_image by_proto[PROTO_COUNT]; /* core_add_image's, img NULL: none (base runs) */
     core_trace_fn trace;              /* NULL: no trace */
@@ -133,13 +136,14 @@ const char *core_fault_name(unsigned f);
 
 void core_cfg_default(core_cfg *c);
 /* Checks cfg against core_params, then checks and pre-decodes img (which must outlive the
- * core): every base opcode exists; UC_K only on ALU ops with a source operand, conditional
- * branches and stores; UC_ABS only on loads, stores and frame loads; branch and call targets,
- * and every entry, inside the code; ldev fields and cmd numbers known; the code not empty and
- * its last instruction one that cannot fall through (ja, ret, fin, trap), so that no run leaves
- * the code. Returns 0, or -1 with err naming the first bad instruction as "file:line: message"
- * from the image's source map ("pc N: message" when the image has none); c is then empty and
- * core_fini is safe on it. */
+ * core), with cfg's cycle costs: the core keeps a copy of cfg, and the pre-decoded code the
+ * costs it had here (core_add_image uses c->cfg's). The check: every base opcode exists; UC_K only
+ * on ALU ops with a source operand, conditional branches and stores; UC_ABS only on loads, stores
+ * and frame loads; branch and call targets, and every entry, inside the code; ldev fields and cmd
+ * numbers known; the code not empty and its last instruction one that cannot fall through (ja, ret,
+ * fin, trap), so that no run leaves the code. Returns 0, or -1 with err naming the first bad
+ * instruction as "file:line: message" from the image's source map ("pc N: message" when the image
+ * has none); c is then empty and core_fini is safe on it. */
 int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err);
 /* Checks and pre-decodes img as core_init does, as the image of the events of protocol proto
  * (ev.proto): core_run switches to it (a pointer) per event; events of a protocol without one
