@@ -80,20 +80,26 @@ void ClusterUnit::trace_flow(FILE *f, uint32_t flow)
 }
 
 // The answering commands (isa.h), carried out when they issue.
-// The len bytes at off of the event's frame, copied into buf_ for sock_append and host_write;
-// false (counted as a firmware error) when they are not inside the frame.
-bool ClusterUnit::frame_bytes(const event &ev, uint32_t off, uint32_t len)
+// The len bytes at off of the event's frame for sock_append and host_write: in the scratchpad
+// itself when they lie in consecutive cells (so the SMC copies them once, straight into its
+// pages), else copied into buf_; nullptr (counted as a firmware error) when they are not inside
+// the frame. Valid until the next call (buf_) and while the event holds its frame.
+const uint8_t *ClusterUnit::frame_bytes(const event &ev, uint32_t off, uint32_t len)
 {
     if (ev.sp_handle == SP_NONE || len > ev.frame_len || off > ev.frame_len - len) {
         st_.bad_appends++;
-        return false;
+        return nullptr;
     }
-    buf_.resize(len);
-    if (len && sp_read(sp_.model(), ev.sp_handle, off, buf_.data(), len) != 0) {
+    const scratchpad *sp = sp_.model();
+    if (const uint8_t *p = sp_span(sp, ev.sp_handle, off, len))
+        return p;
+    if (buf_.size() < len)
+        buf_.resize(len);
+    if (sp_read(sp, ev.sp_handle, off, buf_.data(), len) != 0) {
         st_.bad_appends++;
-        return false;
+        return nullptr;
     }
-    return true;
+    return buf_.data();
 }
 
 uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
@@ -108,17 +114,20 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
                                        : u->host_.open(ev->flow, a[0], a[1], t_ps);
     case UC_CMD_SOCK_SPACE:
         return u->host_.window(ev->flow);
-    case UC_CMD_SOCK_APPEND:
-        if (!u->frame_bytes(*ev, a[0], a[1]))
+    case UC_CMD_SOCK_APPEND: {
+        const uint8_t *p = u->frame_bytes(*ev, a[0], a[1]);
+        if (!p)
             return 0;
-        return smc_append(u->host_.model(), ev->flow, a[2], u->buf_.data(), a[1], at);
+        return smc_append(u->host_.model(), ev->flow, a[2], p, a[1], at);
+    }
     case UC_CMD_SOCK_DELIVER:
         return u->host_.deliver(ev->flow, a[0], at);
     case UC_CMD_HOST_WRITE: { // RDMA WRITE: the frame's bytes into a registered region
-        if (!u->frame_bytes(*ev, a[0], a[1]))
+        const uint8_t *p = u->frame_bytes(*ev, a[0], a[1]);
+        if (!p)
             return 0;
         uint64_t va = static_cast<uint64_t>(a[4]) << 32 | a[3];
-        return u->host_.write_region(ev->flow, a[2], va, u->buf_.data(), a[1], at);
+        return u->host_.write_region(ev->flow, a[2], va, p, a[1], at);
     }
     case UC_CMD_SND_ACK:
         return smc_snd_ack(u->host_.model(), ev->flow, a[0], at);

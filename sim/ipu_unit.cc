@@ -27,19 +27,19 @@ void IpuUnit::run()
             progress++;
         }
         progress += ipu_advance(&u_, cyc);
-        event e;
-        while (ipu_peek_out(&u_, &e)) {
+        while (const event *e = ipu_front_out(&u_)) {
             if (!out_.can_push()) {
                 out_.refuse(true);
                 break;
             }
-            e.t_ipu_out = now;
-            if (e.pkt != last_pkt_ && e.proto < PROTO_COUNT) { // a packet's first event
-                last_pkt_ = e.pkt;
-                proto_packets_[e.proto]++;
-                proto_bytes_[e.proto] += e.frame_len;
+            if (e->pkt != last_pkt_ && e->proto < PROTO_COUNT) { // a packet's first event
+                last_pkt_ = e->pkt;
+                proto_packets_[e->proto]++;
+                proto_bytes_[e->proto] += e->frame_len;
             }
-            *out_.push(now) = e;
+            event *o = out_.push(now);
+            *o = *e;
+            o->t_ipu_out = now;
             ipu_pop_out(&u_);
             progress++;
         }

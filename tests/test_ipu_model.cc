@@ -425,6 +425,38 @@ TEST(IpuModel, OutQueueFullBlocksAndResumes)
     EXPECT_TRUE(sp_empty(&r.sp));
 }
 
+TEST(IpuModel, FrontOutIsThePeekedEventInPlace)
+{
+    ipu_cfg c = cfg_with(10, 0);
+    Rig r(&c);
+    EXPECT_EQ(ipu_front_out(&r.u), nullptr); // empty
+    r.push(tcp_frame(100), 0, 7);
+    r.push(tcp_frame(200), 0, 8);
+    EXPECT_EQ(ipu_front_out(&r.u), nullptr); // nothing finished yet
+    EXPECT_EQ(ipu_advance(&r.u, 0), 1u);
+    EXPECT_EQ(ipu_advance(&r.u, 10), 2u);
+    EXPECT_EQ(ipu_advance(&r.u, 20), 1u);
+    ASSERT_EQ(ring_count(&r.u.out), 2u);
+    for (uint64_t pkt : {7u, 8u}) {
+        const event *f = ipu_front_out(&r.u);
+        ASSERT_NE(f, nullptr);
+        EXPECT_EQ(f, ring_front(&r.u.out)); // the queue's own slot: no copy
+        EXPECT_EQ(ipu_front_out(&r.u), f);  // and the same one until popped
+        event e;
+        ASSERT_TRUE(ipu_peek_out(&r.u, &e));
+        EXPECT_EQ(std::memcmp(&e, f, sizeof e), 0); // what peek_out copies out
+        EXPECT_EQ(f->pkt, pkt);
+        EXPECT_EQ(f->type, EV_TCP_DATA);
+        EXPECT_EQ(f->frame_len, pkt == 7 ? 100u : 200u);
+        uint32_t h = f->sp_handle;
+        ipu_pop_out(&r.u);
+        sp_release(&r.sp, h);
+    }
+    EXPECT_EQ(ipu_front_out(&r.u), nullptr);
+    EXPECT_TRUE(ipu_idle(&r.u));
+    EXPECT_TRUE(sp_empty(&r.sp));
+}
+
 TEST(IpuModel, MultiEventFrameNeedsRoomForAllItsEvents)
 {
     ipu_cfg c = cfg_with(10, 0);

@@ -219,6 +219,11 @@ bool ipu_peek_out(const ipu *u, event *e)
     return true;
 }
 
+const event *ipu_front_out(const ipu *u)
+{
+    return ring_empty(&u->out) ? NULL : (const event *)ring_front(&u->out);
+}
+
 void ipu_pop_out(ipu *u) { ring_pop(&u->out); }
 
 bool ipu_idle(const ipu *u) { return !u->busy && ring_empty(&u->in) && ring_empty(&u->out); }
