@@ -18,15 +18,21 @@ void IpuUnit::run()
     auto step = [this](cycle_t cyc) {
         const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
+        // A frame's bytes stay in the source's buffer until the source pushes again, which it
+        // cannot do during this step: the IPU borrows them, and the frames that do not start
+        // at once (the parse engine busy) are copied into its input queue before the step
+        // ends. Most start at once, so most go from the source's buffer straight into the
+        // scratchpad.
         while (ipu_can_accept(&u_)) {
             pkt *p = in_.peek(now);
             if (!p)
                 break;
-            ipu_push(&u_, p, cyc);
+            ipu_push_borrowed(&u_, p, cyc);
             in_.pop(now);
             progress++;
         }
         progress += ipu_advance(&u_, cyc);
+        ipu_keep_frames(&u_);
         while (const event *e = ipu_front_out(&u_)) {
             if (!out_.can_push()) {
                 out_.refuse(true);

@@ -377,6 +377,74 @@ TEST(IpuModel, PushCopiesTheFrame)
     EXPECT_TRUE(sp_empty(&r.sp));
 }
 
+TEST(IpuModel, BorrowedFramesAreCopiedOnlyIfTheyWait)
+{
+    ipu_cfg c = cfg_with(10, 0);
+    Rig r(&c);
+    fb::Frame f0 = tcp_frame(200), f1 = tcp_frame(300), f2 = tcp_frame(100);
+    const std::vector<uint8_t> o0 = f0.bytes, o1 = f1.bytes;
+    pkt p0 = f0.as_pkt(0), p1 = f1.as_pkt(1), p2 = f2.as_pkt(2);
+    ipu_push_borrowed(&r.u, &p0, 0);
+    ipu_push_borrowed(&r.u, &p1, 0);
+    EXPECT_EQ(r.u.borrowed, 2u);
+    EXPECT_EQ(r.u.st.frames, 2u);
+    EXPECT_EQ(r.u.st.bytes, 500u);
+    EXPECT_EQ(ipu_advance(&r.u, 0), 1u); // frame 0 starts, read in place
+    EXPECT_EQ(r.u.borrowed, 1u);
+    ipu_keep_frames(&r.u); // frame 1 waits for the engine: copied into its slot
+    EXPECT_EQ(r.u.borrowed, 0u);
+    const ipu_slot *s0 = static_cast<const ipu_slot *>(ring_at(&r.u.in, 0));
+    EXPECT_EQ(s0->p.index, 1u);
+    EXPECT_EQ(s0->p.data, s0->buf);
+    EXPECT_EQ(s0->bufcap, 2048u);
+    // the caller's buffers may now change
+    std::fill(f0.bytes.begin(), f0.bytes.end(), 0);
+    std::fill(f1.bytes.begin(), f1.bytes.end(), 0);
+    // an owned push after a borrowed one: keep_frames finds the borrowed one behind it
+    ipu_push_borrowed(&r.u, &p2, 0);
+    r.push(tcp_frame(60), 0, 3);
+    EXPECT_EQ(r.u.borrowed, 1u);
+    ipu_keep_frames(&r.u);
+    EXPECT_EQ(r.u.borrowed, 0u);
+    std::fill(f2.bytes.begin(), f2.bytes.end(), 0);
+
+    std::vector<Timed> out = run(r, 0); // the same timing as copied frames: 10 cycles each
+    ASSERT_EQ(out.size(), 4u);
+    for (unsigned i = 0; i < 4; i++) {
+        EXPECT_EQ(out[i].t, 10u * (i + 1));
+        EXPECT_EQ(out[i].e.pkt, i);
+    }
+    EXPECT_EQ(r.u.st.busy_cycles, 40u);
+    EXPECT_TRUE(sp_empty(&r.sp));
+
+    // the bytes stored in the scratchpad are the frames as pushed, borrowed or not
+    Rig q(&c);
+    f0.bytes = o0;
+    f1.bytes = o1;
+    pkt a = f0.as_pkt(0), b = f1.as_pkt(1);
+    ipu_push_borrowed(&q.u, &a, 0);
+    ipu_push_borrowed(&q.u, &b, 0);
+    ipu_advance(&q.u, 0);
+    ipu_keep_frames(&q.u);
+    std::fill(f0.bytes.begin(), f0.bytes.end(), 0);
+    std::fill(f1.bytes.begin(), f1.bytes.end(), 0);
+    std::vector<event> ev;
+    for (cycle_t t = ipu_next_cycle(&q.u); t != CYCLE_NEVER; t = ipu_next_cycle(&q.u)) {
+        ipu_advance(&q.u, t);
+        for (event &e : q.pop_all(false))
+            ev.push_back(e);
+    }
+    ASSERT_EQ(ev.size(), 2u);
+    for (unsigned i = 0; i < 2; i++) {
+        const std::vector<uint8_t> &want = i == 0 ? o0 : o1;
+        std::vector<uint8_t> got(want.size());
+        ASSERT_EQ(sp_read(&q.sp, ev[i].sp_handle, 0, got.data(), uint32_t(got.size())), 0);
+        EXPECT_EQ(got, want) << "frame " << i;
+        sp_release(&q.sp, ev[i].sp_handle);
+    }
+    EXPECT_TRUE(sp_empty(&q.sp));
+}
+
 // ---------------------------------------------------------------- back-pressure
 
 TEST(IpuModel, OutQueueFullBlocksAndResumes)

@@ -134,19 +134,21 @@ typedef struct ipu_stats {
     uint64_t ev_types[EV_TYPE_COUNT];
 } ipu_stats;
 
-typedef struct ipu_slot { /* one frame waiting in the input queue: owned copy of its bytes */
-    pkt p;
-    uint8_t *buf;
+typedef struct ipu_slot { /* one frame waiting in the input queue */
+    pkt p;                /* p.data: buf, or the caller's bytes while borrowed */
+    bool borrowed;        /* pushed by ipu_push_borrowed and not yet copied by ipu_keep_frames */
+    uint8_t *buf;         /* the slot's own buffer (kept across frames) */
     uint32_t bufcap;
 } ipu_slot;
 
 typedef struct ipu {
     ipu_cfg cfg;
-    scratchpad *sp; /* not owned: the memory the IPU writes frames into */
-    ring in;        /* ipu_slot */
-    ring out;       /* event */
-    bool busy;      /* a frame is in the engine */
-    cycle_t done;   /* when the frame in the engine finishes */
+    scratchpad *sp;    /* not owned: the memory the IPU writes frames into */
+    ring in;           /* ipu_slot */
+    uint32_t borrowed; /* slots of in that are borrowed */
+    ring out;          /* event */
+    bool busy;         /* a frame is in the engine */
+    cycle_t done;      /* when the frame in the engine finishes */
     ipu_parse_out cur;
     bool blocked_sp;  /* front frame waits for scratchpad cells */
     bool blocked_out; /* finished frame waits for out-queue room */
@@ -170,6 +172,15 @@ bool ipu_can_accept(const ipu *u);
  * owns a buffer that grows to the largest frame it has held, so memory stays bounded by
  * in_depth times the largest frame). Counts frames and wire bytes. pre: ipu_can_accept. */
 void ipu_push(ipu *u, const pkt *p, cycle_t now);
+/* As ipu_push, without the copy: the frame's bytes stay the caller's until the next
+ * ipu_keep_frames, which the caller must call before they change or go away. A frame that
+ * starts meanwhile (ipu_advance: parsed, stored in the scratchpad) is read from p->data and is
+ * never copied into the input queue; that is the point, as a frame usually starts at once.
+ * Frames and timing are those of ipu_push (a slot buffer that cannot grow, for want of host
+ * memory, truncates the frame only when ipu_keep_frames copies it). pre: ipu_can_accept. */
+void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now);
+/* Copies every borrowed frame still in the input queue into its slot's own buffer. */
+void ipu_keep_frames(ipu *u);
 /* The next cycle at which the IPU has work it can do by itself, or CYCLE_NEVER (idle, or
  * waiting for scratchpad cells or out-queue room: the caller calls ipu_advance again when
  * those free up). */

@@ -158,8 +158,11 @@ bool sp_release(scratchpad *s, uint32_t h)
         return false;
     uint32_t need = sp_cells_for(s, s->len[h]);
     uint32_t last = h;
-    for (uint32_t i = 1; i < need; i++)
-        last = s->next[last];
+    if (s->whole[h]) /* its cells are h, h+1, ...: no chain to walk */
+        last = h + need - 1;
+    else
+        for (uint32_t i = 1; i < need; i++)
+            last = s->next[last];
     s->next[last] = s->free_head;
     s->free_head = h;
     s->free_count += need;
