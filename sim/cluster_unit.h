@@ -114,7 +114,9 @@ private:
     const Held &h_front(unsigned core) const { return held_[core].front(); }
     void log_event(const cluster_done &d, const Held &h, uint64_t end_ps);
     static uint32_t answer(void *ctx, const event *ev, core_cmd_rec *rec);
+    bool in_frame(const event &ev, uint32_t off, uint32_t len);
     const uint8_t *frame_bytes(const event &ev, uint32_t off, uint32_t len);
+    uint32_t append(const event &ev, uint32_t off, uint32_t len, uint32_t to, cycle_t at);
     static void trace_line(void *ctx, const core_trace_rec *r);
     static void history_line(void *ctx, const core_trace_rec *r);
 

@@ -79,18 +79,6 @@ void ipu_fini(ipu *u)
 
 bool ipu_can_accept(const ipu *u) { return !ring_full(&u->in); }
 
-void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now)
-{
-    ipu_slot *s = ring_push_slot(&u->in);
-    s->p = *p;
-    s->borrowed = true;
-    u->borrowed++;
-    if (now > u->now)
-        u->now = now;
-    u->st.frames++;
-    u->st.bytes += p->len;
-}
-
 /* Copies a borrowed frame's bytes into the slot's own buffer. */
 static void keep(ipu *u, ipu_slot *s)
 {
@@ -122,11 +110,31 @@ static void keep(ipu *u, ipu_slot *s)
     u->borrowed--;
 }
 
-void ipu_push(ipu *u, const pkt *p, cycle_t now)
+/* Queues the frame, borrowed; counts it. */
+static ipu_slot *queue(ipu *u, const pkt *p, cycle_t now)
 {
-    ipu_push_borrowed(u, p, now);
-    keep(u, ring_at(&u->in, ring_count(&u->in) - 1));
+    ipu_slot *s = ring_push_slot(&u->in);
+    s->p = *p;
+    s->borrowed = true;
+    u->borrowed++;
+    if (now > u->now)
+        u->now = now;
+    u->st.frames++;
+    u->st.bytes += p->len;
+    return s;
 }
+
+void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now)
+{
+    ipu_slot *s = queue(u, p, now);
+    /* A frame with others ahead of it, or behind a frame the engine holds past now, cannot
+     * start at now (under --saturate, every frame): copy it at once rather than in
+     * ipu_keep_frames. */
+    if (ring_count(&u->in) > 1 || (u->busy && u->done > now))
+        keep(u, s);
+}
+
+void ipu_push(ipu *u, const pkt *p, cycle_t now) { keep(u, queue(u, p, now)); }
 
 void ipu_keep_frames(ipu *u)
 {

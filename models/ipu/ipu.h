@@ -172,12 +172,14 @@ bool ipu_can_accept(const ipu *u);
  * owns a buffer that grows to the largest frame it has held, so memory stays bounded by
  * in_depth times the largest frame). Counts frames and wire bytes. pre: ipu_can_accept. */
 void ipu_push(ipu *u, const pkt *p, cycle_t now);
-/* As ipu_push, without the copy: the frame's bytes stay the caller's until the next
- * ipu_keep_frames, which the caller must call before they change or go away. A frame that
- * starts meanwhile (ipu_advance: parsed, stored in the scratchpad) is read from p->data and is
- * never copied into the input queue; that is the point, as a frame usually starts at once.
- * Frames and timing are those of ipu_push (a slot buffer that cannot grow, for want of host
- * memory, truncates the frame only when ipu_keep_frames copies it). pre: ipu_can_accept. */
+/* As ipu_push, but a frame that could start at now (the input queue empty and the engine free
+ * by now) is not copied: its bytes stay the caller's until the next ipu_keep_frames, which the
+ * caller must call before they change or go away. If it starts meanwhile (ipu_advance: parsed,
+ * stored in the scratchpad) it is read from p->data and never copied into the input queue;
+ * that is the point, as at a capture's timestamps a frame usually starts at once. A frame that
+ * cannot is copied at once, as by ipu_push. Frames and timing are those of ipu_push (a slot
+ * buffer that cannot grow, for want of host memory, truncates a frame only when it is copied).
+ * pre: ipu_can_accept. */
 void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now);
 /* Copies every borrowed frame still in the input queue into its slot's own buffer. */
 void ipu_keep_frames(ipu *u);

@@ -406,8 +406,9 @@ static uint32_t refuse(smc *s, uint64_t *counter, uint32_t len)
     return 0;
 }
 
-uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
-                    cycle_t at)
+/* smc_append and smc_append_with: the bytes come from fill when there is one, else from data. */
+static uint32_t append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
+                       smc_fill_fn fill, void *ctx, cycle_t at)
 {
     if (flow >= s->nflows || !s->flows[flow].open)
         return refuse(s, &s->st.refused_window, len);
@@ -471,7 +472,10 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
             memset(p + (b - pbeg), 0, pend - b);
             v[lo + i].p = p;
         }
-        memcpy(v[lo + i].p + (a - pbeg), data + (a - beg), b - a);
+        if (fill)
+            fill(ctx, (uint32_t)(a - beg), v[lo + i].p + (a - pbeg), (uint32_t)(b - a));
+        else
+            memcpy(v[lo + i].p + (a - pbeg), data + (a - beg), b - a);
     }
     if (beg < f->hi)
         s->st.bytes_dup += (end < f->hi ? end : f->hi) - beg;
@@ -483,6 +487,18 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
     if (done > f->last_copy)
         f->last_copy = done;
     return 1;
+}
+
+uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
+                    cycle_t at)
+{
+    return append(s, flow, off, data, len, NULL, NULL, at);
+}
+
+uint32_t smc_append_with(smc *s, uint32_t flow, uint32_t off, uint32_t len, smc_fill_fn fill,
+                         void *ctx, cycle_t at)
+{
+    return append(s, flow, off, NULL, len, fill, ctx, at);
 }
 
 uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at)
