@@ -406,9 +406,15 @@ static uint32_t refuse(smc *s, uint64_t *counter, uint32_t len)
     return 0;
 }
 
-/* smc_append and smc_append_with: the bytes come from fill when there is one, else from data. */
-static uint32_t append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
-                       smc_fill_fn fill, void *ctx, cycle_t at)
+/* smc_append's fill: the bytes of one flat buffer. */
+static void fill_flat(void *ctx, uint32_t from, uint8_t *dst, uint32_t n)
+{
+    memcpy(dst, (const uint8_t *)ctx + from, n);
+}
+
+/* smc_append and smc_append_with: fill writes the bytes into the pages. */
+static uint32_t append(smc *s, uint32_t flow, uint32_t off, uint32_t len, smc_fill_fn fill,
+                       void *ctx, cycle_t at)
 {
     if (flow >= s->nflows || !s->flows[flow].open)
         return refuse(s, &s->st.refused_window, len);
@@ -472,10 +478,7 @@ static uint32_t append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data,
             memset(p + (b - pbeg), 0, pend - b);
             v[lo + i].p = p;
         }
-        if (fill)
-            fill(ctx, (uint32_t)(a - beg), v[lo + i].p + (a - pbeg), (uint32_t)(b - a));
-        else
-            memcpy(v[lo + i].p + (a - pbeg), data + (a - beg), b - a);
+        fill(ctx, (uint32_t)(a - beg), v[lo + i].p + (a - pbeg), (uint32_t)(b - a));
     }
     if (beg < f->hi)
         s->st.bytes_dup += (end < f->hi ? end : f->hi) - beg;
@@ -492,13 +495,13 @@ static uint32_t append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data,
 uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
                     cycle_t at)
 {
-    return append(s, flow, off, data, len, NULL, NULL, at);
+    return append(s, flow, off, len, fill_flat, (void *)data, at); /* fill_flat only reads it */
 }
 
 uint32_t smc_append_with(smc *s, uint32_t flow, uint32_t off, uint32_t len, smc_fill_fn fill,
                          void *ctx, cycle_t at)
 {
-    return append(s, flow, off, NULL, len, fill, ctx, at);
+    return append(s, flow, off, len, fill, ctx, at);
 }
 
 uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at)
