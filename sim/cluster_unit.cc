@@ -80,20 +80,64 @@ void ClusterUnit::trace_flow(FILE *f, uint32_t flow)
 }
 
 // The answering commands (isa.h), carried out when they issue.
-// The len bytes at off of the event's frame, copied into buf_ for sock_append and host_write;
-// false (counted as a firmware error) when they are not inside the frame.
-bool ClusterUnit::frame_bytes(const event &ev, uint32_t off, uint32_t len)
+// Whether the len bytes at off lie inside the event's frame; when not, counts a firmware error.
+bool ClusterUnit::in_frame(const event &ev, uint32_t off, uint32_t len)
 {
     if (ev.sp_handle == SP_NONE || len > ev.frame_len || off > ev.frame_len - len) {
         st_.bad_appends++;
         return false;
     }
-    buf_.resize(len);
-    if (len && sp_read(sp_.model(), ev.sp_handle, off, buf_.data(), len) != 0) {
-        st_.bad_appends++;
-        return false;
-    }
     return true;
+}
+
+// The len bytes at off of the event's frame for host_write: in the scratchpad itself when they
+// lie in consecutive cells, else copied into buf_ (valid until the next call); nullptr (counted
+// as a firmware error) when they are not inside the frame.
+const uint8_t *ClusterUnit::frame_bytes(const event &ev, uint32_t off, uint32_t len)
+{
+    if (!in_frame(ev, off, len))
+        return nullptr;
+    const scratchpad *sp = sp_.model();
+    if (const uint8_t *p = sp_span(sp, ev.sp_handle, off, len))
+        return p;
+    if (buf_.size() < len)
+        buf_.resize(len);
+    if (sp_read(sp, ev.sp_handle, off, buf_.data(), len) != 0) {
+        st_.bad_appends++;
+        return nullptr;
+    }
+    return buf_.data();
+}
+
+namespace {
+// Where smc_append_with takes the bytes of a frame in scattered cells from.
+struct FrameFill {
+    const scratchpad *sp;
+    uint32_t h, off;
+    static void fill(void *ctx, uint32_t from, uint8_t *dst, uint32_t n)
+    {
+        auto *f = static_cast<const FrameFill *>(ctx);
+        sp_read(f->sp, f->h, f->off + from, dst, n);
+    }
+};
+} // namespace
+
+// sock_append: the payload goes from the scratchpad straight into the socket memory's pages,
+// copied once (the frame's bytes in place, or page by page where its cells are scattered).
+uint32_t ClusterUnit::append(const event &ev, uint32_t off, uint32_t len, uint32_t to, cycle_t at)
+{
+    if (!in_frame(ev, off, len))
+        return 0;
+    const scratchpad *sp = sp_.model();
+    if (const uint8_t *p = sp_span(sp, ev.sp_handle, off, len))
+        return smc_append(host_.model(), ev.flow, to, p, len, at);
+    uint32_t n = sp_len(sp, ev.sp_handle);
+    if (len > n || off > n - len) { // as sp_read would refuse
+        st_.bad_appends++;
+        return 0;
+    }
+    FrameFill f{sp, ev.sp_handle, off};
+    return smc_append_with(host_.model(), ev.flow, to, len, &FrameFill::fill, &f, at);
 }
 
 uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
@@ -109,16 +153,15 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
     case UC_CMD_SOCK_SPACE:
         return u->host_.window(ev->flow);
     case UC_CMD_SOCK_APPEND:
-        if (!u->frame_bytes(*ev, a[0], a[1]))
-            return 0;
-        return smc_append(u->host_.model(), ev->flow, a[2], u->buf_.data(), a[1], at);
+        return u->append(*ev, a[0], a[1], a[2], at);
     case UC_CMD_SOCK_DELIVER:
         return u->host_.deliver(ev->flow, a[0], at);
     case UC_CMD_HOST_WRITE: { // RDMA WRITE: the frame's bytes into a registered region
-        if (!u->frame_bytes(*ev, a[0], a[1]))
+        const uint8_t *p = u->frame_bytes(*ev, a[0], a[1]);
+        if (!p)
             return 0;
         uint64_t va = static_cast<uint64_t>(a[4]) << 32 | a[3];
-        return u->host_.write_region(ev->flow, a[2], va, u->buf_.data(), a[1], at);
+        return u->host_.write_region(ev->flow, a[2], va, p, a[1], at);
     }
     case UC_CMD_SND_ACK:
         return smc_snd_ack(u->host_.model(), ev->flow, a[0], at);

@@ -114,7 +114,9 @@ private:
     const Held &h_front(unsigned core) const { return held_[core].front(); }
     void log_event(const cluster_done &d, const Held &h, uint64_t end_ps);
     static uint32_t answer(void *ctx, const event *ev, core_cmd_rec *rec);
-    bool frame_bytes(const event &ev, uint32_t off, uint32_t len);
+    bool in_frame(const event &ev, uint32_t off, uint32_t len);
+    const uint8_t *frame_bytes(const event &ev, uint32_t off, uint32_t len);
+    uint32_t append(const event &ev, uint32_t off, uint32_t len, uint32_t to, cycle_t at);
     static void trace_line(void *ctx, const core_trace_rec *r);
     static void history_line(void *ctx, const core_trace_rec *r);
 
@@ -132,7 +134,7 @@ private:
     EventStats &st_;
     std::vector<std::deque<Held>> held_; // per core, in job order (a core runs its jobs in order)
     PayloadStore payloads_;              // tx_data payloads on their way to the transmit unit
-    std::vector<uint8_t> buf_;           // payload bytes on their way to the SMC
+    std::vector<uint8_t> buf_;           // frame bytes the scratchpad cannot hand out in place
     ProtoImages imgs_;
     FILE *trace_ = nullptr;
     unsigned history_jobs_ = 0; // jobs of the --history packet pushed and not yet ended

@@ -18,28 +18,34 @@ void IpuUnit::run()
     auto step = [this](cycle_t cyc) {
         const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
+        // A frame's bytes stay in the source's buffer until the source pushes again, which it
+        // cannot do during this step: the IPU borrows them, and the frames that do not start
+        // at once (the parse engine busy) are copied into its input queue before the step
+        // ends. Most start at once, so most go from the source's buffer straight into the
+        // scratchpad.
         while (ipu_can_accept(&u_)) {
             pkt *p = in_.peek(now);
             if (!p)
                 break;
-            ipu_push(&u_, p, cyc);
+            ipu_push_borrowed(&u_, p, cyc);
             in_.pop(now);
             progress++;
         }
         progress += ipu_advance(&u_, cyc);
-        event e;
-        while (ipu_peek_out(&u_, &e)) {
+        ipu_keep_frames(&u_);
+        while (const event *e = ipu_front_out(&u_)) {
             if (!out_.can_push()) {
                 out_.refuse(true);
                 break;
             }
-            e.t_ipu_out = now;
-            if (e.pkt != last_pkt_ && e.proto < PROTO_COUNT) { // a packet's first event
-                last_pkt_ = e.pkt;
-                proto_packets_[e.proto]++;
-                proto_bytes_[e.proto] += e.frame_len;
+            if (e->pkt != last_pkt_ && e->proto < PROTO_COUNT) { // a packet's first event
+                last_pkt_ = e->pkt;
+                proto_packets_[e->proto]++;
+                proto_bytes_[e->proto] += e->frame_len;
             }
-            *out_.push(now) = e;
+            event *o = out_.push(now);
+            *o = *e;
+            o->t_ipu_out = now;
             ipu_pop_out(&u_);
             progress++;
         }

@@ -92,7 +92,10 @@ private:
     TimedChannel<pkt> &out_;
     SchedEvent wake_;
     SchedProc proc_;
-    std::vector<std::vector<uint8_t>> bufs_; // out capacity + 1 frame buffers (see read_next)
+    // out capacity + 1 frame buffers (see read_next); the IPU reads a frame in place in the
+    // step that takes it from the FIFO (IpuUnit::run), so a buffer must not change before the
+    // next push
+    std::vector<std::vector<uint8_t>> bufs_;
     uint64_t slot_ = 0;
     pkt pend_{};
     bool have_ = false;

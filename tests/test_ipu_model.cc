@@ -377,6 +377,80 @@ TEST(IpuModel, PushCopiesTheFrame)
     EXPECT_TRUE(sp_empty(&r.sp));
 }
 
+TEST(IpuModel, BorrowedFramesAreCopiedOnlyIfTheyWait)
+{
+    ipu_cfg c = cfg_with(10, 0);
+    Rig r(&c);
+    fb::Frame f0 = tcp_frame(200), f1 = tcp_frame(300);
+    const std::vector<uint8_t> o0 = f0.bytes, o1 = f1.bytes;
+    pkt p0 = f0.as_pkt(0), p1 = f1.as_pkt(1);
+    const ipu_slot *slots = reinterpret_cast<const ipu_slot *>(r.u.in.buf);
+    ipu_push_borrowed(&r.u, &p0, 0); // idle: may start at once, so borrowed
+    EXPECT_EQ(r.u.borrowed, 1u);
+    EXPECT_EQ(slots[0].p.data, f0.bytes.data());
+    ipu_push_borrowed(&r.u, &p1, 0); // a frame ahead of it: copied at once
+    EXPECT_EQ(r.u.borrowed, 1u);
+    EXPECT_EQ(slots[1].p.data, slots[1].buf);
+    EXPECT_EQ(slots[1].bufcap, 2048u);
+    EXPECT_EQ(r.u.st.frames, 2u);
+    EXPECT_EQ(r.u.st.bytes, 500u);
+    EXPECT_EQ(ipu_advance(&r.u, 0), 1u); // frame 0 starts, read in place
+    EXPECT_EQ(r.u.borrowed, 0u);
+    ipu_keep_frames(&r.u);          // nothing left to copy
+    EXPECT_EQ(slots[0].bufcap, 0u); // frame 0 was never copied into the queue
+    std::fill(f0.bytes.begin(), f0.bytes.end(), 0);
+    std::fill(f1.bytes.begin(), f1.bytes.end(), 0);
+    std::vector<event> ev;
+    for (cycle_t t = ipu_next_cycle(&r.u); t != CYCLE_NEVER; t = ipu_next_cycle(&r.u)) {
+        EXPECT_EQ(t, 10u * (ev.size() + 1)); // the timing of copied frames: 10 cycles each
+        ipu_advance(&r.u, t);
+        for (event &e : r.pop_all(false))
+            ev.push_back(e);
+    }
+    ASSERT_EQ(ev.size(), 2u);
+    for (unsigned i = 0; i < 2; i++) {
+        const std::vector<uint8_t> &want = i == 0 ? o0 : o1;
+        std::vector<uint8_t> got(want.size());
+        ASSERT_EQ(sp_read(&r.sp, ev[i].sp_handle, 0, got.data(), uint32_t(got.size())), 0);
+        EXPECT_EQ(got, want) << "frame " << i; // as pushed, borrowed or not
+        sp_release(&r.sp, ev[i].sp_handle);
+    }
+    EXPECT_TRUE(sp_empty(&r.sp));
+}
+
+TEST(IpuModel, KeepFramesCopiesABorrowedFrameLeftWaiting)
+{
+    ipu_cfg c = cfg_with(10, 0);
+    Rig r(&c, 4096, 64); // 64 cells
+    uint32_t filler = sp_alloc(&r.sp, nullptr, 4096, 1);
+    ASSERT_NE(filler, SP_NONE);
+    fb::Frame f = tcp_frame(200);
+    const std::vector<uint8_t> orig = f.bytes;
+    pkt p = f.as_pkt(0);
+    ipu_push_borrowed(&r.u, &p, 0);
+    EXPECT_EQ(r.u.borrowed, 1u);
+    EXPECT_EQ(ipu_advance(&r.u, 0), 0u); // parsed, but waits for scratchpad cells
+    EXPECT_TRUE(r.u.blocked_sp);
+    EXPECT_EQ(r.u.borrowed, 1u);
+    r.push(tcp_frame(60), 0, 1); // an owned frame behind the borrowed one
+    ipu_keep_frames(&r.u);       // finds the borrowed one behind it
+    EXPECT_EQ(r.u.borrowed, 0u);
+    std::fill(f.bytes.begin(), f.bytes.end(), 0);
+    sp_release(&r.sp, filler);
+    EXPECT_EQ(ipu_advance(&r.u, 5), 1u); // starts at 5
+    EXPECT_EQ(ipu_next_cycle(&r.u), 15u);
+    ipu_advance(&r.u, 15);
+    std::vector<event> ev = r.pop_all(false);
+    ASSERT_EQ(ev.size(), 1u);
+    std::vector<uint8_t> got(orig.size());
+    ASSERT_EQ(sp_read(&r.sp, ev[0].sp_handle, 0, got.data(), uint32_t(got.size())), 0);
+    EXPECT_EQ(got, orig);
+    sp_release(&r.sp, ev[0].sp_handle);
+    run(r, 15);
+    EXPECT_TRUE(ipu_idle(&r.u));
+    EXPECT_TRUE(sp_empty(&r.sp));
+}
+
 // ---------------------------------------------------------------- back-pressure
 
 TEST(IpuModel, OutQueueFullBlocksAndResumes)
@@ -421,6 +495,38 @@ TEST(IpuModel, OutQueueFullBlocksAndResumes)
         EXPECT_EQ(out[i].e.pkt, i + 1);
     EXPECT_EQ(r.u.st.events, 5u);
     EXPECT_EQ(r.u.st.busy_cycles, 50u);
+    EXPECT_TRUE(ipu_idle(&r.u));
+    EXPECT_TRUE(sp_empty(&r.sp));
+}
+
+TEST(IpuModel, FrontOutIsThePeekedEventInPlace)
+{
+    ipu_cfg c = cfg_with(10, 0);
+    Rig r(&c);
+    EXPECT_EQ(ipu_front_out(&r.u), nullptr); // empty
+    r.push(tcp_frame(100), 0, 7);
+    r.push(tcp_frame(200), 0, 8);
+    EXPECT_EQ(ipu_front_out(&r.u), nullptr); // nothing finished yet
+    EXPECT_EQ(ipu_advance(&r.u, 0), 1u);
+    EXPECT_EQ(ipu_advance(&r.u, 10), 2u);
+    EXPECT_EQ(ipu_advance(&r.u, 20), 1u);
+    ASSERT_EQ(ring_count(&r.u.out), 2u);
+    for (uint64_t pkt : {7u, 8u}) {
+        const event *f = ipu_front_out(&r.u);
+        ASSERT_NE(f, nullptr);
+        EXPECT_EQ(f, ring_front(&r.u.out)); // the queue's own slot: no copy
+        EXPECT_EQ(ipu_front_out(&r.u), f);  // and the same one until popped
+        event e;
+        ASSERT_TRUE(ipu_peek_out(&r.u, &e));
+        EXPECT_EQ(std::memcmp(&e, f, sizeof e), 0); // what peek_out copies out
+        EXPECT_EQ(f->pkt, pkt);
+        EXPECT_EQ(f->type, EV_TCP_DATA);
+        EXPECT_EQ(f->frame_len, pkt == 7 ? 100u : 200u);
+        uint32_t h = f->sp_handle;
+        ipu_pop_out(&r.u);
+        sp_release(&r.sp, h);
+    }
+    EXPECT_EQ(ipu_front_out(&r.u), nullptr);
     EXPECT_TRUE(ipu_idle(&r.u));
     EXPECT_TRUE(sp_empty(&r.sp));
 }

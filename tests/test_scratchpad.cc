@@ -296,6 +296,60 @@ TEST_F(Scratchpad, WindowsOfAFrameInScatteredCells)
     EXPECT_EQ(read_all(b), pb);
 }
 
+TEST_F(Scratchpad, SpanInPlaceOnlyOverConsecutiveCells)
+{
+    // The same layout as above: frame h takes cells c, a, c+1, ..., c+4 (16 bytes each), so
+    // bytes [0,16) are in c, [16,32) in a and [32,90) in the run c+1..c+4.
+    init(4096, 16);
+    uint32_t a = sp_alloc(&s, nullptr, 16, 1);
+    uint32_t b = sp_alloc(&s, nullptr, 16, 1);
+    uint32_t c = sp_alloc(&s, nullptr, 16, 1);
+    ASSERT_TRUE(sp_release(&s, a));
+    ASSERT_TRUE(sp_release(&s, c));
+    std::vector<uint8_t> data = pattern(90, 13);
+    uint32_t h = sp_alloc(&s, data.data(), 90, 1);
+    ASSERT_EQ(h, c);
+    ASSERT_EQ(s.next[a], c + 1);
+    EXPECT_EQ(s.whole[h], 0u); // not one block: each window is checked cell by cell
+    auto cell_at = [&](uint32_t cell, uint32_t in) { return s.mem + cell * 16u + in; };
+    for (uint32_t off = 0; off <= 90; off++)
+        for (uint32_t n = 0; off + n <= 90; n++) {
+            const uint8_t *p = sp_span(&s, h, off, n);
+            // in place exactly when the window stays inside one cell or inside the run
+            bool one = n == 0 || (off / 16 == (off + n - 1) / 16) || off >= 32;
+            if (!one) {
+                EXPECT_EQ(p, nullptr) << off << "+" << n;
+                continue;
+            }
+            ASSERT_NE(p, nullptr) << off << "+" << n;
+            if (n == 0)
+                continue;
+            const uint8_t *want = off < 16   ? cell_at(c, off)
+                                  : off < 32 ? cell_at(a, off - 16)
+                                             : cell_at(c + 1 + (off - 32) / 16, (off - 32) % 16);
+            EXPECT_EQ(p, want) << off << "+" << n;
+            EXPECT_TRUE(std::equal(p, p + n, data.begin() + off)) << off << "+" << n;
+        }
+    // outside the frame: nothing
+    EXPECT_EQ(sp_span(&s, h, 91, 0), nullptr);
+    EXPECT_EQ(sp_span(&s, h, 90, 1), nullptr);
+    EXPECT_EQ(sp_span(&s, h, 0, 91), nullptr);
+    EXPECT_EQ(sp_span(&s, h, 1, UINT32_MAX), nullptr); // off + n would wrap
+    // a frame in one run of fresh cells is in place whole, and sp_write shows through
+    uint32_t f = sp_alloc(&s, data.data(), 90, 1);
+    EXPECT_EQ(s.whole[f], 1u);
+    const uint8_t *p = sp_span(&s, f, 0, 90);
+    ASSERT_EQ(p, cell_at(f, 0));
+    EXPECT_EQ(sp_span(&s, f, 37, 53), cell_at(f, 37));
+    EXPECT_EQ(sp_span(&s, f, 90, 0), cell_at(f, 90));
+    EXPECT_EQ(sp_span(&s, f, 37, 54), nullptr);
+    EXPECT_TRUE(std::equal(p, p + 90, data.begin()));
+    std::vector<uint8_t> patch = pattern(90, 14);
+    ASSERT_EQ(sp_write(&s, f, 0, patch.data(), 90), 0);
+    EXPECT_TRUE(std::equal(p, p + 90, patch.begin()));
+    (void)b;
+}
+
 TEST_F(Scratchpad, ReserveThenWrite)
 {
     init(4096, 16);

@@ -261,6 +261,63 @@ TEST_F(Smc, OutOfOrderAppendsDeliverInOrderInPageBoundedPieces)
     EXPECT_EQ(St().page_frees, 3u);
 }
 
+// What smc_append_with's fill was asked for, and the bytes it gives: the sender's.
+struct Fill {
+    uint32_t flow;
+    uint64_t base;                                    // stream offset of the append's first byte
+    std::vector<std::pair<uint32_t, uint32_t>> asked; // from, n
+    static void fill(void *ctx, uint32_t from, uint8_t *dst, uint32_t n)
+    {
+        auto *f = static_cast<Fill *>(ctx);
+        f->asked.emplace_back(from, n);
+        for (uint32_t i = 0; i < n; i++)
+            dst[i] = Byte(f->flow, f->base + from + i);
+    }
+};
+
+TEST_F(Smc, AppendWithFillsEachPagePartOnceAsAnAppendWould)
+{
+    Small();
+    Make();
+    ASSERT_EQ(smc_open(s, 1, 0, 0), 256u);
+    ASSERT_EQ(smc_open(s, 2, 0, 0), 256u);
+    // The same appends to flow 1 with data and to flow 2 with a fill, at the same cycles.
+    ASSERT_EQ(Append(1, 150, 90, 10), 1u);
+    Fill f{2, 150, {}};
+    ASSERT_EQ(smc_append_with(s, 2, 150, 90, &Fill::fill, &f, 10), 1u);
+    // [150,192) in page 2, [192,240) in page 3: one call per page part, in order
+    EXPECT_EQ(f.asked, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 42}, {42, 48}}));
+    ASSERT_EQ(Append(1, 0, 150, 20), 1u);
+    Fill g{2, 0, {}};
+    ASSERT_EQ(smc_append_with(s, 2, 0, 150, &Fill::fill, &g, 20), 1u);
+    EXPECT_EQ(g.asked, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 64}, {64, 64}, {128, 22}}));
+    EXPECT_EQ(smc_pages_held(s, 1), 4u);
+    EXPECT_EQ(smc_pages_held(s, 2), 4u);
+    EXPECT_EQ(St().appends, 4u);
+    EXPECT_EQ(St().bytes_appended, 480u);
+    EXPECT_EQ(St().page_allocs, 8u);
+    // refused (outside the window): fill is never asked
+    Fill h{2, 300, {}};
+    EXPECT_EQ(smc_append_with(s, 2, 300, 10, &Fill::fill, &h, 30), 0u);
+    EXPECT_TRUE(h.asked.empty());
+    EXPECT_EQ(St().refused_window, 1u);
+    // zero bytes: placed, nothing asked
+    EXPECT_EQ(smc_append_with(s, 2, 240, 0, &Fill::fill, &h, 30), 1u);
+    EXPECT_TRUE(h.asked.empty());
+    // both flows deliver the sender's bytes
+    EXPECT_EQ(DeliverAll(s, 1, 240, 40), 240u);
+    std::vector<uint8_t> one = Joined(0);
+    cycle_t t1 = got.front().at;
+    got.clear();
+    EXPECT_EQ(DeliverAll(s, 2, 240, 40), 240u);
+    EXPECT_EQ(one, Bytes(1, 0, 240));
+    EXPECT_EQ(Joined(0), Bytes(2, 0, 240));
+    EXPECT_GE(got.front().at, t1); // the second delivery queues behind the first on the bus
+    const xmem_stats *m = smc_mem_stats(s);
+    EXPECT_EQ(m->writes, 4u);
+    EXPECT_EQ(m->bytes_written, 480u);
+}
+
 TEST_F(Smc, DeliveryInStepsFreesEachPageOnceFullyConsumed)
 {
     Small();

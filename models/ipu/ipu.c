@@ -1,5 +1,6 @@
 /* ipu: the timed model around ipu_parse (claims 1, 18, 29). One parse engine, an input queue of
- * frames (each slot owns a copy of its bytes) and an out-queue of events. See ipu.h for the
+ * frames (each slot owns a copy of its bytes, or borrows the caller's for a while) and an
+ * out-queue of events. See ipu.h for the
  * timing contract. */
 #include "ipu.h"
 
@@ -78,10 +79,10 @@ void ipu_fini(ipu *u)
 
 bool ipu_can_accept(const ipu *u) { return !ring_full(&u->in); }
 
-void ipu_push(ipu *u, const pkt *p, cycle_t now)
+/* Copies a borrowed frame's bytes into the slot's own buffer. */
+static void keep(ipu *u, ipu_slot *s)
 {
-    ipu_slot *s = ring_push_slot(&u->in);
-    uint32_t n = p->caplen;
+    uint32_t n = s->p.caplen;
     if (n > s->bufcap) { /* grow to a power of two: memory is bounded by the largest frame */
         uint32_t cap = IPU_SLOT_MIN;
         while (cap < n && cap < 0x80000000u)
@@ -94,7 +95,6 @@ void ipu_push(ipu *u, const pkt *p, cycle_t now)
             s->bufcap = cap;
         }
     }
-    s->p = *p;
     if (n > s->bufcap) {
         /* Out of host memory: keep what fits and mark the record short of its wire length, so
          * that the parser drops it as capture-truncated (counted) instead of crashing. */
@@ -104,12 +104,46 @@ void ipu_push(ipu *u, const pkt *p, cycle_t now)
             s->p.len = n + 1;
     }
     if (n)
-        memcpy(s->buf, p->data, n);
+        memcpy(s->buf, s->p.data, n);
     s->p.data = s->buf;
+    s->borrowed = false;
+    u->borrowed--;
+}
+
+/* Queues the frame, borrowed; counts it. */
+static ipu_slot *queue(ipu *u, const pkt *p, cycle_t now)
+{
+    ipu_slot *s = ring_push_slot(&u->in);
+    s->p = *p;
+    s->borrowed = true;
+    u->borrowed++;
     if (now > u->now)
         u->now = now;
     u->st.frames++;
     u->st.bytes += p->len;
+    return s;
+}
+
+void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now)
+{
+    ipu_slot *s = queue(u, p, now);
+    /* A frame with others ahead of it, or behind a frame the engine holds past now, cannot
+     * start at now (under --saturate, every frame): copy it at once rather than in
+     * ipu_keep_frames. */
+    if (ring_count(&u->in) > 1 || (u->busy && u->done > now))
+        keep(u, s);
+}
+
+void ipu_push(ipu *u, const pkt *p, cycle_t now) { keep(u, queue(u, p, now)); }
+
+void ipu_keep_frames(ipu *u)
+{
+    /* the borrowed frames are usually the last pushed: walk back from the newest */
+    for (uint32_t i = ring_count(&u->in); u->borrowed && i-- > 0;) {
+        ipu_slot *s = ring_at(&u->in, i);
+        if (s->borrowed)
+            keep(u, s);
+    }
 }
 
 cycle_t ipu_next_cycle(const ipu *u)
@@ -183,6 +217,10 @@ static bool start(ipu *u, cycle_t now)
     u->blocked_sp = false;
     uint64_t cost = u->cfg.cycles_per_msg +
                     ((uint64_t)s->p.caplen * u->cfg.millicycles_per_byte + 999u) / 1000u;
+    if (s->borrowed) { /* read in place: never copied */
+        s->borrowed = false;
+        u->borrowed--;
+    }
     ring_pop(&u->in);
     u->busy = true;
     u->done = now + cost;
@@ -217,6 +255,11 @@ bool ipu_peek_out(const ipu *u, event *e)
         return false;
     *e = *(const event *)ring_front(&u->out);
     return true;
+}
+
+const event *ipu_front_out(const ipu *u)
+{
+    return ring_empty(&u->out) ? NULL : (const event *)ring_front(&u->out);
 }
 
 void ipu_pop_out(ipu *u) { ring_pop(&u->out); }

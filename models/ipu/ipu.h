@@ -134,19 +134,21 @@ typedef struct ipu_stats {
     uint64_t ev_types[EV_TYPE_COUNT];
 } ipu_stats;
 
-typedef struct ipu_slot { /* one frame waiting in the input queue: owned copy of its bytes */
-    pkt p;
-    uint8_t *buf;
+typedef struct ipu_slot { /* one frame waiting in the input queue */
+    pkt p;                /* p.data: buf, or the caller's bytes while borrowed */
+    bool borrowed;        /* pushed by ipu_push_borrowed and not yet copied by ipu_keep_frames */
+    uint8_t *buf;         /* the slot's own buffer (kept across frames) */
     uint32_t bufcap;
 } ipu_slot;
 
 typedef struct ipu {
     ipu_cfg cfg;
-    scratchpad *sp; /* not owned: the memory the IPU writes frames into */
-    ring in;        /* ipu_slot */
-    ring out;       /* event */
-    bool busy;      /* a frame is in the engine */
-    cycle_t done;   /* when the frame in the engine finishes */
+    scratchpad *sp;    /* not owned: the memory the IPU writes frames into */
+    ring in;           /* ipu_slot */
+    uint32_t borrowed; /* slots of in that are borrowed */
+    ring out;          /* event */
+    bool busy;         /* a frame is in the engine */
+    cycle_t done;      /* when the frame in the engine finishes */
     ipu_parse_out cur;
     bool blocked_sp;  /* front frame waits for scratchpad cells */
     bool blocked_out; /* finished frame waits for out-queue room */
@@ -170,6 +172,17 @@ bool ipu_can_accept(const ipu *u);
  * owns a buffer that grows to the largest frame it has held, so memory stays bounded by
  * in_depth times the largest frame). Counts frames and wire bytes. pre: ipu_can_accept. */
 void ipu_push(ipu *u, const pkt *p, cycle_t now);
+/* As ipu_push, but a frame that could start at now (the input queue empty and the engine free
+ * by now) is not copied: its bytes stay the caller's until the next ipu_keep_frames, which the
+ * caller must call before they change or go away. If it starts meanwhile (ipu_advance: parsed,
+ * stored in the scratchpad) it is read from p->data and never copied into the input queue;
+ * that is the point, as at a capture's timestamps a frame usually starts at once. A frame that
+ * cannot is copied at once, as by ipu_push. Frames and timing are those of ipu_push (a slot
+ * buffer that cannot grow, for want of host memory, truncates a frame only when it is copied).
+ * pre: ipu_can_accept. */
+void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now);
+/* Copies every borrowed frame still in the input queue into its slot's own buffer. */
+void ipu_keep_frames(ipu *u);
 /* The next cycle at which the IPU has work it can do by itself, or CYCLE_NEVER (idle, or
  * waiting for scratchpad cells or out-queue room: the caller calls ipu_advance again when
  * those free up). */
@@ -178,7 +191,12 @@ cycle_t ipu_next_cycle(const ipu *u);
  * (dropped frames included). A frame starts at the now of the call that starts it, so the
  * caller calls this at next_cycle() and after each push, pop_out and scratchpad release. */
 unsigned ipu_advance(ipu *u, cycle_t now);
+/* Copies the oldest event of the out-queue into *e; false when it is empty. */
 bool ipu_peek_out(const ipu *u, event *e);
+/* The oldest event of the out-queue in place (no copy), or NULL when it is empty; valid until
+ * the next ipu_pop_out or ipu_advance. */
+const event *ipu_front_out(const ipu *u);
+/* Removes the oldest event. pre: the out-queue is not empty. */
 void ipu_pop_out(ipu *u);
 /* True when no frame is queued or in the engine and the out-queue is empty. */
 bool ipu_idle(const ipu *u);

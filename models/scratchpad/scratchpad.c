@@ -43,7 +43,8 @@ int sp_init(scratchpad *s, const sp_cfg *c, sim_err *err)
     s->next = malloc(sizeof *s->next * s->ncells);
     s->len = calloc(s->ncells, sizeof *s->len);
     s->refs = calloc(s->ncells, sizeof *s->refs);
-    if (!s->mem || !s->next || !s->len || !s->refs) {
+    s->whole = calloc(s->ncells, sizeof *s->whole);
+    if (!s->mem || !s->next || !s->len || !s->refs || !s->whole) {
         sp_fini(s);
         return sim_err_set(err, "scratchpad: out of memory for %u bytes", c->capacity);
     }
@@ -60,9 +61,11 @@ void sp_fini(scratchpad *s)
     free(s->next);
     free(s->len);
     free(s->refs);
+    free(s->whole);
     s->mem = NULL;
     s->next = s->len = NULL;
     s->refs = NULL;
+    s->whole = NULL;
 }
 
 /* Walks the chain of frame h to the cell holding byte off; *in is set to the offset in it. */
@@ -78,12 +81,20 @@ static uint32_t seek(const scratchpad *s, uint32_t h, uint32_t off, uint32_t *in
 }
 
 /* Copies between a frame and a flat buffer; to_frame chooses the direction. A frame's cells are
- * usually consecutive (the free list hands back whole chains in order), so each run of
- * consecutive cells is copied at once. */
+ * usually consecutive (the free list hands back whole chains in order): such a frame is copied
+ * at once, and otherwise each run of consecutive cells is. */
 static void copy(const scratchpad *s, uint32_t h, uint32_t off, uint8_t *buf, uint32_t n,
                  bool to_frame)
 {
     const uint32_t cell = s->cfg.cell;
+    if (s->whole[h]) {
+        uint8_t *at = s->mem + (size_t)h * cell + off;
+        if (to_frame)
+            memcpy(at, buf, n);
+        else
+            memcpy(buf, at, n);
+        return;
+    }
     uint32_t in;
     uint32_t c = seek(s, h, off, &in);
     while (n) {
@@ -114,13 +125,18 @@ uint32_t sp_alloc(scratchpad *s, const uint8_t *data, uint32_t len, uint16_t ref
         return SP_NONE;
     }
     uint32_t h = s->free_head, last = h;
-    for (uint32_t i = 1; i < need; i++)
-        last = s->next[last];
+    bool whole = true;
+    for (uint32_t i = 1; i < need; i++) {
+        uint32_t c = s->next[last];
+        whole = whole && c == last + 1;
+        last = c;
+    }
     s->free_head = s->next[last];
     s->next[last] = SP_NONE;
     s->free_count -= need;
     s->len[h] = len;
     s->refs[h] = refs ? refs : 1;
+    s->whole[h] = whole;
     if (data)
         copy(s, h, 0, (uint8_t *)data, len, true);
     s->st.allocs++;
@@ -142,8 +158,11 @@ bool sp_release(scratchpad *s, uint32_t h)
         return false;
     uint32_t need = sp_cells_for(s, s->len[h]);
     uint32_t last = h;
-    for (uint32_t i = 1; i < need; i++)
-        last = s->next[last];
+    if (s->whole[h]) /* its cells are h, h+1, ...: no chain to walk */
+        last = h + need - 1;
+    else
+        for (uint32_t i = 1; i < need; i++)
+            last = s->next[last];
     s->next[last] = s->free_head;
     s->free_head = h;
     s->free_count += need;
@@ -162,6 +181,27 @@ int sp_read(const scratchpad *s, uint32_t h, uint32_t off, void *dst, uint32_t n
         return -1;
     copy(s, h, off, dst, n, false);
     return 0;
+}
+
+const uint8_t *sp_span(const scratchpad *s, uint32_t h, uint32_t off, uint32_t n)
+{
+    if (off > s->len[h] || n > s->len[h] - off)
+        return NULL;
+    const uint32_t cell = s->cfg.cell;
+    if (s->whole[h])
+        return s->mem + (size_t)h * cell + off;
+    if (n == 0) /* off may be past the frame's last cell: any address of the frame will do */
+        return s->mem + (size_t)h * cell;
+    uint32_t in;
+    uint32_t c = seek(s, h, off, &in);
+    const uint8_t *at = s->mem + (size_t)c * cell + in;
+    /* the cells holding bytes [off, off+n) must each be the one after the one before */
+    for (uint32_t k = cell - in; k < n; k += cell) {
+        if (s->next[c] != c + 1)
+            return NULL;
+        c++;
+    }
+    return at;
 }
 
 int sp_write(scratchpad *s, uint32_t h, uint32_t off, const void *src, uint32_t n)

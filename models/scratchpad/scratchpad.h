@@ -38,6 +38,8 @@ typedef struct scratchpad {
     uint32_t *next; /* per cell: next cell of its frame, or free-list link */
     uint32_t *len;  /* per head cell: frame length */
     uint16_t *refs; /* per head cell: references left; 0 on free cells */
+    uint8_t *whole; /* per head cell: 1 when the frame's cells are h, h+1, ... (the usual case),
+                       so that its bytes are one block at mem + h * cell */
     uint32_t free_head;
     uint32_t free_count;
     sp_stats st;
@@ -77,6 +79,13 @@ uint32_t sp_len(const scratchpad *s, uint32_t h);
 /* Copies n bytes at offset off of frame h into dst. Returns 0, or -1 when [off, off+n) is not
  * inside the frame (nothing copied). */
 int sp_read(const scratchpad *s, uint32_t h, uint32_t off, void *dst, uint32_t n);
+/* The n bytes at offset off of frame h in place, for a consumer that would only copy them on
+ * (the socket memory's pages): the address of byte off when bytes [off, off+n) lie in cells
+ * that follow each other in memory (a frame's usually do: see copy in scratchpad.c), else NULL,
+ * and NULL when [off, off+n) is not inside the frame; the caller then copies with sp_read.
+ * n = 0 inside the frame gives a non-NULL address (of no bytes). The bytes stay there until
+ * the frame is freed; sp_write changes them. pre: h is live. */
+const uint8_t *sp_span(const scratchpad *s, uint32_t h, uint32_t off, uint32_t n);
 /* Overwrites n bytes at offset off of frame h. Returns 0, or -1 when out of bounds. */
 int sp_write(scratchpad *s, uint32_t h, uint32_t off, const void *src, uint32_t n);
 static inline bool sp_empty(const scratchpad *s) { return s->free_count == s->ncells; }

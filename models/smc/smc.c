@@ -406,8 +406,15 @@ static uint32_t refuse(smc *s, uint64_t *counter, uint32_t len)
     return 0;
 }
 
-uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
-                    cycle_t at)
+/* smc_append's fill: the bytes of one flat buffer. */
+static void fill_flat(void *ctx, uint32_t from, uint8_t *dst, uint32_t n)
+{
+    memcpy(dst, (const uint8_t *)ctx + from, n);
+}
+
+/* smc_append and smc_append_with: fill writes the bytes into the pages. */
+static uint32_t append(smc *s, uint32_t flow, uint32_t off, uint32_t len, smc_fill_fn fill,
+                       void *ctx, cycle_t at)
 {
     if (flow >= s->nflows || !s->flows[flow].open)
         return refuse(s, &s->st.refused_window, len);
@@ -471,7 +478,7 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
             memset(p + (b - pbeg), 0, pend - b);
             v[lo + i].p = p;
         }
-        memcpy(v[lo + i].p + (a - pbeg), data + (a - beg), b - a);
+        fill(ctx, (uint32_t)(a - beg), v[lo + i].p + (a - pbeg), (uint32_t)(b - a));
     }
     if (beg < f->hi)
         s->st.bytes_dup += (end < f->hi ? end : f->hi) - beg;
@@ -483,6 +490,18 @@ uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, ui
     if (done > f->last_copy)
         f->last_copy = done;
     return 1;
+}
+
+uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
+                    cycle_t at)
+{
+    return append(s, flow, off, len, fill_flat, (void *)data, at); /* fill_flat only reads it */
+}
+
+uint32_t smc_append_with(smc *s, uint32_t flow, uint32_t off, uint32_t len, smc_fill_fn fill,
+                         void *ctx, cycle_t at)
+{
+    return append(s, flow, off, len, fill, ctx, at);
 }
 
 uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at)

@@ -175,6 +175,13 @@ uint32_t smc_space(const smc *s, uint32_t flow);
 /* Returns 1 when placed, 0 when refused (see above; a flow not open refuses as window). */
 uint32_t smc_append(smc *s, uint32_t flow, uint32_t off, const uint8_t *data, uint32_t len,
                     cycle_t at);
+/* Writes bytes [from, from + n) of an append's data to dst (a page: n never crosses one). */
+typedef void (*smc_fill_fn)(void *ctx, uint32_t from, uint8_t *dst, uint32_t n);
+/* smc_append of data the caller does not hold in one piece (a frame in scattered scratchpad
+ * cells): fill writes each page's part straight into the page, once the append is accepted, in
+ * increasing order of from. Counts, timing and result as smc_append's. */
+uint32_t smc_append_with(smc *s, uint32_t flow, uint32_t off, uint32_t len, smc_fill_fn fill,
+                         void *ctx, cycle_t at);
 /* Returns the bytes put in order by this call. at is unused (nothing moves until a read). */
 uint32_t smc_deliver(smc *s, uint32_t flow, uint32_t upto, cycle_t at);
 /* The host application reads up to bytes of flow's unread data at cycle at (see Delivery);
