@@ -27,6 +27,10 @@ struct Logged {
     {
         proc.bind<&Logged::run>(this);
     }
+    Logged(Recorder &r, std::string name, SchedEvent &on) : Logged(r, std::move(name))
+    {
+        proc << on; // statically sensitive to on
+    }
     void run() { rec.at(name); }
     Recorder &rec;
     std::string name;
@@ -37,8 +41,7 @@ TEST(Scheduler, TimedNotificationRunsTheProcessAtItsTime)
 {
     Recorder r;
     SchedEvent e;
-    Logged p(r, "p");
-    p.proc << e;
+    Logged p(r, "p", e);
     const uint64_t t0 = sched().now();
     e.notify(250);
     sched().run();
@@ -51,8 +54,7 @@ TEST(Scheduler, AnEarlierNotificationReplacesALaterOneNotTheReverse)
 {
     Recorder r;
     SchedEvent e;
-    Logged p(r, "p");
-    p.proc << e;
+    Logged p(r, "p", e);
     const uint64_t t0 = sched().now();
     e.notify(500);
     e.notify(100); // earlier: replaces
@@ -67,12 +69,9 @@ TEST(Scheduler, SameTimeEventsTriggerInNotificationOrderAndTriggerFirstLeads)
 {
     Recorder r;
     SchedEvent a, b, c;
-    Logged pa(r, "a");
-    Logged pb(r, "b");
-    Logged pc(r, "c");
-    pa.proc << a;
-    pb.proc << b;
-    pc.proc << c;
+    Logged pa(r, "a", a);
+    Logged pb(r, "b", b);
+    Logged pc(r, "c", c);
     c.trigger_first();
     b.notify(40);
     c.notify(40);
@@ -119,8 +118,7 @@ TEST(Scheduler, AlsoOnceWakesOnlyUntilTheProcessNextRuns)
 {
     Recorder r;
     SchedEvent own, other;
-    Logged p(r, "p");
-    p.proc << own;
+    Logged p(r, "p", own);
     const uint64_t t0 = sched().now();
     p.proc.also_once(other);
     other.notify(5); // wakes p: it has not run since it asked
@@ -174,12 +172,9 @@ TEST(Scheduler, ANotificationMovedEarlierTakesAFreshPlaceAmongThatTimesEvents)
 {
     Recorder r;
     SchedEvent a, b, c;
-    Logged pa(r, "a");
-    Logged pb(r, "b");
-    Logged pc(r, "c");
-    pa.proc << a;
-    pb.proc << b;
-    pc.proc << c;
+    Logged pa(r, "a", a);
+    Logged pb(r, "b", b);
+    Logged pc(r, "c", c);
     a.notify(50);
     b.notify(30);
     c.notify(40);
@@ -220,14 +215,10 @@ TEST(Scheduler, CancellingANotificationBetweenOthersKeepsTheirOrder)
 {
     Recorder r;
     SchedEvent a, b, c, d;
-    Logged pa(r, "a");
-    Logged pb(r, "b");
-    Logged pc(r, "c");
-    Logged pd(r, "d");
-    pa.proc << a;
-    pb.proc << b;
-    pc.proc << c;
-    pd.proc << d;
+    Logged pa(r, "a", a);
+    Logged pb(r, "b", b);
+    Logged pc(r, "c", c);
+    Logged pd(r, "d", d);
     const uint64_t t0 = sched().now();
     d.notify(40);
     a.notify(10);
@@ -247,14 +238,10 @@ TEST(Scheduler, TriggerFirstEventsLeadThoseNotifiedBeforeThemAndKeepTheirOwnOrde
 {
     Recorder r;
     SchedEvent a, b, f1, f2;
-    Logged pa(r, "a");
-    Logged pb(r, "b");
-    Logged p1(r, "f1");
-    Logged p2(r, "f2");
-    pa.proc << a;
-    pb.proc << b;
-    p1.proc << f1;
-    p2.proc << f2;
+    Logged pa(r, "a", a);
+    Logged pb(r, "b", b);
+    Logged p1(r, "f1", f1);
+    Logged p2(r, "f2", f2);
     f1.trigger_first();
     f2.trigger_first();
     a.notify(25);

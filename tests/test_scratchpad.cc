@@ -62,6 +62,29 @@ protected:
     }
     void TearDown() override { sp_fini(&s); }
 
+    // Frees leave the free list as C, A, then the untouched run: a 90-byte frame of data in
+    // 16-byte cells then takes cells C, A, C+1 .. C+4, out of order and then consecutive. B, the
+    // cell between A and C, holds b_data (16 bytes). Returns the frame's handle (= C).
+    struct Scattered {
+        uint32_t a, b, c, h;
+    };
+    Scattered scattered_frame(const std::vector<uint8_t> &data, const std::vector<uint8_t> &b_data)
+    {
+        init(4096, 16);
+        Scattered l{};
+        l.a = sp_alloc(&s, nullptr, 16, 1);
+        l.b = sp_alloc(&s, b_data.data(), 16, 1);
+        l.c = sp_alloc(&s, nullptr, 16, 1);
+        EXPECT_TRUE(sp_release(&s, l.a));
+        EXPECT_TRUE(sp_release(&s, l.c));
+        l.h = sp_alloc(&s, data.data(), static_cast<uint32_t>(data.size()), 1);
+        EXPECT_EQ(l.h, l.c);
+        EXPECT_EQ(s.next[l.c], l.a);
+        EXPECT_EQ(s.next[l.a], l.c + 1);
+        EXPECT_EQ(s.next[l.c + 1], l.c + 2);
+        return l;
+    }
+
     std::vector<uint8_t> read_all(uint32_t h)
     {
         std::vector<uint8_t> v(sp_len(&s, h));
@@ -266,21 +289,12 @@ TEST_F(Scratchpad, EveryWindowOfAFrame)
 
 TEST_F(Scratchpad, WindowsOfAFrameInScatteredCells)
 {
-    // Frees leave the free list as C, A, then the untouched run: a new 6-cell frame takes cells
-    // out of order and then consecutive ones, so copies must follow the chain, not the address.
-    init(4096, 16);
-    uint32_t a = sp_alloc(&s, nullptr, 16, 1);
+    // a 6-cell frame in cells out of order and then consecutive ones: copies must follow the
+    // chain, not the address
     std::vector<uint8_t> pb = pattern(16, 10);
-    uint32_t b = sp_alloc(&s, pb.data(), 16, 1);
-    uint32_t c = sp_alloc(&s, nullptr, 16, 1);
-    ASSERT_TRUE(sp_release(&s, a));
-    ASSERT_TRUE(sp_release(&s, c));
     std::vector<uint8_t> data = pattern(90, 11);
-    uint32_t h = sp_alloc(&s, data.data(), 90, 1);
-    ASSERT_EQ(h, c);
-    ASSERT_EQ(s.next[c], a);
-    ASSERT_EQ(s.next[a], c + 1);
-    ASSERT_EQ(s.next[c + 1], c + 2);
+    const Scattered l = scattered_frame(data, pb);
+    const uint32_t b = l.b, h = l.h;
     for (uint32_t off = 0; off <= 90; off++)
         for (uint32_t n = 0; off + n <= 90; n++) {
             std::vector<uint8_t> got(n + 1, 0xcc);
@@ -298,18 +312,11 @@ TEST_F(Scratchpad, WindowsOfAFrameInScatteredCells)
 
 TEST_F(Scratchpad, SpanInPlaceOnlyOverConsecutiveCells)
 {
-    // The same layout as above: frame h takes cells c, a, c+1, ..., c+4 (16 bytes each), so
-    // bytes [0,16) are in c, [16,32) in a and [32,90) in the run c+1..c+4.
-    init(4096, 16);
-    uint32_t a = sp_alloc(&s, nullptr, 16, 1);
-    uint32_t b = sp_alloc(&s, nullptr, 16, 1);
-    uint32_t c = sp_alloc(&s, nullptr, 16, 1);
-    ASSERT_TRUE(sp_release(&s, a));
-    ASSERT_TRUE(sp_release(&s, c));
+    // frame h takes cells c, a, c+1, ..., c+4 (16 bytes each), so bytes [0,16) are in c,
+    // [16,32) in a and [32,90) in the run c+1..c+4
     std::vector<uint8_t> data = pattern(90, 13);
-    uint32_t h = sp_alloc(&s, data.data(), 90, 1);
-    ASSERT_EQ(h, c);
-    ASSERT_EQ(s.next[a], c + 1);
+    const Scattered l = scattered_frame(data, pattern(16, 14));
+    const uint32_t a = l.a, b = l.b, c = l.c, h = l.h;
     EXPECT_EQ(s.whole[h], 0u); // not one block: each window is checked cell by cell
     auto cell_at = [&](uint32_t cell, uint32_t in) { return s.mem + cell * 16u + in; };
     for (uint32_t off = 0; off <= 90; off++)
