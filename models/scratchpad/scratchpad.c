@@ -87,6 +87,8 @@ static void copy(const scratchpad *s, uint32_t h, uint32_t off, uint8_t *buf, ui
                  bool to_frame)
 {
     const uint32_t cell = s->cfg.cell;
+    if (!n)
+        return; /* buf may be NULL then: memcpy wants a valid pointer even for no bytes */
     if (s->whole[h]) {
         uint8_t *at = s->mem + (size_t)h * cell + off;
         if (to_frame)
