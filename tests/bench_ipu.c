@@ -113,9 +113,8 @@ int main(int argc, char **argv)
             work++;
         }
         work += ipu_advance(&u, now);
-        event e;
-        while (ipu_peek_out(&u, &e)) {
-            sp_release(&sp, e.sp_handle);
+        for (const event *e; (e = ipu_front_out(&u));) {
+            sp_release(&sp, e->sp_handle);
             ipu_pop_out(&u);
             got++;
             work++;

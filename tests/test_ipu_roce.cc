@@ -574,8 +574,8 @@ struct Rig {
         std::vector<event> v;
         for (cycle_t t = now; t < now + 100000 && !ipu_idle(&u); t++) {
             ipu_advance(&u, t);
-            event e;
-            while (ipu_peek_out(&u, &e)) {
+            while (const event *f = ipu_front_out(&u)) {
+                const event e = *f;
                 v.push_back(e);
                 ipu_pop_out(&u);
                 sp_release(&sp, e.sp_handle);

@@ -249,14 +249,6 @@ unsigned ipu_advance(ipu *u, cycle_t now)
     return work;
 }
 
-bool ipu_peek_out(const ipu *u, event *e)
-{
-    if (ring_empty(&u->out))
-        return false;
-    *e = *(const event *)ring_front(&u->out);
-    return true;
-}
-
 const event *ipu_front_out(const ipu *u)
 {
     return ring_empty(&u->out) ? NULL : (const event *)ring_front(&u->out);

@@ -191,8 +191,6 @@ cycle_t ipu_next_cycle(const ipu *u);
  * (dropped frames included). A frame starts at the now of the call that starts it, so the
  * caller calls this at next_cycle() and after each push, pop_out and scratchpad release. */
 unsigned ipu_advance(ipu *u, cycle_t now);
-/* Copies the oldest event of the out-queue into *e; false when it is empty. */
-bool ipu_peek_out(const ipu *u, event *e);
 /* The oldest event of the out-queue in place (no copy), or NULL when it is empty; valid until
  * the next ipu_pop_out or ipu_advance. */
 const event *ipu_front_out(const ipu *u);
