@@ -34,9 +34,11 @@ void Sampler::run()
 void Sampler::take(uint64_t now)
 {
     // counters whose change over the interval makes a rate or a share
-    std::vector<uint64_t> cur = {
-        chip_.ipu->model().st.busy_cycles, disp_get_stats(chip_.dispatcher->model())->busy_cycles,
-        tx_get_stats(chip_.tx->model())->bytes, chip_.host->bytes_delivered()};
+    // cur_ and v_ are members, refilled each time: a sample allocates nothing
+    std::vector<uint64_t> &cur = cur_;
+    cur.assign({chip_.ipu->model().st.busy_cycles,
+                disp_get_stats(chip_.dispatcher->model())->busy_cycles,
+                tx_get_stats(chip_.tx->model())->bytes, chip_.host->bytes_delivered()});
     for (auto &c : chip_.clusters) {
         uint64_t busy = 0;
         for (unsigned k = 0; k < c->model().cfg.cores; k++)
@@ -49,12 +51,13 @@ void Sampler::take(uint64_t now)
     auto share = [&](size_t i, uint64_t period_ps, double units) {
         return span > 0 ? static_cast<double>(cur[i] - prev_[i]) * period_ps / span / units : 0.0;
     };
-    std::vector<double> v = {static_cast<double>(chip_.ingress.depth()),
-                             share(0, chip_.ipu->clock().period_ps, 1),
-                             share(1, chip_.dispatcher->clock().period_ps, 1),
-                             static_cast<double>(disp_pending_count(chip_.dispatcher->model())),
-                             static_cast<double>(luc_slots_in_use(chip_.lookup->model())),
-                             static_cast<double>(luc_timers_armed(chip_.lookup->model()))};
+    std::vector<double> &v = v_;
+    v.assign({static_cast<double>(chip_.ingress.depth()),
+              share(0, chip_.ipu->clock().period_ps, 1),
+              share(1, chip_.dispatcher->clock().period_ps, 1),
+              static_cast<double>(disp_pending_count(chip_.dispatcher->model())),
+              static_cast<double>(luc_slots_in_use(chip_.lookup->model())),
+              static_cast<double>(luc_timers_armed(chip_.lookup->model()))});
     for (size_t c = 0; c < chip_.clusters.size(); c++)
         v.push_back(share(4 + c, chip_.clusters[c]->clock().period_ps,
                           chip_.clusters[c]->model().cfg.cores));
@@ -63,7 +66,7 @@ void Sampler::take(uint64_t now)
     v.push_back(static_cast<double>(chip_.sp.model()->st.cells_used));
     v.push_back(span > 0 ? static_cast<double>(cur[2] - prev_[2]) * 8e3 / span : 0.0);
     v.push_back(span > 0 ? static_cast<double>(cur[3] - prev_[3]) * 8e3 / span : 0.0);
-    prev_ = cur;
+    prev_.swap(cur_); // cur_ is refilled at the next sample
     last_ps_ = now;
     t_.push_back(static_cast<double>(now));
     for (size_t i = 0; i < cols_.size(); i++)

@@ -39,6 +39,8 @@ private:
     std::vector<std::string> names_;
     std::vector<std::vector<double>> cols_;
     std::vector<uint64_t> prev_; // counters at the previous sample, for rates
+    std::vector<uint64_t> cur_;  // take()'s scratch: the counters now
+    std::vector<double> v_;      // take()'s scratch: the sample's values
     SchedEvent wake_;
     SchedProc proc_;
 };
