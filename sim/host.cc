@@ -476,7 +476,8 @@ void Host::deliver_cb(void *ctx, uint32_t flow, uint64_t off, const uint8_t *dat
     h->delivered_ += len;
     h->delivered_proto_[flow < h->roce_flow_.size() && h->roce_flow_[flow] ? PROTO_ROCE
                                                                            : PROTO_TCP] += len;
-    if (flow < h->conn_.size()) {
+    if (h->flow_log_ && flow < h->conn_.size()) { // only the flow log reads these (a cache
+                                                  // miss per delivery on 10,000 flows)
         h->conn_[flow].bytes += len;
         h->conn_[flow].last_ps = h->clk_.time_of(at);
     }

@@ -107,7 +107,8 @@ public:
     uint64_t connections() const { return conns_; }
     // The first error writing a delivered stream ("" when none).
     const std::string &error() const { return error_; }
-    // --flow-log: one JSON line per connection opened and closed (docs/outputs.md).
+    // --flow-log: one JSON line per connection opened and closed (docs/outputs.md). Set before
+    // the run: without it the per-connection delivery figures are not kept.
     void set_flow_log(FILE *f) { flow_log_ = f; }
     uint64_t last_work_ps() const { return last_work_ps_; }
     // The end of the warm-up: the SMC's and the application's stats and the bytes and
