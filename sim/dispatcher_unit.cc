@@ -31,22 +31,36 @@ DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg
 
 void DispatcherUnit::run()
 {
-    auto step = [this](cycle_t cyc) {
+    // Nothing else runs during this activation, so within it the control channel and the input
+    // channels only lose items: the later steps skip the control channel, and every input
+    // channel but those that stopped for the model's room (their bits stay in `check`).
+    // disp_advance returns at once when nothing it depends on has changed since its last call.
+    bool first = true;
+    unsigned check = (1u << CH_COUNT) - 1;
+    auto step = [this, &first, &check](cycle_t cyc) {
         const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
         unsigned progress = 0;
-        while (DispMsg *m = ctl_.peek(now)) {
-            if (m->kind == DispMsg::COMPLETE)
-                disp_complete(d_, m->flow, m->portions, m->cluster, m->core, cyc);
-            else
-                disp_flow_close(d_, m->flow, cyc);
-            ctl_.pop(now);
-            progress++;
+        if (first) {
+            first = false;
+            while (DispMsg *m = ctl_.peek(now)) {
+                if (m->kind == DispMsg::COMPLETE)
+                    disp_complete(d_, m->flow, m->portions, m->cluster, m->core, cyc);
+                else
+                    disp_flow_close(d_, m->flow, cyc);
+                ctl_.pop(now);
+                progress++;
+            }
         }
-        for (unsigned ch = 0; ch < CH_COUNT; ch++) {
+        for (unsigned left = check; left;) {
+            unsigned ch = static_cast<unsigned>(__builtin_ctz(left));
+            left &= left - 1;
             TimedChannel<event> *in = in_[ch];
-            if (!in)
-                continue;
-            while (event *e = in->peek(now)) {
+            for (;;) {
+                event *e = in->peek(now);
+                if (!e) {
+                    check &= ~(1u << ch); // empty (or not ready) for the rest of the activation
+                    break;
+                }
                 if (!disp_can_accept(d_, ch))
                     break; // the model's own next_cycle wakes us when it has room
                 e->t_disp_in = now;

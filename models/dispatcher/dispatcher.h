@@ -186,6 +186,9 @@ const flow_key *disp_flow_key(const disp *d, uint32_t flow);
 /* The proxy of the open flow whose key (remote -> local) is key, or UINT32_MAX (the host
  * script names connections by their addresses). */
 uint32_t disp_find_flow(const disp *d, const flow_key *key);
+/* The flow table's hash of key (open addressing, linear probing; the home slot is the hash's
+ * low bits). It is symmetric: key and flow_key_reverse(key) hash alike. For tests. */
+uint64_t disp_key_hash(const disp *d, const flow_key *key);
 /* Queue depths for the deadlock report: "in 3/64/0/0 parked 5/4096 out 1/64". */
 void disp_describe(const disp *d, char *buf, size_t size);
 
