@@ -170,6 +170,10 @@ struct disp {
 
     uint32_t rr[1u << DISP_MAX_CLUSTERS]; /* round_robin: next index per cluster set */
     uint32_t load[DISP_MAX_CLUSTERS][DISP_MAX_CORES];
+    /* per cluster: the least load of its cores, and the set of cores (bit k = core k) at it, so
+     * that least_loaded within one cluster picks without scanning */
+    uint32_t min_load[DISP_MAX_CLUSTERS];
+    uint64_t min_set[DISP_MAX_CLUSTERS];
     disp_stats st;
 };
 
@@ -202,8 +206,10 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
     }
     d->cfg = *cfg;
     d->ncluster = ncluster;
-    for (unsigned i = 0; i < ncluster; i++)
+    for (unsigned i = 0; i < ncluster; i++) {
         d->cores[i] = cores[i];
+        d->min_set[i] = cores[i] == 64 ? UINT64_MAX : (UINT64_C(1) << cores[i]) - 1;
+    }
     for (unsigned p = 0; p < PROTO_COUNT; p++)
         memcpy(d->class_portions[p], class_portions, EVC_COUNT);
     d->opens[EV_TCP_SYN] = true;
@@ -436,8 +442,52 @@ static void flow_maybe_free(disp *d, uint32_t f)
 
 /* --- core selection (claims 5, 6, 30) --- */
 
+/* Core k of cluster c takes an event: its load grows, and min_load/min_set follow. */
+static void load_inc(disp *d, unsigned c, unsigned k)
+{
+    uint32_t old = d->load[c][k]++;
+    if (old != d->min_load[c])
+        return;
+    d->min_set[c] &= ~(UINT64_C(1) << k);
+    if (d->min_set[c])
+        return;
+    uint32_t m = old + 1; /* every core is at old + 1 or more now */
+    uint64_t set = 0;
+    for (unsigned x = 0; x < d->cores[c]; x++)
+        if (d->load[c][x] == m)
+            set |= UINT64_C(1) << x;
+    d->min_load[c] = m;
+    d->min_set[c] = set;
+}
+
+/* Core k of cluster c finished an event. pre: its load is not 0. */
+static void load_dec(disp *d, unsigned c, unsigned k)
+{
+    uint32_t now = --d->load[c][k];
+    if (now < d->min_load[c]) {
+        d->min_load[c] = now;
+        d->min_set[c] = UINT64_C(1) << k;
+    } else if (now == d->min_load[c]) {
+        d->min_set[c] |= UINT64_C(1) << k;
+    }
+}
+
 static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
 {
+    if (d->cfg.policy == DISP_LEAST_LOADED && mask && (mask & (mask - 1)) == 0) {
+        /* within one cluster: the first core at the least load from the one after the last
+         * chosen, wrapping (the scans below would find the same) */
+        unsigned c = (unsigned)__builtin_ctz(mask);
+        unsigned n = d->cores[c];
+        unsigned start = d->rr[mask] % n;
+        uint64_t set = d->min_set[c];
+        uint64_t from = set & ~((UINT64_C(1) << start) - 1);
+        unsigned pick = (unsigned)__builtin_ctzll(from ? from : set);
+        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
+        *cl = c;
+        *co = pick;
+        return;
+    }
     unsigned n = 0;
     for (unsigned c = 0; c < d->ncluster; c++)
         if (mask & (1u << c))
@@ -452,25 +502,6 @@ static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, un
     } else if (d->cfg.policy == DISP_AFFINITY) {
         uint32_t h = (uint32_t)((uint64_t)proxy * 2654435761u) >> 16;
         pick = h % n;
-    } else if ((mask & (mask - 1)) == 0) { /* least loaded, within one cluster (as below) */
-        unsigned c = (unsigned)__builtin_ctz(mask);
-        const uint32_t *load = d->load[c];
-        unsigned start = d->rr[mask] % n;
-        uint32_t best = UINT32_MAX;
-        for (unsigned x = start; x < n; x++)
-            if (load[x] < best) {
-                best = load[x];
-                pick = x;
-            }
-        for (unsigned x = 0; x < start; x++)
-            if (load[x] < best) {
-                best = load[x];
-                pick = x;
-            }
-        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
-        *cl = c;
-        *co = pick;
-        return;
     } else { /* least loaded; ties go round robin, from the core after the last one chosen */
         uint32_t load[DISP_MAX_CLUSTERS * DISP_MAX_CORES];
         unsigned i = 0;
@@ -547,7 +578,7 @@ static void decide_go(disp *d, const event *e, uint32_t f, uint8_t portions, boo
 {
     unsigned cl, co;
     select_core(d, route_of(d, e), f, &cl, &co);
-    d->load[cl][co]++;
+    load_inc(d, cl, co);
     disp_out *r = res_set(d, e);
     r->ev.flow = f;
     r->kind = DISP_GO;
@@ -833,6 +864,8 @@ __attribute__((noinline)) static unsigned advance(disp *d, cycle_t now)
     return work;
 }
 
+bool disp_settled(const disp *d, cycle_t now) { return d->settled && d->settled_at == now; }
+
 unsigned disp_advance(disp *d, cycle_t now)
 {
     if (d->settled && d->settled_at == now)
@@ -866,7 +899,7 @@ void disp_complete(disp *d, uint32_t flow, uint8_t portions, unsigned cluster, u
     see(d, now);
     d->settled = false;
     if (cluster < DISP_MAX_CLUSTERS && core < DISP_MAX_CORES && d->load[cluster][core])
-        d->load[cluster][core]--;
+        load_dec(d, cluster, core);
     if (flow >= d->cfg.flows)
         return;
     disp_flow *fl = &d->flows[flow];

@@ -164,7 +164,12 @@ void disp_complete(disp *d, uint32_t flow, uint8_t portions, unsigned cluster, u
 void disp_flow_close(disp *d, uint32_t flow, cycle_t now);
 
 cycle_t disp_next_cycle(const disp *d);
+/* Moves the engine up to cycle now; returns how many items it took or finished. A call with the
+ * same now as the last one, with no push, completion, close or (while a record waited for room)
+ * pop since, does nothing and returns 0 at once. */
 unsigned disp_advance(disp *d, cycle_t now);
+/* True when disp_advance(d, now) would do nothing (the case above). */
+bool disp_settled(const disp *d, cycle_t now);
 bool disp_peek_out(const disp *d, disp_out *o);
 /* The oldest result in place (saves peek's copy), or NULL when the out-queue is empty; valid
  * until the next disp_pop_out or disp_advance. */
