@@ -78,7 +78,9 @@ void DispatcherUnit::run()
             }
         }
         if (first) {
-            for (unsigned ch = 0; ch < CH_COUNT; ch++) {
+            static_assert(CH_COUNT == 4, "the four input channels");
+            bool any = (in_[0]->depth() | in_[1]->depth() | in_[2]->depth() | in_[3]->depth());
+            for (unsigned ch = 0; any && ch < CH_COUNT; ch++) {
                 if (!in_[ch]->depth())
                     continue;
                 bool blocked;
@@ -127,7 +129,5 @@ void DispatcherUnit::run()
         if (!check && !stuck && disp_settled(d_, cyc))
             break; // the next step would find nothing to do
     }
-    flows_in_use_ = disp_flows_in_use(d_);
-    parked_ = disp_pending_count(d_);
-    wake_at_cycle(clk_, wake_, disp_next_cycle(d_), now);
+    wake_at_cycle(clk_, wake_, disp_next_cycle_levels(d_, &flows_in_use_, &parked_), now);
 }

@@ -472,14 +472,14 @@ static void load_dec(disp *d, unsigned c, unsigned k)
     }
 }
 
-static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
+static inline void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
 {
     if (d->cfg.policy == DISP_LEAST_LOADED && mask && (mask & (mask - 1)) == 0) {
         /* within one cluster: the first core at the least load from the one after the last
          * chosen, wrapping (the scans below would find the same) */
         unsigned c = (unsigned)__builtin_ctz(mask);
         unsigned n = d->cores[c];
-        unsigned start = d->rr[mask] % n;
+        unsigned start = d->rr[mask]; /* < n: the cursor of a one-cluster route stays below */
         uint64_t set = d->min_set[c];
         uint64_t from = set & ~((UINT64_C(1) << start) - 1);
         unsigned pick = (unsigned)__builtin_ctzll(from ? from : set);
@@ -960,6 +960,13 @@ void disp_reset_stats(disp *d)
 }
 
 uint32_t disp_flows_in_use(const disp *d) { return d->in_use; }
+
+cycle_t disp_next_cycle_levels(const disp *d, uint32_t *flows, uint32_t *parked)
+{
+    *flows = d->in_use;
+    *parked = d->pool_used;
+    return disp_next_cycle(d);
+}
 
 uint32_t disp_pending_count(const disp *d) { return d->pool_used; }
 

@@ -184,6 +184,9 @@ const disp_stats *disp_get_stats(const disp *d);
 void disp_reset_stats(disp *d);
 uint32_t disp_flows_in_use(const disp *d);
 uint32_t disp_pending_count(const disp *d);
+/* disp_next_cycle, and disp_flows_in_use and disp_pending_count into *flows and *parked, in one
+ * call (the glue reads all three after every activation). */
+cycle_t disp_next_cycle_levels(const disp *d, uint32_t *flows, uint32_t *parked);
 /* Events dispatched to (cluster, core) and not yet completed. */
 uint32_t disp_load(const disp *d, unsigned cluster, unsigned core);
 /* The flow key (remote -> local) of an open proxy, or NULL when the proxy is free. */
