@@ -472,7 +472,8 @@ static void load_dec(disp *d, unsigned c, unsigned k)
     }
 }
 
-static inline void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
+__attribute__((always_inline)) static inline void
+select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
 {
     if (d->cfg.policy == DISP_LEAST_LOADED && mask && (mask & (mask - 1)) == 0) {
         /* within one cluster: the first core at the least load from the one after the last
@@ -870,6 +871,14 @@ unsigned disp_advance(disp *d, cycle_t now)
 {
     if (d->settled && d->settled_at == now)
         return 0; /* the same call as the last one, with nothing changed since */
+    /* advance's first step ending the loop at once, without its call: an item still in the
+     * engine, or nothing to take (no channel item, so none left out for the pool either) */
+    if (d->busy ? !d->blocked && d->end > now : !d->in_mask && ring_empty(&d->released)) {
+        see(d, now);
+        d->settled = true;
+        d->settled_at = now;
+        return 0;
+    }
     return advance(d, now);
 }
 
