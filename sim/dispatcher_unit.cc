@@ -29,38 +29,82 @@ DispatcherUnit::DispatcherUnit(sc_core::sc_module_name name, const disp_cfg &cfg
           << ctl.data_event() << out.space_event() << wake_;
 }
 
+// Moves the ready events of input channel ch into the model while it accepts them. Returns how
+// many; *blocked tells whether it stopped for the model's room (else the channel has nothing
+// ready for the rest of this activation).
+inline unsigned DispatcherUnit::take_input(unsigned ch, uint64_t now, cycle_t cyc, bool *blocked)
+{
+    TimedChannel<event> *in = in_[ch];
+    unsigned n = 0;
+    *blocked = false;
+    while (event *e = in->peek(now)) {
+        if (!disp_can_accept(d_, ch)) {
+            *blocked = true; // the model's own next_cycle wakes us when it has room
+            break;
+        }
+        e->t_disp_in = now;
+        disp_push(d_, e, cyc);
+        in->pop(now);
+        n++;
+    }
+    return n;
+}
+
 void DispatcherUnit::run()
 {
-    auto step = [this](cycle_t cyc) {
-        const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
+    // run_until_idle's shape (steps on a clock edge until one does nothing), cheaper: nothing
+    // else runs during this activation, so within it the control channel and the input channels
+    // only lose items. The control channel is read in the first step only; a later step reads
+    // only the input channels that stopped for the model's room (bits of `check`);
+    // disp_advance returns at once when nothing it depends on has changed since its last call;
+    // and the last step is left out when it could do nothing: no channel waits for the model's
+    // room, the model is settled and no record waits for out_'s room (a step with one counts a
+    // refusal, as run_until_idle's would).
+    uint64_t now = now_ps();
+    if (!on_edge_or_wait(clk_, wake_, now))
+        return;
+    const cycle_t cyc = now / clk_.period_ps;
+    unsigned check = 0; // channels that stopped for the model's room
+    for (bool first = true;; first = false) {
         unsigned progress = 0;
-        while (DispMsg *m = ctl_.peek(now)) {
-            if (m->kind == DispMsg::COMPLETE)
-                disp_complete(d_, m->flow, m->portions, m->cluster, m->core, cyc);
-            else
-                disp_flow_close(d_, m->flow, cyc);
-            ctl_.pop(now);
-            progress++;
-        }
-        for (unsigned ch = 0; ch < CH_COUNT; ch++) {
-            TimedChannel<event> *in = in_[ch];
-            if (!in)
-                continue;
-            while (event *e = in->peek(now)) {
-                if (!disp_can_accept(d_, ch))
-                    break; // the model's own next_cycle wakes us when it has room
-                e->t_disp_in = now;
-                disp_push(d_, e, cyc);
-                in->pop(now);
+        if (first) {
+            while (DispMsg *m = ctl_.peek(now)) {
+                if (m->kind == DispMsg::COMPLETE)
+                    disp_complete(d_, m->flow, m->portions, m->cluster, m->core, cyc);
+                else
+                    disp_flow_close(d_, m->flow, cyc);
+                ctl_.pop(now);
                 progress++;
             }
         }
+        if (first) {
+            static_assert(CH_COUNT == 4, "the four input channels");
+            bool any = (in_[0]->depth() | in_[1]->depth() | in_[2]->depth() | in_[3]->depth());
+            for (unsigned ch = 0; any && ch < CH_COUNT; ch++) {
+                if (!in_[ch]->depth())
+                    continue;
+                bool blocked;
+                progress += take_input(ch, now, cyc, &blocked);
+                if (blocked)
+                    check |= 1u << ch;
+            }
+        } else {
+            for (unsigned left = check; left; left &= left - 1) {
+                unsigned ch = static_cast<unsigned>(__builtin_ctz(left));
+                bool blocked;
+                progress += take_input(ch, now, cyc, &blocked);
+                if (!blocked)
+                    check &= ~(1u << ch);
+            }
+        }
         progress += disp_advance(d_, cyc);
+        bool stuck = false; // a record waits for out_'s room
         while (const disp_out *op = disp_front(d_)) {
             const disp_out &o = *op;
             if (o.kind == DISP_GO) {
                 if (!out_.can_push()) {
                     out_.refuse(true);
+                    stuck = true;
                     break;
                 }
                 luc_req *r = out_.push(now);
@@ -79,12 +123,11 @@ void DispatcherUnit::run()
             disp_pop_out(d_);
             progress++;
         }
-        return progress;
-    };
-    if (!run_until_idle(clk_, wake_, last_work_ps_, step))
-        return;
-    uint64_t now = now_ps();
-    flows_in_use_ = disp_flows_in_use(d_);
-    parked_ = disp_pending_count(d_);
-    wake_at_cycle(clk_, wake_, disp_next_cycle(d_), now);
+        if (!progress)
+            break;
+        last_work_ps_ = now;
+        if (!check && !stuck && disp_settled(d_, cyc))
+            break; // the next step would find nothing to do
+    }
+    wake_at_cycle(clk_, wake_, disp_next_cycle_levels(d_, &flows_in_use_, &parked_), now);
 }

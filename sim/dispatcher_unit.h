@@ -38,6 +38,7 @@ public:
 
 private:
     void run();
+    unsigned take_input(unsigned ch, uint64_t now, cycle_t cyc, bool *blocked);
     disp *d_ = nullptr;
     UnitClock clk_;
     ScratchpadPort &sp_;

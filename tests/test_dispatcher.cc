@@ -1026,10 +1026,10 @@ flow_key RoceKey(uint8_t r, uint32_t qp, bool from_local = false)
 // A queue pair opened from outside: its requests go to its proxy with the RoCE image's
 // portions; the local side's packets (its own QP number) are sent_by_local_side; a request for
 // an unknown QP is no_flow (RoCE opens no flow by itself).
-// The flow table keeps each proxy's chain link and hash tag apart from its record: over a random
-// run of opens and closes on a small table (16 proxies, 32 buckets, so chains form and proxies
-// are recycled), disp_find_flow finds exactly the open keys, never a closed or reversed one, and
-// opening an open key fails.
+// The flow table (open addressing, linear probing, removal by moving later slots back): over a
+// random run of opens and closes on a small table (16 proxies, 32 slots, so probe runs form and
+// proxies are recycled), disp_find_flow finds exactly the open keys, never a closed or reversed
+// one, and opening an open key fails.
 TEST_F(Disp, FlowTableFindsExactlyTheOpenKeysThroughChains)
 {
     cfg.flows = 16;
@@ -1071,6 +1071,138 @@ TEST_F(Disp, FlowTableFindsExactlyTheOpenKeysThroughChains)
     EXPECT_GT(opened, 800u);
     EXPECT_GT(closed, 800u);
     EXPECT_GT(full, 10u);
+}
+
+// The table's hash is symmetric (a key and its reverse share a probe sequence, so one probe
+// answers both lookups a packet needs), for TCP and for RoCE keys, and depends on the seed.
+TEST_F(Disp, TableHashIsSymmetricAndSeeded)
+{
+    Start();
+    for (uint8_t r = 0; r < 20; r++) {
+        flow_key k = Key(r, static_cast<uint16_t>(1000 + 7 * r));
+        flow_key rk = Rev(k);
+        EXPECT_EQ(disp_key_hash(d, &k), disp_key_hash(d, &rk)) << int(r);
+        flow_key q = RoceKey(r, 0x100u + r);
+        flow_key rq = Rev(q);
+        EXPECT_EQ(disp_key_hash(d, &q), disp_key_hash(d, &rq)) << int(r);
+        EXPECT_NE(disp_key_hash(d, &k), disp_key_hash(d, &q)) << int(r);
+    }
+    flow_key a = Key(1, 1000), b = Key(1, 1001);
+    EXPECT_NE(disp_key_hash(d, &a), disp_key_hash(d, &b));
+    disp_cfg other = cfg;
+    other.seed = 2;
+    sim_err err{};
+    disp *d2 = disp_new(&other, (unsigned)cores.size(), cores.data(), portions, &err);
+    ASSERT_NE(d2, nullptr) << err.msg;
+    EXPECT_NE(disp_key_hash(d, &a), disp_key_hash(d2, &a));
+    disp_free(d2);
+}
+
+// Keys chosen to collide on one home slot (and one whose home is the next slot, and a run that
+// wraps past the last slot): each is found after the others' closes, which move later slots
+// back into the hole; a packet under the reverse of a key in such a run is sent_by_local_side,
+// one under the key itself goes to its proxy.
+TEST_F(Disp, FlowTableCollisionsAndRemovalInARun)
+{
+    cfg.flows = 8; // 16 slots
+    Start();
+    const uint32_t mask = 15;
+    auto home = [&](const flow_key &k) {
+        return static_cast<uint32_t>(disp_key_hash(d, &k)) & mask;
+    };
+    // Candidates by home slot.
+    std::vector<std::vector<flow_key>> by_home(16);
+    for (uint16_t p = 0; p < 4000; p++) {
+        flow_key k = Key(static_cast<uint8_t>(p % 200), static_cast<uint16_t>(2000 + p));
+        by_home[home(k)].push_back(k);
+    }
+    for (const auto &v : by_home)
+        ASSERT_GE(v.size(), 4u);
+    for (uint32_t h : {3u, 15u}) { // 15: the run wraps to slots 0, 1, ...
+        disp_free(d);
+        d = nullptr;
+        Start();
+        uint32_t next = (h + 1) & mask;
+        // A, B, C share home h; D's home is h + 1, so it lands after C.
+        std::vector<flow_key> k = {by_home[h][0], by_home[h][1], by_home[h][2], by_home[next][0]};
+        for (uint32_t i = 0; i < 4; i++)
+            ASSERT_EQ(disp_open_flow(d, &k[i], nullptr), i); // proxies in FIFO order
+        for (uint32_t i = 0; i < 4; i++)
+            EXPECT_EQ(disp_find_flow(d, &k[i]), i) << h;
+        disp_flow_close(d, 0, 0); // A: B, C move back; D may move to its home
+        EXPECT_EQ(disp_find_flow(d, &k[0]), UINT32_MAX) << h;
+        for (uint32_t i = 1; i < 4; i++)
+            EXPECT_EQ(disp_find_flow(d, &k[i]), i) << h;
+        disp_flow_close(d, 2, 0); // C, from the middle of the run
+        EXPECT_EQ(disp_find_flow(d, &k[2]), UINT32_MAX) << h;
+        EXPECT_EQ(disp_find_flow(d, &k[1]), 1u) << h;
+        EXPECT_EQ(disp_find_flow(d, &k[3]), 3u) << h;
+        EXPECT_EQ(disp_open_flow(d, &k[0], nullptr), 4u) << h; // freed proxies join the tail
+        EXPECT_EQ(disp_find_flow(d, &k[0]), 4u) << h;
+        EXPECT_EQ(disp_find_flow(d, &k[1]), 1u) << h;
+        EXPECT_EQ(disp_find_flow(d, &k[3]), 3u) << h;
+        // Packets: the reverse of B (the local side's) and B itself.
+        disp_out o = One(Net(EV_TCP_ACK, 1, Rev(k[1])), 0);
+        EXPECT_EQ(o.kind, DISP_DROP) << h;
+        EXPECT_EQ(o.reason, DROP_SENT_BY_LOCAL_SIDE) << h;
+        o = One(Net(EV_TCP_ACK, 2, k[1], EVC_SEND), 10);
+        EXPECT_EQ(o.kind, DISP_GO) << h;
+        EXPECT_EQ(o.ev.flow, 1u) << h;
+        EXPECT_EQ(o.opened, 1u) << h; // opened from outside: its first event
+        // A new SYN whose key collides with the others opens the next proxy.
+        o = One(Net(EV_TCP_SYN, 3, by_home[h][3]), 20);
+        EXPECT_EQ(o.kind, DISP_GO) << h;
+        EXPECT_EQ(o.ev.flow, 5u) << h;
+        EXPECT_EQ(disp_find_flow(d, &by_home[h][3]), 5u) << h;
+        EXPECT_EQ(disp_flows_in_use(d), 4u) << h;
+    }
+}
+
+// least_loaded within one cluster keeps the set of its least-loaded cores as loads change; over
+// a random run of dispatches and completions its choices equal the rule's (fewest in flight,
+// ties to the first after the last chosen, wrapping), computed here from disp_load.
+TEST_F(Disp, LeastLoadedSetFollowsLoadsOverARandomRun)
+{
+    cores = {2, 7};
+    cfg.pending = 1; // one flow per event: nothing parks
+    Start();
+    disp_set_route(d, EV_TCP_ACK, 0x2); // cluster 1 only
+    uint32_t seed = 7;
+    auto rnd = [&seed](uint32_t n) {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) % n;
+    };
+    std::vector<disp_out> inflight;
+    unsigned cursor = 0, checked = 0;
+    for (uint32_t i = 0; i < 600; i++) {
+        if (!inflight.empty() && (rnd(3) == 0 || inflight.size() > 12)) {
+            size_t j = rnd(static_cast<uint32_t>(inflight.size()));
+            Complete(inflight[j], i * 10u);
+            inflight.erase(inflight.begin() + static_cast<long>(j));
+            continue;
+        }
+        unsigned want = 0;
+        uint32_t best = UINT32_MAX;
+        for (unsigned x = 0; x < 7; x++) {
+            unsigned c = (cursor + x) % 7;
+            if (disp_load(d, 1, c) < best) {
+                best = disp_load(d, 1, c);
+                want = c;
+            }
+        }
+        flow_key k = Key(static_cast<uint8_t>(i % 250), static_cast<uint16_t>(3000 + i));
+        uint32_t f = disp_open_flow(d, &k, nullptr);
+        ASSERT_NE(f, UINT32_MAX);
+        disp_out o = One(Net(EV_TCP_ACK, i, k, EVC_SEND), i * 10u);
+        ASSERT_EQ(o.kind, DISP_GO) << i;
+        ASSERT_EQ(o.cluster, 1u) << i;
+        ASSERT_EQ(o.core, want) << i;
+        cursor = (want + 1) % 7;
+        disp_flow_close(d, f, i * 10u + 5);
+        inflight.push_back(o);
+        checked++;
+    }
+    EXPECT_GT(checked, 300u);
 }
 
 TEST_F(Disp, QueuePairsOpenedFromOutside)

@@ -83,6 +83,8 @@ const size_t disp_stat_count = sizeof disp_stat_defs / sizeof disp_stat_defs[0];
 
 enum { FS_FREE, FS_OPEN, FS_CLOSING };
 
+/* One cache line per flow (the array is line-aligned): a lookup's key compare brings in what
+ * admit and announce read next. */
 typedef struct disp_flow {
     flow_key key;       /* remote -> local */
     uint32_t inflight;  /* events locked (released, in the engine, out-queue or cores) */
@@ -91,14 +93,19 @@ typedef struct disp_flow {
     uint8_t locked; /* portions held by in-flight events */
     uint8_t state;  /* FS_* */
     uint8_t fresh;  /* opened from outside: its first event goes as opened (state zeroed) */
+    uint8_t pad[5];
 } disp_flow;
+_Static_assert(sizeof(disp_flow) == 64, "a flow is one cache line");
 
-/* A flow's link in its hash chain, apart from the flow so that a chain walks a small array:
- * a probe whose tag (the hash's upper half) differs never touches the flow's record. */
-typedef struct disp_link {
-    uint32_t next; /* next proxy in the chain, or NIL */
+/* The flow table is open addressing with linear probing over slots of (tag, proxy): a probe
+ * reads one small array and touches a flow's record only when the tag (the hash's low 32 bits,
+ * whose low bits are also the home slot) matches. The hash is symmetric, the same for a key
+ * and its flow_key_reverse, so one probe sequence answers both "is k open" and "is the
+ * reverse of k open" (a packet the local side sent). At most half the slots are used. */
+typedef struct disp_slot {
     uint32_t tag;
-} disp_link;
+    uint32_t flow; /* NIL: empty */
+} disp_slot;
 
 typedef struct disp_pend { /* a pool slot: a parked or released event */
     event ev;
@@ -126,15 +133,14 @@ struct disp {
     bool opens[EV_TYPE_COUNT];
 
     ring in[CH_COUNT]; /* disp_qin */
-    uint32_t in_items; /* items in the four input channels together (next_item skips them at 0) */
+    uint32_t in_mask;  /* bit c: channel c holds an item (next_item visits only those) */
     ring out;          /* disp_out */
     ring released;     /* uint32_t pool index */
     ring free_flows;   /* uint32_t proxy, FIFO */
 
-    uint32_t *buckets; /* bucket_mask + 1 chain heads */
-    disp_link *links;  /* cfg.flows: each proxy's link in its chain */
-    uint32_t bucket_mask;
-    disp_flow *flows;
+    disp_slot *slots; /* slot_mask + 1 */
+    uint32_t slot_mask;
+    disp_flow *flows; /* cfg.flows, line-aligned */
     uint32_t in_use;
 
     disp_pend *pool;
@@ -142,15 +148,18 @@ struct disp {
     uint32_t pool_used;
 
     /* the engine */
-    bool busy;         /* an item has been decided; its result waits for end */
-    bool blocked;      /* ... and, past end, for out-queue room */
-    bool has_out;      /* the item leaves a record (false: it parked) */
-    bool unannounced;  /* the record is the first of its packet to leave */
-    bool pool_stalled; /* stall_pending_full counted for the current episode */
-    cycle_t end;       /* when the item's result is due */
-    cycle_t free;      /* when the engine can take the next item */
-    cycle_t now;       /* latest cycle seen */
-    disp_out res;
+    bool busy;          /* an item has been decided; its result waits for end */
+    bool blocked;       /* ... and, past end, for out-queue room */
+    bool has_out;       /* the item leaves a record (false: it parked) */
+    bool unannounced;   /* the record is the first of its packet to leave */
+    bool pool_stalled;  /* stall_pending_full counted for the current episode */
+    cycle_t end;        /* when the item's result is due */
+    cycle_t free;       /* when the engine can take the next item */
+    cycle_t now;        /* latest cycle seen */
+    disp_out *res;      /* the item's record: the out-queue's next slot, or spill when full */
+    disp_out spill;     /* the record of an item taken while the out-queue was full */
+    bool settled;       /* disp_advance(settled_at) found nothing more to do, and nothing */
+    cycle_t settled_at; /* that could change it has happened since */
 
     /* the fate of the last network packet (claim 1: its events share it) */
     bool fate_valid;
@@ -161,6 +170,10 @@ struct disp {
 
     uint32_t rr[1u << DISP_MAX_CLUSTERS]; /* round_robin: next index per cluster set */
     uint32_t load[DISP_MAX_CLUSTERS][DISP_MAX_CORES];
+    /* per cluster: the least load of its cores, and the set of cores (bit k = core k) at it, so
+     * that least_loaded within one cluster picks without scanning */
+    uint32_t min_load[DISP_MAX_CLUSTERS];
+    uint64_t min_set[DISP_MAX_CLUSTERS];
     disp_stats st;
 };
 
@@ -193,8 +206,10 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
     }
     d->cfg = *cfg;
     d->ncluster = ncluster;
-    for (unsigned i = 0; i < ncluster; i++)
+    for (unsigned i = 0; i < ncluster; i++) {
         d->cores[i] = cores[i];
+        d->min_set[i] = cores[i] == 64 ? UINT64_MAX : (UINT64_C(1) << cores[i]) - 1;
+    }
     for (unsigned p = 0; p < PROTO_COUNT; p++)
         memcpy(d->class_portions[p], class_portions, EVC_COUNT);
     d->opens[EV_TCP_SYN] = true;
@@ -203,12 +218,11 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
     uint64_t nb = 1;
     while (nb < 2ull * cfg->flows)
         nb <<= 1;
-    d->bucket_mask = (uint32_t)(nb - 1);
-    d->buckets = malloc(nb * sizeof *d->buckets);
-    d->flows = calloc(cfg->flows, sizeof *d->flows);
-    d->links = malloc(cfg->flows * sizeof *d->links);
+    d->slot_mask = (uint32_t)(nb - 1);
+    d->slots = malloc(nb * sizeof *d->slots);
+    d->flows = aligned_alloc(64, (size_t)cfg->flows * sizeof *d->flows);
     d->pool = calloc(cfg->pending, sizeof *d->pool);
-    if (!d->buckets || !d->flows || !d->links || !d->pool) {
+    if (!d->slots || !d->flows || !d->pool) {
         sim_err_set(err, "dispatcher: out of memory for %u flows and %u pending events", cfg->flows,
                     cfg->pending);
         disp_free(d);
@@ -226,12 +240,11 @@ disp *disp_new(const disp_cfg *cfg, unsigned ncluster, const unsigned *cores,
         return NULL;
     }
     for (uint64_t b = 0; b < nb; b++)
-        d->buckets[b] = NIL;
+        d->slots[b] = (disp_slot){0, NIL};
+    memset(d->flows, 0, (size_t)cfg->flows * sizeof *d->flows);
     for (uint32_t f = 0; f < cfg->flows; f++) {
         disp_flow *fl = &d->flows[f];
         fl->park_head = fl->park_tail = NIL;
-        d->links[f].next = NIL;
-        d->links[f].tag = 0;
         *(uint32_t *)ring_push_slot(&d->free_flows) = f;
     }
     for (uint32_t i = 0; i < cfg->pending; i++)
@@ -249,8 +262,7 @@ void disp_free(disp *d)
     ring_fini(&d->out);
     ring_fini(&d->released);
     ring_fini(&d->free_flows);
-    free(d->buckets);
-    free(d->links);
+    free(d->slots);
     free(d->flows);
     free(d->pool);
     free(d->local_keys);
@@ -280,7 +292,8 @@ static void see(disp *d, cycle_t now)
 void disp_push(disp *d, const event *e, cycle_t now)
 {
     disp_qin *q = ring_push_slot(&d->in[e->chan]);
-    d->in_items++;
+    d->in_mask |= 1u << e->chan;
+    d->settled = false;
     q->ev = *e;
     q->at = now;
     d->st.events_in++;
@@ -295,32 +308,100 @@ void disp_refuse(disp *d, unsigned chan)
 
 /* --- flow table --- */
 
-static uint64_t hash_of(const disp *d, const flow_key *k) { return flow_key_hash(k, d->cfg.seed); }
-static uint32_t bucket_of(const disp *d, uint64_t h) { return (uint32_t)(h & d->bucket_mask); }
-static uint32_t tag_of(uint64_t h) { return (uint32_t)(h >> 32); }
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
+{
+    __extension__ typedef unsigned __int128 u128;
+    u128 p = (u128)a * b;
+    return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+
+static inline uint64_t addr_hash(const uint8_t *a)
+{
+    uint64_t w[2];
+    memcpy(w, a, sizeof w);
+    return fold_mul(w[0] ^ 0xa0761d6478bd642fULL, w[1] ^ 0xe7037ed1a0b428dbULL);
+}
+
+/* The table's hash of k: symmetric, so k and flow_key_reverse(k) hash alike (the addresses
+ * add, the ports enter as (lower, higher): a reversal swaps both or, for a RoCE key, only the
+ * addresses). */
+static inline uint64_t key_hash(const disp *d, const flow_key *k)
+{
+    uint64_t a = addr_hash(k->src) + addr_hash(k->dst);
+    uint16_t lo = k->sport < k->dport ? k->sport : k->dport;
+    uint16_t hi = k->sport < k->dport ? k->dport : k->sport;
+    uint64_t rest =
+        (uint64_t)lo | (uint64_t)hi << 16 | (uint64_t)k->af << 32 | (uint64_t)k->proto << 40;
+    return fold_mul(a ^ d->cfg.seed ^ 0x8ebc6af09c88c6e3ULL,
+                    rest ^ ((uint64_t)k->qp << 48 | k->qp >> 16) ^ 0x589965cc75374cc3ULL);
+}
+
+uint64_t disp_key_hash(const disp *d, const flow_key *k) { return key_hash(d, k); }
+
+static uint32_t tag_of(uint64_t h) { return (uint32_t)h; }
+
+/* Looks k (hashed to h) up: its proxy, or NIL. When rev is not NULL, *rev tells (on a miss)
+ * whether the reverse of k is open: it lies on the same probe sequence. */
+static inline uint32_t table_probe(const disp *d, const flow_key *k, uint64_t h, bool *rev)
+{
+    uint32_t tag = tag_of(h);
+    for (uint32_t i = tag & d->slot_mask;; i = (i + 1) & d->slot_mask) {
+        disp_slot s = d->slots[i];
+        if (s.flow == NIL)
+            return NIL;
+        if (s.tag != tag)
+            continue;
+        const flow_key *fk = &d->flows[s.flow].key;
+        if (flow_key_eq(fk, k))
+            return s.flow;
+        if (rev && !*rev) {
+            flow_key r;
+            flow_key_reverse(&r, k);
+            *rev = flow_key_eq(fk, &r);
+        }
+    }
+}
 
 static uint32_t table_find(const disp *d, const flow_key *k)
 {
-    uint64_t h = hash_of(d, k);
-    uint32_t tag = tag_of(h);
-    for (uint32_t f = d->buckets[bucket_of(d, h)]; f != NIL; f = d->links[f].next)
-        if (d->links[f].tag == tag && flow_key_eq(&d->flows[f].key, k))
-            return f;
-    return NIL;
+    return table_probe(d, k, key_hash(d, k), NULL);
 }
 
+/* Takes f's slot out, moving later slots of the run back (no tombstones). */
 static void table_remove(disp *d, uint32_t f)
 {
-    uint32_t *link = &d->buckets[bucket_of(d, hash_of(d, &d->flows[f].key))];
-    while (*link != NIL && *link != f)
-        link = &d->links[*link].next;
-    if (*link == f)
-        *link = d->links[f].next;
-    d->links[f].next = NIL;
+    uint32_t m = d->slot_mask;
+    uint32_t i = tag_of(key_hash(d, &d->flows[f].key)) & m;
+    while (d->slots[i].flow != f) {
+        if (d->slots[i].flow == NIL)
+            return; /* not in the table */
+        i = (i + 1) & m;
+    }
+    for (uint32_t j = i;;) {
+        j = (j + 1) & m;
+        if (d->slots[j].flow == NIL)
+            break;
+        uint32_t home = d->slots[j].tag & m;
+        /* j's entry may fill the hole at i unless its home lies cyclically in (i, j] */
+        if (((j - home) & m) >= ((j - i) & m)) {
+            d->slots[i] = d->slots[j];
+            i = j;
+        }
+    }
+    d->slots[i] = (disp_slot){0, NIL};
+}
+
+/* Enters proxy f under k (hashed to h). pre: k is not in the table. */
+static void table_insert(disp *d, uint32_t f, uint64_t h)
+{
+    uint32_t i = tag_of(h) & d->slot_mask;
+    while (d->slots[i].flow != NIL)
+        i = (i + 1) & d->slot_mask;
+    d->slots[i] = (disp_slot){tag_of(h), f};
 }
 
 /* Allocates a proxy for k (remote -> local) and enters it in the table; NIL when none is free. */
-static uint32_t flow_open(disp *d, const flow_key *k)
+static uint32_t flow_open(disp *d, const flow_key *k, uint64_t h)
 {
     if (ring_empty(&d->free_flows))
         return NIL;
@@ -329,11 +410,7 @@ static uint32_t flow_open(disp *d, const flow_key *k)
     disp_flow *fl = &d->flows[f];
     fl->key = *k;
     fl->state = FS_OPEN;
-    uint64_t h = hash_of(d, k);
-    uint32_t b = bucket_of(d, h);
-    d->links[f].next = d->buckets[b];
-    d->links[f].tag = tag_of(h);
-    d->buckets[b] = f;
+    table_insert(d, f, h);
     d->in_use++;
     if (d->in_use > d->st.flows_peak)
         d->st.flows_peak = d->in_use;
@@ -358,7 +435,6 @@ static void flow_maybe_free(disp *d, uint32_t f)
         return;
     memset(fl, 0, sizeof *fl);
     fl->park_head = fl->park_tail = NIL;
-    d->links[f].next = NIL;
     fl->state = FS_FREE;
     *(uint32_t *)ring_push_slot(&d->free_flows) = f;
     d->in_use--;
@@ -366,8 +442,53 @@ static void flow_maybe_free(disp *d, uint32_t f)
 
 /* --- core selection (claims 5, 6, 30) --- */
 
-static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
+/* Core k of cluster c takes an event: its load grows, and min_load/min_set follow. */
+static void load_inc(disp *d, unsigned c, unsigned k)
 {
+    uint32_t old = d->load[c][k]++;
+    if (old != d->min_load[c])
+        return;
+    d->min_set[c] &= ~(UINT64_C(1) << k);
+    if (d->min_set[c])
+        return;
+    uint32_t m = old + 1; /* every core is at old + 1 or more now */
+    uint64_t set = 0;
+    for (unsigned x = 0; x < d->cores[c]; x++)
+        if (d->load[c][x] == m)
+            set |= UINT64_C(1) << x;
+    d->min_load[c] = m;
+    d->min_set[c] = set;
+}
+
+/* Core k of cluster c finished an event. pre: its load is not 0. */
+static void load_dec(disp *d, unsigned c, unsigned k)
+{
+    uint32_t now = --d->load[c][k];
+    if (now < d->min_load[c]) {
+        d->min_load[c] = now;
+        d->min_set[c] = UINT64_C(1) << k;
+    } else if (now == d->min_load[c]) {
+        d->min_set[c] |= UINT64_C(1) << k;
+    }
+}
+
+__attribute__((always_inline)) static inline void
+select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, unsigned *co)
+{
+    if (d->cfg.policy == DISP_LEAST_LOADED && mask && (mask & (mask - 1)) == 0) {
+        /* within one cluster: the first core at the least load from the one after the last
+         * chosen, wrapping (the scans below would find the same) */
+        unsigned c = (unsigned)__builtin_ctz(mask);
+        unsigned n = d->cores[c];
+        unsigned start = d->rr[mask]; /* < n: the cursor of a one-cluster route stays below */
+        uint64_t set = d->min_set[c];
+        uint64_t from = set & ~((UINT64_C(1) << start) - 1);
+        unsigned pick = (unsigned)__builtin_ctzll(from ? from : set);
+        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
+        *cl = c;
+        *co = pick;
+        return;
+    }
     unsigned n = 0;
     for (unsigned c = 0; c < d->ncluster; c++)
         if (mask & (1u << c))
@@ -382,25 +503,6 @@ static void select_core(disp *d, uint32_t mask, uint32_t proxy, unsigned *cl, un
     } else if (d->cfg.policy == DISP_AFFINITY) {
         uint32_t h = (uint32_t)((uint64_t)proxy * 2654435761u) >> 16;
         pick = h % n;
-    } else if ((mask & (mask - 1)) == 0) { /* least loaded, within one cluster (as below) */
-        unsigned c = (unsigned)__builtin_ctz(mask);
-        const uint32_t *load = d->load[c];
-        unsigned start = d->rr[mask] % n;
-        uint32_t best = UINT32_MAX;
-        for (unsigned x = start; x < n; x++)
-            if (load[x] < best) {
-                best = load[x];
-                pick = x;
-            }
-        for (unsigned x = 0; x < start; x++)
-            if (load[x] < best) {
-                best = load[x];
-                pick = x;
-            }
-        d->rr[mask] = pick + 1 == n ? 0 : pick + 1;
-        *cl = c;
-        *co = pick;
-        return;
     } else { /* least loaded; ties go round robin, from the core after the last one chosen */
         uint32_t load[DISP_MAX_CLUSTERS * DISP_MAX_CORES];
         unsigned i = 0;
@@ -451,17 +553,25 @@ static uint8_t portions_of(const disp *d, const event *e)
 }
 
 /* The engine's record: e, and every other field zero. */
-static void res_set(disp *d, const event *e)
+static disp_out *res_set(disp *d, const event *e)
 {
-    d->res.ev = *e;
-    memset((uint8_t *)&d->res + sizeof d->res.ev, 0, sizeof d->res - sizeof d->res.ev);
+    disp_out *r = d->res;
+    r->ev = *e;
+    r->kind = 0;
+    r->reason = 0;
+    r->cluster = 0;
+    r->portions = 0;
+    r->core = 0;
+    r->opened = 0;
+    r->first_of_packet = 0;
+    return r;
 }
 
 static void decide_drop(disp *d, const event *e, unsigned reason)
 {
-    res_set(d, e);
-    d->res.kind = DISP_DROP;
-    d->res.reason = (uint8_t)reason;
+    disp_out *r = res_set(d, e);
+    r->kind = DISP_DROP;
+    r->reason = (uint8_t)reason;
     d->has_out = true;
 }
 
@@ -469,14 +579,14 @@ static void decide_go(disp *d, const event *e, uint32_t f, uint8_t portions, boo
 {
     unsigned cl, co;
     select_core(d, route_of(d, e), f, &cl, &co);
-    d->load[cl][co]++;
-    res_set(d, e);
-    d->res.ev.flow = f;
-    d->res.kind = DISP_GO;
-    d->res.cluster = (uint8_t)cl;
-    d->res.core = (uint16_t)co;
-    d->res.portions = portions;
-    d->res.opened = opened;
+    load_inc(d, cl, co);
+    disp_out *r = res_set(d, e);
+    r->ev.flow = f;
+    r->kind = DISP_GO;
+    r->cluster = (uint8_t)cl;
+    r->core = (uint16_t)co;
+    r->portions = portions;
+    r->opened = opened;
     d->has_out = true;
     d->st.events_dispatched++;
 }
@@ -529,16 +639,16 @@ static void decide_new_packet(disp *d, const event *e)
     bool opened = false;
     if (!route_of(d, e)) {
         reason = DROP_NO_ROUTE;
-    } else if ((f = table_find(d, &e->key)) != NIL) {
-        /* the flow's own event */
     } else {
-        flow_key rev;
-        flow_key_reverse(&rev, &e->key);
-        if (table_find(d, &rev) != NIL || sent_by_local(d, &e->key)) {
+        uint64_t h = key_hash(d, &e->key);
+        bool rev = false;
+        if ((f = table_probe(d, &e->key, h, &rev)) != NIL) {
+            /* the flow's own event */
+        } else if (rev || sent_by_local(d, &e->key)) {
             reason = DROP_SENT_BY_LOCAL_SIDE;
         } else if (!d->opens[e->type]) {
             reason = DROP_NO_FLOW;
-        } else if ((f = flow_open(d, &e->key)) == NIL) {
+        } else if ((f = flow_open(d, &e->key, h)) == NIL) {
             reason = DROP_FLOW_TABLE_FULL;
         } else {
             opened = true;
@@ -593,10 +703,13 @@ static void decide_proxy_event(disp *d, const event *e)
 }
 
 /* The engine takes the item of source src at cycle t and decides it. */
-static void take(disp *d, unsigned src, cycle_t t)
+__attribute__((noinline)) static void take(disp *d, unsigned src, cycle_t t)
 {
     d->busy = true;
     d->blocked = false;
+    /* Decided in place into the out-queue's next slot (nothing else enters the out-queue while
+     * the engine holds the item, so the slot is still the next one at finish), or into spill. */
+    d->res = ring_full(&d->out) ? &d->spill : ring_at(&d->out, ring_count(&d->out));
     d->end = t + d->cfg.lookup_cycles;
     d->st.busy_cycles += d->cfg.lookup_cycles;
     if (src == SRC_RELEASED) {
@@ -623,7 +736,8 @@ static void take(disp *d, unsigned src, cycle_t t)
         decide_new_packet(d, &q->ev);
     }
     ring_pop(&d->in[src]);
-    d->in_items--;
+    if (ring_empty(&d->in[src]))
+        d->in_mask &= ~(1u << src);
 }
 
 /* A record of packet pkt (of flow f, or NIL) has left: its other events are no longer first. */
@@ -644,7 +758,7 @@ static void announce(disp *d, uint64_t pkt, uint32_t f)
 
 /* The engine's item ends (at end, or at now when it had been blocked). Returns false, and
  * blocks the engine, when its record finds the out-queue full. */
-static bool finish(disp *d, cycle_t now)
+__attribute__((noinline)) static bool finish(disp *d, cycle_t now)
 {
     if (d->has_out) {
         if (ring_full(&d->out)) {
@@ -654,11 +768,13 @@ static bool finish(disp *d, cycle_t now)
             }
             return false;
         }
-        d->res.first_of_packet = d->unannounced;
-        *(disp_out *)ring_push_slot(&d->out) = d->res;
+        disp_out *slot = ring_push_slot(&d->out);
+        if (slot != d->res)
+            *slot = *d->res;
+        slot->first_of_packet = d->unannounced;
         if (d->unannounced) {
-            uint32_t f = d->res.kind == DISP_GO ? d->res.ev.flow : d->fate_flow;
-            announce(d, d->res.ev.pkt, f);
+            uint32_t f = slot->kind == DISP_GO ? slot->ev.flow : d->fate_flow;
+            announce(d, slot->ev.pkt, f);
         }
     }
     d->free = d->blocked ? now : d->end;
@@ -675,25 +791,26 @@ static cycle_t max_cycle(cycle_t a, cycle_t b) { return a > b ? a : b; }
  * timer, host, network); channels count only while the pool has a free slot. Sets *src and
  * returns its start, or CYCLE_NEVER. *waiting (may be NULL) tells whether a channel item was
  * left out for the pool, with the start it would have had. */
-static cycle_t next_item(const disp *d, unsigned *src, cycle_t *waiting)
+static inline cycle_t next_item(const disp *d, unsigned *src, cycle_t *waiting)
 {
     cycle_t best = CYCLE_NEVER;
     if (waiting)
         *waiting = CYCLE_NEVER;
+    if (!d->in_mask && ring_empty(&d->released))
+        return best;
     if (!ring_empty(&d->released)) {
         const disp_pend *pe = &d->pool[*(const uint32_t *)ring_front(&d->released)];
         best = max_cycle(pe->at, d->free);
         *src = SRC_RELEASED;
     }
-    if (!d->in_items)
-        return best;
-    static const unsigned order[CH_COUNT] = {CH_INTERNAL, CH_TIMER, CH_HOST, CH_NETWORK};
+    /* the channels in priority order internal, timer, host, network: highest number first */
+    _Static_assert(CH_INTERNAL > CH_TIMER && CH_TIMER > CH_HOST && CH_HOST > CH_NETWORK,
+                   "priority follows the channel numbers");
     bool room = d->pool_used < d->cfg.pending;
-    for (unsigned i = 0; i < CH_COUNT; i++) {
-        const ring *r = &d->in[order[i]];
-        if (ring_empty(r))
-            continue;
-        cycle_t t = max_cycle(((const disp_qin *)ring_front(r))->at, d->free);
+    for (uint32_t m = d->in_mask; m;) {
+        unsigned c = 31u - (unsigned)__builtin_clz(m);
+        m &= ~(1u << c);
+        cycle_t t = max_cycle(((const disp_qin *)ring_front(&d->in[c]))->at, d->free);
         if (!room) {
             if (waiting && t < *waiting)
                 *waiting = t;
@@ -701,7 +818,7 @@ static cycle_t next_item(const disp *d, unsigned *src, cycle_t *waiting)
         }
         if (t < best) {
             best = t;
-            *src = order[i];
+            *src = c;
         }
     }
     return best;
@@ -718,7 +835,7 @@ cycle_t disp_next_cycle(const disp *d)
     return next_item(d, &src, NULL);
 }
 
-unsigned disp_advance(disp *d, cycle_t now)
+__attribute__((noinline)) static unsigned advance(disp *d, cycle_t now)
 {
     unsigned work = 0;
     see(d, now);
@@ -743,7 +860,26 @@ unsigned disp_advance(disp *d, cycle_t now)
         take(d, src, t);
         work++;
     }
+    d->settled = true;
+    d->settled_at = now;
     return work;
+}
+
+bool disp_settled(const disp *d, cycle_t now) { return d->settled && d->settled_at == now; }
+
+unsigned disp_advance(disp *d, cycle_t now)
+{
+    if (d->settled && d->settled_at == now)
+        return 0; /* the same call as the last one, with nothing changed since */
+    /* advance's first step ending the loop at once, without its call: an item still in the
+     * engine, or nothing to take (no channel item, so none left out for the pool either) */
+    if (d->busy ? !d->blocked && d->end > now : !d->in_mask && ring_empty(&d->released)) {
+        see(d, now);
+        d->settled = true;
+        d->settled_at = now;
+        return 0;
+    }
+    return advance(d, now);
 }
 
 bool disp_peek_out(const disp *d, disp_out *o)
@@ -759,14 +895,20 @@ const disp_out *disp_front(const disp *d)
     return ring_empty(&d->out) ? NULL : (const disp_out *)ring_front(&d->out);
 }
 
-void disp_pop_out(disp *d) { ring_pop(&d->out); }
+void disp_pop_out(disp *d)
+{
+    ring_pop(&d->out);
+    if (d->blocked)
+        d->settled = false; /* the blocked record has room now */
+}
 
 void disp_complete(disp *d, uint32_t flow, uint8_t portions, unsigned cluster, unsigned core,
                    cycle_t now)
 {
     see(d, now);
+    d->settled = false;
     if (cluster < DISP_MAX_CLUSTERS && core < DISP_MAX_CORES && d->load[cluster][core])
-        d->load[cluster][core]--;
+        load_dec(d, cluster, core);
     if (flow >= d->cfg.flows)
         return;
     disp_flow *fl = &d->flows[flow];
@@ -801,6 +943,7 @@ void disp_complete(disp *d, uint32_t flow, uint8_t portions, unsigned cluster, u
 void disp_flow_close(disp *d, uint32_t flow, cycle_t now)
 {
     see(d, now);
+    d->settled = false;
     if (flow >= d->cfg.flows || d->flows[flow].state != FS_OPEN)
         return;
     table_remove(d, flow);
@@ -826,6 +969,13 @@ void disp_reset_stats(disp *d)
 }
 
 uint32_t disp_flows_in_use(const disp *d) { return d->in_use; }
+
+cycle_t disp_next_cycle_levels(const disp *d, uint32_t *flows, uint32_t *parked)
+{
+    *flows = d->in_use;
+    *parked = d->pool_used;
+    return disp_next_cycle(d);
+}
 
 uint32_t disp_pending_count(const disp *d) { return d->pool_used; }
 
@@ -889,7 +1039,7 @@ uint32_t disp_open_flow(disp *d, const flow_key *key, const flow_key *local_send
             d->local_cap = cap;
         }
     }
-    uint32_t f = flow_open(d, key);
+    uint32_t f = flow_open(d, key, key_hash(d, key));
     if (f == NIL)
         return UINT32_MAX;
     if (local_sends)

@@ -164,7 +164,12 @@ void disp_complete(disp *d, uint32_t flow, uint8_t portions, unsigned cluster, u
 void disp_flow_close(disp *d, uint32_t flow, cycle_t now);
 
 cycle_t disp_next_cycle(const disp *d);
+/* Moves the engine up to cycle now; returns how many items it took or finished. A call with the
+ * same now as the last one, with no push, completion, close or (while a record waited for room)
+ * pop since, does nothing and returns 0 at once. */
 unsigned disp_advance(disp *d, cycle_t now);
+/* True when disp_advance(d, now) would do nothing (the case above). */
+bool disp_settled(const disp *d, cycle_t now);
 bool disp_peek_out(const disp *d, disp_out *o);
 /* The oldest result in place (saves peek's copy), or NULL when the out-queue is empty; valid
  * until the next disp_pop_out or disp_advance. */
@@ -179,6 +184,9 @@ const disp_stats *disp_get_stats(const disp *d);
 void disp_reset_stats(disp *d);
 uint32_t disp_flows_in_use(const disp *d);
 uint32_t disp_pending_count(const disp *d);
+/* disp_next_cycle, and disp_flows_in_use and disp_pending_count into *flows and *parked, in one
+ * call (the glue reads all three after every activation). */
+cycle_t disp_next_cycle_levels(const disp *d, uint32_t *flows, uint32_t *parked);
 /* Events dispatched to (cluster, core) and not yet completed. */
 uint32_t disp_load(const disp *d, unsigned cluster, unsigned core);
 /* The flow key (remote -> local) of an open proxy, or NULL when the proxy is free. */
@@ -186,6 +194,9 @@ const flow_key *disp_flow_key(const disp *d, uint32_t flow);
 /* The proxy of the open flow whose key (remote -> local) is key, or UINT32_MAX (the host
  * script names connections by their addresses). */
 uint32_t disp_find_flow(const disp *d, const flow_key *key);
+/* The flow table's hash of key (open addressing, linear probing; the home slot is the hash's
+ * low bits). It is symmetric: key and flow_key_reverse(key) hash alike. For tests. */
+uint64_t disp_key_hash(const disp *d, const flow_key *key);
 /* Queue depths for the deadlock report: "in 3/64/0/0 parked 5/4096 out 1/64". */
 void disp_describe(const disp *d, char *buf, size_t size);
 
