@@ -26,7 +26,7 @@ ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const clu
                          TimedChannel<TxMsg> &txq, EventStats &st)
     : sc_module(name), index_(index), clk_(ccfg.clock_mhz), on_fault_(on_fault), sp_(sp),
       host_(host), tx_(txm), jobs_(jobs), luc_(luc), internal_(internal), txq_(txq), st_(st),
-      held_(cfg.cores), imgs_(imgs)
+      imgs_(imgs)
 {
     sim_err err;
     if (cluster_init(&c_, &cfg, &ccfg, imgs[PROTO_TCP], sp.model(), &err))
@@ -144,31 +144,32 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
 {
     auto *u = static_cast<ClusterUnit *>(ctx);
     const uint32_t *a = rec->arg;
-    uint64_t t_ps = u->clk_.time_of(rec->cycle);  // when the command issued
-    cycle_t at = u->host_.clock().cycle_at(t_ps); // ... on the SMC's clock
+    // when the command issued, and that on the SMC's clock: only for the commands that use them
+    auto t_ps = [u, rec] { return u->clk_.time_of(rec->cycle); };
+    auto at = [u, rec] { return u->host_.clock().cycle_at(u->clk_.time_of(rec->cycle)); };
     switch (rec->cmd) {
     case UC_CMD_SOCK_OPEN:
-        return ev->proto == PROTO_ROCE ? u->host_.open_roce(ev->flow, a[0], t_ps)
-                                       : u->host_.open(ev->flow, a[0], a[1], t_ps);
+        return ev->proto == PROTO_ROCE ? u->host_.open_roce(ev->flow, a[0], t_ps())
+                                       : u->host_.open(ev->flow, a[0], a[1], t_ps());
     case UC_CMD_SOCK_SPACE:
         return u->host_.window(ev->flow);
     case UC_CMD_SOCK_APPEND:
-        return u->append(*ev, a[0], a[1], a[2], at);
+        return u->append(*ev, a[0], a[1], a[2], at());
     case UC_CMD_SOCK_DELIVER:
-        return u->host_.deliver(ev->flow, a[0], at);
+        return u->host_.deliver(ev->flow, a[0], at());
     case UC_CMD_HOST_WRITE: { // RDMA WRITE: the frame's bytes into a registered region
         const uint8_t *p = u->frame_bytes(*ev, a[0], a[1]);
         if (!p)
             return 0;
         uint64_t va = static_cast<uint64_t>(a[4]) << 32 | a[3];
-        return u->host_.write_region(ev->flow, a[2], va, p, a[1], at);
+        return u->host_.write_region(ev->flow, a[2], va, p, a[1], at());
     }
     case UC_CMD_SND_ACK:
-        return smc_snd_ack(u->host_.model(), ev->flow, a[0], at);
+        return smc_snd_ack(u->host_.model(), ev->flow, a[0], at());
     case UC_CMD_SND_SPACE:
         return smc_snd_pending(u->host_.model(), ev->flow, a[0]);
     case UC_CMD_SOCK_EVENT:
-        return u->host_.sock_event(ev->flow, a[0], t_ps);
+        return u->host_.sock_event(ev->flow, a[0], t_ps());
     case UC_CMD_SOCK_RCV:
         return u->host_.rcv_offset(ev->flow);
     case UC_CMD_TX_ACK_SENT:
@@ -190,7 +191,7 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
     }
 }
 
-bool ClusterUnit::finish(const cluster_done &d)
+bool ClusterUnit::finish(const cluster_done &d, uint64_t now)
 {
     const core_result &r = d.res;
     bool ok = r.fault == CORE_OK;
@@ -224,7 +225,7 @@ bool ClusterUnit::finish(const cluster_done &d)
     hist_add(&st_.latency[t], end > ev.t_arrival ? end - ev.t_arrival : 0);
     hist_add(&st_.proto_latency[proto], end > ev.t_arrival ? end - ev.t_arrival : 0);
     if (st_.log)
-        log_event(d, h_front(d.core), end);
+        log_event(d, end);
     uint64_t start = clk_.time_of(r.start);
     if (ev.chan == CH_NETWORK && ev.t_ipu_out) {
         const uint64_t at[STAGE_COUNT + 1] = {
@@ -281,7 +282,7 @@ bool ClusterUnit::finish(const cluster_done &d)
         const uint32_t *a = c.arg;
         switch (c.cmd) {
         case UC_CMD_TX_ROCE: {
-            TxMsg *m = txq_.push();
+            TxMsg *m = txq_.push(now);
             m->kind = TxMsg::ROCE;
             m->flow = ev.flow;
             m->roce.opcode = static_cast<uint8_t>(a[0]);
@@ -292,7 +293,7 @@ bool ClusterUnit::finish(const cluster_done &d)
             break;
         }
         case UC_CMD_TX_EMIT: {
-            TxMsg *m = txq_.push();
+            TxMsg *m = txq_.push(now);
             m->kind = TxMsg::SEGMENT;
             m->flow = ev.flow;
             tx_seg &s = m->seg;
@@ -308,7 +309,7 @@ bool ClusterUnit::finish(const cluster_done &d)
             break;
         }
         case UC_CMD_TX_DATA: { // the payload is read from the send buffer as the command issues
-            TxMsg *m = txq_.push();
+            TxMsg *m = txq_.push(now);
             m->kind = TxMsg::DATA;
             m->flow = ev.flow;
             tx_seg &s = m->seg;
@@ -333,7 +334,7 @@ bool ClusterUnit::finish(const cluster_done &d)
         }
         case UC_CMD_TIMER_SET:
         case UC_CMD_TIMER_CANCEL: {
-            LucMsg *m = luc_.push();
+            LucMsg *m = luc_.push(now);
             m->kind = c.cmd == UC_CMD_TIMER_SET ? LucMsg::TIMER_SET : LucMsg::TIMER_CANCEL;
             m->flow = ev.flow;
             m->timer = static_cast<uint8_t>(a[0] < LUC_TIMERS ? a[0] : LUC_TIMERS - 1);
@@ -345,7 +346,7 @@ bool ClusterUnit::finish(const cluster_done &d)
                 st_.bad_emits++;
                 break;
             }
-            event *e = internal_.push();
+            event *e = internal_.push(now);
             event_clear(e);
             e->type = static_cast<uint8_t>(a[0]);
             e->cls = static_cast<uint8_t>(ev_class_of(a[0]));
@@ -369,19 +370,17 @@ bool ClusterUnit::finish(const cluster_done &d)
             break;
         }
     }
-    Held h = h_front(d.core);
-    held_[d.core].pop_front();
-    LucMsg *w = luc_.push();
+    LucMsg *w = luc_.push(now);
     *w = LucMsg{};
     w->kind = LucMsg::WRITEBACK;
     w->cluster = static_cast<uint8_t>(index_);
-    w->portions = h.portions;
+    w->portions = tag_portions(d.tag);
     w->core = static_cast<uint16_t>(d.core);
     w->flow = ev.flow;
-    w->slot = h.slot;
+    w->slot = tag_slot(d.tag);
     if (close) {
         host_.close(ev.flow, clk_.time_of(r.end));
-        LucMsg *m = luc_.push();
+        LucMsg *m = luc_.push(now);
         *m = LucMsg{};
         m->kind = LucMsg::CLOSE;
         m->flow = ev.flow;
@@ -392,7 +391,7 @@ bool ClusterUnit::finish(const cluster_done &d)
 }
 
 // One line of --event-log (docs/outputs.md): where and when the event ran, what it did.
-void ClusterUnit::log_event(const cluster_done &d, const Held &h, uint64_t end_ps)
+void ClusterUnit::log_event(const cluster_done &d, uint64_t end_ps)
 {
     const event &ev = d.ev;
     const core_result &r = d.res;
@@ -409,7 +408,7 @@ void ClusterUnit::log_event(const cluster_done &d, const Held &h, uint64_t end_p
                  ev.pkt == UINT64_MAX ? -1LL : static_cast<long long>(ev.pkt),
                  ev_type_name(ev.type), ev_class_name(ev.cls), ev_chan_name(ev.chan),
                  ev.flow == FLOW_NONE ? -1LL : static_cast<long long>(ev.flow), index_, d.core,
-                 h.portions, static_cast<unsigned long long>(ev.t_arrival),
+                 tag_portions(d.tag), static_cast<unsigned long long>(ev.t_arrival),
                  static_cast<unsigned long long>(clk_.time_of(r.start)),
                  static_cast<unsigned long long>(end_ps), static_cast<unsigned long long>(r.insns),
                  core_fault_name(r.fault), cmds);
@@ -427,17 +426,17 @@ void ClusterUnit::run()
             }
             if (st_.history && j->ev.pkt == st_.history->packet() && history_jobs_++ == 0)
                 cluster_trace_flow(&c_, j->ev.flow, history_line, this);
-            held_[j->core].push_back({j->slot, j->portions});
             cluster_job *cj = cluster_push_slot(&c_, j->core, cyc);
             cj->ev = j->ev;
             cj->ws = j->ws;
             cj->ws_len = j->ws_len;
+            cj->tag = tag_of(j->slot, j->portions);
             jobs_.pop(now);
             progress++;
         }
         progress += cluster_advance(&c_, cyc);
         while (const cluster_done *d = cluster_front(&c_)) {
-            if (!finish(*d))
+            if (!finish(*d, now))
                 break;
             cluster_pop_out(&c_);
             progress++;

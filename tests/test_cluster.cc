@@ -440,7 +440,7 @@ cycle_t ScanNextCycle(const cluster &c)
         cycle_t t = CYCLE_NEVER;
         if (s.busy) {
             if (!s.blocked)
-                t = s.done.res.end;
+                t = s.done->res.end;
             else if (!ring_full(&c.out))
                 t = c.now;
         } else if (!ring_empty(&s.in)) {
