@@ -69,10 +69,16 @@ int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const
     c->nfree = nrecs;
     c->cfg = *cfg;
     c->sp = sp;
+    /* the first core checks and pre-decodes the image; the others share its code */
+    if (core_init(&c->slots[0].core, ccfg, img, err)) {
+        cluster_fini(c);
+        return -1;
+    }
     for (uint32_t i = 0; i < cfg->cores; i++) {
         cluster_slot *s = &c->slots[i];
-        if (core_init(&s->core, ccfg, img, err) ||
-            ring_init(&s->in, sizeof(cluster_qjob), cfg->in_depth, err)) {
+        if (i)
+            core_share(&s->core, &c->slots[0].core);
+        if (ring_init(&s->in, sizeof(cluster_qjob), cfg->in_depth, err)) {
             cluster_fini(c);
             return -1;
         }
@@ -88,9 +94,12 @@ int cluster_add_image(cluster *c, unsigned proto, const uc_image *img, sim_err *
 {
     if (!img)
         return sim_err_set(err, "cluster: no image");
-    for (uint32_t i = 0; i < c->cfg.cores; i++)
-        if (core_add_image(&c->slots[i].core, proto, img, err))
-            return -1;
+    if (!c->cfg.cores)
+        return 0;
+    if (core_add_image(&c->slots[0].core, proto, img, err))
+        return -1;
+    for (uint32_t i = 1; i < c->cfg.cores; i++) /* the same pre-decoded code, shared */
+        core_share(&c->slots[i].core, &c->slots[0].core);
     return 0;
 }
 
