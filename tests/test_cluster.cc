@@ -527,6 +527,40 @@ TEST_F(Cluster, NextDueCycleMatchesAFullScan)
 
 // A second image for RoCE events: each event runs the image of its protocol (ev.proto), on the
 // same cores, one after the other; a fault names the line of the image that ran.
+// The counters are the engine's since the last reset: a reset zeroes them (the peak queue
+// restarts from the current level) and later events count from there; cluster_busy_cycles
+// agrees with cluster_stats.
+TEST_F(Cluster, ResetStatsCountsFromTheReset)
+{
+    Start(2);
+    Ws w0;
+    Push(0, Job(&w0), 0);
+    Push(0, Job(&w0), 0);
+    cluster_advance(&cl, 1000);
+    Drain();
+    EXPECT_EQ(cluster_stats(&cl, 0)->events, 2u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 0), 14u);
+    Push(0, Job(&w0), 1000);
+    cluster_reset_stats(&cl); // one job queued, not started
+    const cluster_core_stats *s = cluster_stats(&cl, 0);
+    EXPECT_EQ(s->events, 0u);
+    EXPECT_EQ(s->busy_cycles, 0u);
+    EXPECT_EQ(s->insns, 0u);
+    EXPECT_EQ(s->stall_ws, 0u);
+    EXPECT_EQ(s->max_queue, 1u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 0), 0u);
+    cluster_advance(&cl, 2000);
+    Drain();
+    s = cluster_stats(&cl, 0);
+    EXPECT_EQ(s->events, 1u);
+    EXPECT_EQ(s->busy_cycles, 7u);
+    EXPECT_EQ(s->insns, 5u);
+    EXPECT_EQ(s->stall_ws, 2u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 0), 7u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 1), 0u);
+    EXPECT_DOUBLE_EQ(cluster_busy_share(&cl, 0, 14), 0.5);
+}
+
 // Each result carries its job's tag back; a result read in place stays where it is while
 // later results arrive (the out-queue holds pool records, not copies), and the records are
 // reused: many more jobs than the pool holds (cores + out_depth) all come back intact.

@@ -383,7 +383,7 @@ double cluster_ipc(const cluster *c, unsigned core)
 
 double cluster_busy_share(const cluster *c, unsigned core, cycle_t elapsed)
 {
-    return elapsed ? (double)cluster_stats(c, core)->busy_cycles / (double)elapsed : 0.0;
+    return elapsed ? (double)cluster_busy_cycles(c, core) / (double)elapsed : 0.0;
 }
 
 /* Appends to buf (size bytes, pos used) like snprintf; pos stays within size. */

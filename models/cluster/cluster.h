@@ -177,6 +177,11 @@ bool cluster_idle(const cluster *c);
 
 /* The core's counters (valid until the next call for the same core). */
 const cluster_core_stats *cluster_stats(const cluster *c, unsigned core);
+/* cluster_stats(c, core)->busy_cycles alone, without filling the rest (for the sampler). */
+static inline uint64_t cluster_busy_cycles(const cluster *c, unsigned core)
+{
+    return c->slots[core].core.st.busy_cycles - c->slots[core].base.busy_cycles;
+}
 /* The end of the warm-up (STYLE.md: warm-up, measure, drain): zeroes the counters of every core;
  * the peaks restart from the current level. */
 void cluster_reset_stats(cluster *c);
