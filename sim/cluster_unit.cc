@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -17,6 +18,19 @@ namespace {
 constexpr size_t kFaultLines = 20;
 
 template <class T> uint32_t room(const TimedChannel<T> &c) { return c.capacity() - c.depth(); }
+
+// What each command makes when its event ends: bits 0-7 lookup-controller messages, 8-15
+// internal events, 16-23 transmit messages (at most CORE_MAX_CMDS of each: no carry).
+constexpr std::array<uint32_t, 256> cmd_needs()
+{
+    std::array<uint32_t, 256> t{};
+    t[UC_CMD_TIMER_SET] = t[UC_CMD_TIMER_CANCEL] = t[UC_CMD_FLOW_CLOSE] = 1u;
+    t[UC_CMD_EV_EMIT] = 1u << 8;
+    t[UC_CMD_TX_EMIT] = t[UC_CMD_TX_ROCE] = t[UC_CMD_TX_DATA] = 1u << 16;
+    return t;
+}
+constexpr std::array<uint32_t, 256> kCmdNeeds = cmd_needs();
+static_assert(CORE_MAX_CMDS < 256, "the packed counts of cmd_needs must not carry");
 } // namespace
 
 ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const cluster_cfg &cfg,
@@ -197,14 +211,13 @@ bool ClusterUnit::finish(const cluster_done &d, uint64_t now)
     bool ok = r.fault == CORE_OK;
     bool close = !ok && on_fault_ == FAULT_RESET_FLOW;
     // room for everything this end sends, so that it is all or nothing
-    uint32_t need_luc = 1 + (close ? 1 : 0), need_int = 0, need_tx = 0;
+    // (one table look-up per command: the entries each command makes, packed 8 bits a channel)
+    uint32_t need = 0;
     if (ok)
-        for (uint32_t i = 0; i < r.ncmds; i++) {
-            uint8_t c = r.cmds[i].cmd;
-            need_luc += c == UC_CMD_TIMER_SET || c == UC_CMD_TIMER_CANCEL || c == UC_CMD_FLOW_CLOSE;
-            need_int += c == UC_CMD_EV_EMIT;
-            need_tx += c == UC_CMD_TX_EMIT || c == UC_CMD_TX_ROCE || c == UC_CMD_TX_DATA;
-        }
+        for (uint32_t i = 0; i < r.ncmds; i++)
+            need += kCmdNeeds[r.cmds[i].cmd];
+    uint32_t need_luc = 1 + (close ? 1 : 0) + (need & 0xffu), need_int = (need >> 8) & 0xffu,
+             need_tx = need >> 16;
     if (room(luc_) < need_luc) {
         luc_.refuse(true);
         return false;
@@ -228,10 +241,15 @@ bool ClusterUnit::finish(const cluster_done &d, uint64_t now)
         log_event(d, end);
     uint64_t start = clk_.time_of(r.start);
     if (ev.chan == CH_NETWORK && ev.t_ipu_out) {
-        const uint64_t at[STAGE_COUNT + 1] = {
-            ev.t_arrival, ev.t_ipu_out, ev.t_disp_in, ev.t_disp_out, ev.t_luc_out, start, end};
-        for (unsigned k = 0; k < STAGE_COUNT; k++)
-            hist_add(&st_.stage[k], at[k + 1] > at[k] ? at[k + 1] - at[k] : 0);
+        // each stage from the end of the one before (unrolled: six adds per network event)
+        auto span = [](uint64_t from, uint64_t to) { return to > from ? to - from : 0; };
+        static_assert(STAGE_COUNT == 6, "one add per stage below");
+        hist_add(&st_.stage[STAGE_IPU], span(ev.t_arrival, ev.t_ipu_out));
+        hist_add(&st_.stage[STAGE_TO_DISPATCHER], span(ev.t_ipu_out, ev.t_disp_in));
+        hist_add(&st_.stage[STAGE_DISPATCHER], span(ev.t_disp_in, ev.t_disp_out));
+        hist_add(&st_.stage[STAGE_LOOKUP], span(ev.t_disp_out, ev.t_luc_out));
+        hist_add(&st_.stage[STAGE_CORE_QUEUE], span(ev.t_luc_out, start));
+        hist_add(&st_.stage[STAGE_CORE], span(start, end));
         // the segment is done when the last of its events is
         uint64_t seg_end = end;
         bool done = ev.pkt_nev <= 1;
@@ -277,7 +295,8 @@ bool ClusterUnit::finish(const cluster_done &d, uint64_t now)
             sched().stop();
         }
     }
-    for (uint32_t i = 0; ok && i < r.ncmds; i++) {
+    // (need is 0 when every command answered as it issued: nothing is left to carry out)
+    for (uint32_t i = 0; need && i < r.ncmds; i++) {
         const core_cmd_rec &c = r.cmds[i];
         const uint32_t *a = c.arg;
         switch (c.cmd) {
