@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -17,6 +18,19 @@ namespace {
 constexpr size_t kFaultLines = 20;
 
 template <class T> uint32_t room(const TimedChannel<T> &c) { return c.capacity() - c.depth(); }
+
+// What each command makes when its event ends: bits 0-7 lookup-controller messages, 8-15
+// internal events, 16-23 transmit messages (at most CORE_MAX_CMDS of each: no carry).
+constexpr std::array<uint32_t, 256> cmd_needs()
+{
+    std::array<uint32_t, 256> t{};
+    t[UC_CMD_TIMER_SET] = t[UC_CMD_TIMER_CANCEL] = t[UC_CMD_FLOW_CLOSE] = 1u;
+    t[UC_CMD_EV_EMIT] = 1u << 8;
+    t[UC_CMD_TX_EMIT] = t[UC_CMD_TX_ROCE] = t[UC_CMD_TX_DATA] = 1u << 16;
+    return t;
+}
+constexpr std::array<uint32_t, 256> kCmdNeeds = cmd_needs();
+static_assert(CORE_MAX_CMDS < 256, "the packed counts of cmd_needs must not carry");
 } // namespace
 
 ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const cluster_cfg &cfg,
@@ -26,7 +40,7 @@ ClusterUnit::ClusterUnit(sc_core::sc_module_name name, unsigned index, const clu
                          TimedChannel<TxMsg> &txq, EventStats &st)
     : sc_module(name), index_(index), clk_(ccfg.clock_mhz), on_fault_(on_fault), sp_(sp),
       host_(host), tx_(txm), jobs_(jobs), luc_(luc), internal_(internal), txq_(txq), st_(st),
-      held_(cfg.cores), imgs_(imgs)
+      imgs_(imgs)
 {
     sim_err err;
     if (cluster_init(&c_, &cfg, &ccfg, imgs[PROTO_TCP], sp.model(), &err))
@@ -144,31 +158,32 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
 {
     auto *u = static_cast<ClusterUnit *>(ctx);
     const uint32_t *a = rec->arg;
-    uint64_t t_ps = u->clk_.time_of(rec->cycle);  // when the command issued
-    cycle_t at = u->host_.clock().cycle_at(t_ps); // ... on the SMC's clock
+    // when the command issued, and that on the SMC's clock: only for the commands that use them
+    auto t_ps = [u, rec] { return u->clk_.time_of(rec->cycle); };
+    auto at = [u, rec] { return u->host_.clock().cycle_at(u->clk_.time_of(rec->cycle)); };
     switch (rec->cmd) {
     case UC_CMD_SOCK_OPEN:
-        return ev->proto == PROTO_ROCE ? u->host_.open_roce(ev->flow, a[0], t_ps)
-                                       : u->host_.open(ev->flow, a[0], a[1], t_ps);
+        return ev->proto == PROTO_ROCE ? u->host_.open_roce(ev->flow, a[0], t_ps())
+                                       : u->host_.open(ev->flow, a[0], a[1], t_ps());
     case UC_CMD_SOCK_SPACE:
         return u->host_.window(ev->flow);
     case UC_CMD_SOCK_APPEND:
-        return u->append(*ev, a[0], a[1], a[2], at);
+        return u->append(*ev, a[0], a[1], a[2], at());
     case UC_CMD_SOCK_DELIVER:
-        return u->host_.deliver(ev->flow, a[0], at);
+        return u->host_.deliver(ev->flow, a[0], at());
     case UC_CMD_HOST_WRITE: { // RDMA WRITE: the frame's bytes into a registered region
         const uint8_t *p = u->frame_bytes(*ev, a[0], a[1]);
         if (!p)
             return 0;
         uint64_t va = static_cast<uint64_t>(a[4]) << 32 | a[3];
-        return u->host_.write_region(ev->flow, a[2], va, p, a[1], at);
+        return u->host_.write_region(ev->flow, a[2], va, p, a[1], at());
     }
     case UC_CMD_SND_ACK:
-        return smc_snd_ack(u->host_.model(), ev->flow, a[0], at);
+        return smc_snd_ack(u->host_.model(), ev->flow, a[0], at());
     case UC_CMD_SND_SPACE:
         return smc_snd_pending(u->host_.model(), ev->flow, a[0]);
     case UC_CMD_SOCK_EVENT:
-        return u->host_.sock_event(ev->flow, a[0], t_ps);
+        return u->host_.sock_event(ev->flow, a[0], t_ps());
     case UC_CMD_SOCK_RCV:
         return u->host_.rcv_offset(ev->flow);
     case UC_CMD_TX_ACK_SENT:
@@ -190,20 +205,19 @@ uint32_t ClusterUnit::answer(void *ctx, const event *ev, core_cmd_rec *rec)
     }
 }
 
-bool ClusterUnit::finish(const cluster_done &d)
+bool ClusterUnit::finish(const cluster_done &d, uint64_t now)
 {
     const core_result &r = d.res;
     bool ok = r.fault == CORE_OK;
     bool close = !ok && on_fault_ == FAULT_RESET_FLOW;
     // room for everything this end sends, so that it is all or nothing
-    uint32_t need_luc = 1 + (close ? 1 : 0), need_int = 0, need_tx = 0;
+    // (one table look-up per command: the entries each command makes, packed 8 bits a channel)
+    uint32_t need = 0;
     if (ok)
-        for (uint32_t i = 0; i < r.ncmds; i++) {
-            uint8_t c = r.cmds[i].cmd;
-            need_luc += c == UC_CMD_TIMER_SET || c == UC_CMD_TIMER_CANCEL || c == UC_CMD_FLOW_CLOSE;
-            need_int += c == UC_CMD_EV_EMIT;
-            need_tx += c == UC_CMD_TX_EMIT || c == UC_CMD_TX_ROCE || c == UC_CMD_TX_DATA;
-        }
+        for (uint32_t i = 0; i < r.ncmds; i++)
+            need += kCmdNeeds[r.cmds[i].cmd];
+    uint32_t need_luc = 1 + (close ? 1 : 0) + (need & 0xffu), need_int = (need >> 8) & 0xffu,
+             need_tx = need >> 16;
     if (room(luc_) < need_luc) {
         luc_.refuse(true);
         return false;
@@ -224,13 +238,18 @@ bool ClusterUnit::finish(const cluster_done &d)
     hist_add(&st_.latency[t], end > ev.t_arrival ? end - ev.t_arrival : 0);
     hist_add(&st_.proto_latency[proto], end > ev.t_arrival ? end - ev.t_arrival : 0);
     if (st_.log)
-        log_event(d, h_front(d.core), end);
+        log_event(d, end);
     uint64_t start = clk_.time_of(r.start);
     if (ev.chan == CH_NETWORK && ev.t_ipu_out) {
-        const uint64_t at[STAGE_COUNT + 1] = {
-            ev.t_arrival, ev.t_ipu_out, ev.t_disp_in, ev.t_disp_out, ev.t_luc_out, start, end};
-        for (unsigned k = 0; k < STAGE_COUNT; k++)
-            hist_add(&st_.stage[k], at[k + 1] > at[k] ? at[k + 1] - at[k] : 0);
+        // each stage from the end of the one before (unrolled: six adds per network event)
+        auto span = [](uint64_t from, uint64_t to) { return to > from ? to - from : 0; };
+        static_assert(STAGE_COUNT == 6, "one add per stage below");
+        hist_add(&st_.stage[STAGE_IPU], span(ev.t_arrival, ev.t_ipu_out));
+        hist_add(&st_.stage[STAGE_TO_DISPATCHER], span(ev.t_ipu_out, ev.t_disp_in));
+        hist_add(&st_.stage[STAGE_DISPATCHER], span(ev.t_disp_in, ev.t_disp_out));
+        hist_add(&st_.stage[STAGE_LOOKUP], span(ev.t_disp_out, ev.t_luc_out));
+        hist_add(&st_.stage[STAGE_CORE_QUEUE], span(ev.t_luc_out, start));
+        hist_add(&st_.stage[STAGE_CORE], span(start, end));
         // the segment is done when the last of its events is
         uint64_t seg_end = end;
         bool done = ev.pkt_nev <= 1;
@@ -276,12 +295,13 @@ bool ClusterUnit::finish(const cluster_done &d)
             sched().stop();
         }
     }
-    for (uint32_t i = 0; ok && i < r.ncmds; i++) {
+    // (need is 0 when every command answered as it issued: nothing is left to carry out)
+    for (uint32_t i = 0; need && i < r.ncmds; i++) {
         const core_cmd_rec &c = r.cmds[i];
         const uint32_t *a = c.arg;
         switch (c.cmd) {
         case UC_CMD_TX_ROCE: {
-            TxMsg *m = txq_.push();
+            TxMsg *m = txq_.push(now);
             m->kind = TxMsg::ROCE;
             m->flow = ev.flow;
             m->roce.opcode = static_cast<uint8_t>(a[0]);
@@ -292,7 +312,7 @@ bool ClusterUnit::finish(const cluster_done &d)
             break;
         }
         case UC_CMD_TX_EMIT: {
-            TxMsg *m = txq_.push();
+            TxMsg *m = txq_.push(now);
             m->kind = TxMsg::SEGMENT;
             m->flow = ev.flow;
             tx_seg &s = m->seg;
@@ -308,7 +328,7 @@ bool ClusterUnit::finish(const cluster_done &d)
             break;
         }
         case UC_CMD_TX_DATA: { // the payload is read from the send buffer as the command issues
-            TxMsg *m = txq_.push();
+            TxMsg *m = txq_.push(now);
             m->kind = TxMsg::DATA;
             m->flow = ev.flow;
             tx_seg &s = m->seg;
@@ -333,7 +353,7 @@ bool ClusterUnit::finish(const cluster_done &d)
         }
         case UC_CMD_TIMER_SET:
         case UC_CMD_TIMER_CANCEL: {
-            LucMsg *m = luc_.push();
+            LucMsg *m = luc_.push(now);
             m->kind = c.cmd == UC_CMD_TIMER_SET ? LucMsg::TIMER_SET : LucMsg::TIMER_CANCEL;
             m->flow = ev.flow;
             m->timer = static_cast<uint8_t>(a[0] < LUC_TIMERS ? a[0] : LUC_TIMERS - 1);
@@ -345,7 +365,7 @@ bool ClusterUnit::finish(const cluster_done &d)
                 st_.bad_emits++;
                 break;
             }
-            event *e = internal_.push();
+            event *e = internal_.push(now);
             event_clear(e);
             e->type = static_cast<uint8_t>(a[0]);
             e->cls = static_cast<uint8_t>(ev_class_of(a[0]));
@@ -369,19 +389,17 @@ bool ClusterUnit::finish(const cluster_done &d)
             break;
         }
     }
-    Held h = h_front(d.core);
-    held_[d.core].pop_front();
-    LucMsg *w = luc_.push();
+    LucMsg *w = luc_.push(now);
     *w = LucMsg{};
     w->kind = LucMsg::WRITEBACK;
     w->cluster = static_cast<uint8_t>(index_);
-    w->portions = h.portions;
+    w->portions = tag_portions(d.tag);
     w->core = static_cast<uint16_t>(d.core);
     w->flow = ev.flow;
-    w->slot = h.slot;
+    w->slot = tag_slot(d.tag);
     if (close) {
         host_.close(ev.flow, clk_.time_of(r.end));
-        LucMsg *m = luc_.push();
+        LucMsg *m = luc_.push(now);
         *m = LucMsg{};
         m->kind = LucMsg::CLOSE;
         m->flow = ev.flow;
@@ -392,7 +410,7 @@ bool ClusterUnit::finish(const cluster_done &d)
 }
 
 // One line of --event-log (docs/outputs.md): where and when the event ran, what it did.
-void ClusterUnit::log_event(const cluster_done &d, const Held &h, uint64_t end_ps)
+void ClusterUnit::log_event(const cluster_done &d, uint64_t end_ps)
 {
     const event &ev = d.ev;
     const core_result &r = d.res;
@@ -409,7 +427,7 @@ void ClusterUnit::log_event(const cluster_done &d, const Held &h, uint64_t end_p
                  ev.pkt == UINT64_MAX ? -1LL : static_cast<long long>(ev.pkt),
                  ev_type_name(ev.type), ev_class_name(ev.cls), ev_chan_name(ev.chan),
                  ev.flow == FLOW_NONE ? -1LL : static_cast<long long>(ev.flow), index_, d.core,
-                 h.portions, static_cast<unsigned long long>(ev.t_arrival),
+                 tag_portions(d.tag), static_cast<unsigned long long>(ev.t_arrival),
                  static_cast<unsigned long long>(clk_.time_of(r.start)),
                  static_cast<unsigned long long>(end_ps), static_cast<unsigned long long>(r.insns),
                  core_fault_name(r.fault), cmds);
@@ -427,17 +445,17 @@ void ClusterUnit::run()
             }
             if (st_.history && j->ev.pkt == st_.history->packet() && history_jobs_++ == 0)
                 cluster_trace_flow(&c_, j->ev.flow, history_line, this);
-            held_[j->core].push_back({j->slot, j->portions});
             cluster_job *cj = cluster_push_slot(&c_, j->core, cyc);
             cj->ev = j->ev;
             cj->ws = j->ws;
             cj->ws_len = j->ws_len;
+            cj->tag = tag_of(j->slot, j->portions);
             jobs_.pop(now);
             progress++;
         }
         progress += cluster_advance(&c_, cyc);
         while (const cluster_done *d = cluster_front(&c_)) {
-            if (!finish(*d))
+            if (!finish(*d, now))
                 break;
             cluster_pop_out(&c_);
             progress++;

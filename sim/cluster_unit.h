@@ -11,7 +11,6 @@
 
 #include <array>
 #include <cstdio>
-#include <deque>
 #include <string>
 #include <systemc>
 #include <unordered_map>
@@ -105,14 +104,18 @@ public:
     uint64_t last_work_ps() const { return last_work_ps_; }
 
 private:
-    struct Held { // what a queued job needs back when it ends
-        uint32_t slot;
-        uint8_t portions;
-    };
+    // What a job needs back when it ends (its lookup slot and portions) travels with it as the
+    // cluster job's tag.
+    static uint64_t tag_of(uint32_t slot, uint8_t portions)
+    {
+        return static_cast<uint64_t>(portions) << 32 | slot;
+    }
+    static uint32_t tag_slot(uint64_t tag) { return static_cast<uint32_t>(tag); }
+    static uint8_t tag_portions(uint64_t tag) { return static_cast<uint8_t>(tag >> 32); }
     void run();
-    bool finish(const cluster_done &d); // false: no room in an output channel yet
-    const Held &h_front(unsigned core) const { return held_[core].front(); }
-    void log_event(const cluster_done &d, const Held &h, uint64_t end_ps);
+    // false: no room in an output channel yet. now: the time (ps) of the step.
+    bool finish(const cluster_done &d, uint64_t now);
+    void log_event(const cluster_done &d, uint64_t end_ps);
     static uint32_t answer(void *ctx, const event *ev, core_cmd_rec *rec);
     bool in_frame(const event &ev, uint32_t off, uint32_t len);
     const uint8_t *frame_bytes(const event &ev, uint32_t off, uint32_t len);
@@ -132,9 +135,8 @@ private:
     TimedChannel<event> &internal_;
     TimedChannel<TxMsg> &txq_;
     EventStats &st_;
-    std::vector<std::deque<Held>> held_; // per core, in job order (a core runs its jobs in order)
-    PayloadStore payloads_;              // tx_data payloads on their way to the transmit unit
-    std::vector<uint8_t> buf_;           // frame bytes the scratchpad cannot hand out in place
+    PayloadStore payloads_;    // tx_data payloads on their way to the transmit unit
+    std::vector<uint8_t> buf_; // frame bytes the scratchpad cannot hand out in place
     ProtoImages imgs_;
     FILE *trace_ = nullptr;
     unsigned history_jobs_ = 0; // jobs of the --history packet pushed and not yet ended

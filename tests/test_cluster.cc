@@ -440,7 +440,7 @@ cycle_t ScanNextCycle(const cluster &c)
         cycle_t t = CYCLE_NEVER;
         if (s.busy) {
             if (!s.blocked)
-                t = s.done.res.end;
+                t = s.done->res.end;
             else if (!ring_full(&c.out))
                 t = c.now;
         } else if (!ring_empty(&s.in)) {
@@ -527,6 +527,132 @@ TEST_F(Cluster, NextDueCycleMatchesAFullScan)
 
 // A second image for RoCE events: each event runs the image of its protocol (ev.proto), on the
 // same cores, one after the other; a fault names the line of the image that ran.
+// The counters are the engine's since the last reset: a reset zeroes them (the peak queue
+// restarts from the current level) and later events count from there; cluster_busy_cycles
+// agrees with cluster_stats.
+TEST_F(Cluster, ResetStatsCountsFromTheReset)
+{
+    Start(2);
+    Ws w0;
+    Push(0, Job(&w0), 0);
+    Push(0, Job(&w0), 0);
+    cluster_advance(&cl, 1000);
+    Drain();
+    EXPECT_EQ(cluster_stats(&cl, 0)->events, 2u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 0), 14u);
+    Push(0, Job(&w0), 1000);
+    cluster_reset_stats(&cl); // one job queued, not started
+    const cluster_core_stats *s = cluster_stats(&cl, 0);
+    EXPECT_EQ(s->events, 0u);
+    EXPECT_EQ(s->busy_cycles, 0u);
+    EXPECT_EQ(s->insns, 0u);
+    EXPECT_EQ(s->stall_ws, 0u);
+    EXPECT_EQ(s->max_queue, 1u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 0), 0u);
+    cluster_advance(&cl, 2000);
+    Drain();
+    s = cluster_stats(&cl, 0);
+    EXPECT_EQ(s->events, 1u);
+    EXPECT_EQ(s->busy_cycles, 7u);
+    EXPECT_EQ(s->insns, 5u);
+    EXPECT_EQ(s->stall_ws, 2u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 0), 7u);
+    EXPECT_EQ(cluster_busy_cycles(&cl, 1), 0u);
+    EXPECT_DOUBLE_EQ(cluster_busy_share(&cl, 0, 14), 0.5);
+}
+
+// Each result carries its job's tag back; a result read in place stays where it is while
+// later results arrive (the out-queue holds pool records, not copies), and the records are
+// reused: many more jobs than the pool holds (cores + out_depth) all come back intact.
+TEST_F(Cluster, TagsComeBackWithTheirResultsInPlace)
+{
+    Start(2, 4, 2);
+    Ws w0, w1;
+    cluster_job a = Job(&w0, EV_TCP_DATA, 1); // core 0: ends first
+    a.tag = 0x1234567890ull;
+    cluster_job b = Job(&w1, EV_TCP_DATA, 1);
+    b.tag = 7;
+    Push(0, a, 0);
+    Push(1, b, 5);
+    cluster_advance(&cl, 0);
+    const cluster_done *f = cluster_front(&cl);
+    EXPECT_EQ(f, nullptr);
+    cluster_advance(&cl, 1000);
+    f = cluster_front(&cl);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->tag, 0x1234567890ull);
+    EXPECT_EQ(f->core, 0u);
+    cluster_job c = Job(&w0, EV_TCP_DATA, 1);
+    c.tag = 99;
+    Push(0, c, 1000);
+    cluster_advance(&cl, 2000); // c's result waits behind the front one (out_depth 2: blocked)
+    EXPECT_EQ(cluster_front(&cl), f);
+    EXPECT_EQ(f->tag, 0x1234567890ull);
+    cluster_pop_out(&cl);
+    cluster_advance(&cl, 2000);
+    std::vector<uint64_t> tags;
+    while (const cluster_done *d = cluster_front(&cl)) {
+        tags.push_back(d->tag);
+        cluster_pop_out(&cl);
+    }
+    EXPECT_EQ(tags, (std::vector<uint64_t>{7, 99}));
+    // reuse: 200 jobs through a pool of 4 records
+    std::vector<uint64_t> got;
+    for (uint64_t k = 0; k < 200; k++) {
+        cluster_job j = Job(k % 2 ? &w1 : &w0, EV_TCP_DATA, 1);
+        j.tag = 1000 + k;
+        Push(static_cast<unsigned>(k % 2), j, 3000 + k * 100);
+        cluster_advance(&cl, 3000 + k * 100 + 99);
+        while (const cluster_done *d = cluster_front(&cl)) {
+            got.push_back(d->tag);
+            cluster_pop_out(&cl);
+        }
+    }
+    ASSERT_EQ(got.size(), 200u);
+    for (uint64_t k = 0; k < 200; k++)
+        EXPECT_EQ(got[k], 1000 + k);
+    EXPECT_TRUE(cluster_idle(&cl));
+}
+
+// The cores share one pre-decoded copy of each image (the first core's), an image added later
+// included: every core runs it.
+TEST_F(Cluster, CoresShareTheFirstCoresDecodedImages)
+{
+    const char *roce = ".portion q 4\n.field n 4\n.entry roce_send_only send\n"
+                       "send:\n    ldw r2, [q.n]\n    add r2, 100\n    stw [q.n], r2\n    fin\n";
+    uc_image r{};
+    sim_err err{};
+    ASSERT_EQ(uc_assemble_string("r.uc", roce, &r, &err), 0) << err.msg;
+    Start(3);
+    ASSERT_EQ(cluster_add_image(&cl, PROTO_ROCE, &r, &err), 0) << err.msg;
+    EXPECT_TRUE(cl.slots[0].core.base.owned);
+    EXPECT_TRUE(cl.slots[0].core.by_proto[PROTO_ROCE].owned);
+    for (unsigned i = 1; i < 3; i++) {
+        EXPECT_EQ(cl.slots[i].core.base.code, cl.slots[0].core.base.code) << i;
+        EXPECT_FALSE(cl.slots[i].core.base.owned) << i;
+        EXPECT_EQ(cl.slots[i].core.by_proto[PROTO_ROCE].code,
+                  cl.slots[0].core.by_proto[PROTO_ROCE].code)
+            << i;
+    }
+    Ws w0, w2;
+    cluster_job a = Job(&w0, EV_TCP_DATA, 10);
+    cluster_job b = Job(&w2, EV_ROCE_SEND_ONLY, 0);
+    b.ev.proto = PROTO_ROCE;
+    Push(0, a, 0);
+    Push(2, b, 0);
+    cluster_advance(&cl, 100);
+    auto v = Drain();
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(w0.n(), 10u);   // the TCP image on core 0
+    EXPECT_EQ(w2.n(), 100u);  // the RoCE image on core 2
+    EXPECT_EQ(v[0].core, 2u); // the shorter handler ends first
+    EXPECT_EQ(v[0].res.insns, 4u);
+    EXPECT_EQ(v[1].core, 0u);
+    cluster_fini(&cl);
+    up = false;
+    uc_image_free(&r);
+}
+
 TEST_F(Cluster, EachEventRunsTheImageOfItsProtocol)
 {
     const char *roce = ".portion q 4\n"               // 1

@@ -1594,4 +1594,63 @@ TEST(CoreCheck, FailedInitLeavesAnEmptyCore)
     core_fini(&c);
 }
 
+// core_share: a second core runs the first one's pre-decoded images (the same code, not a
+// copy), with the same costs and results, keeps its own counters and callbacks, frees none of
+// the shared code, and follows an image added to the first when shared again.
+TEST(CoreShare, RunsTheSourcesImagesWithoutOwningThem)
+{
+    Prog tcp; // r1 = 5; r2 = r1 + 7; fin
+    tcp.movk(1, 5);
+    tcp.op(UC_MOV, 2, 1);
+    tcp.op(UC_ADD | UC_K, 2, 0, 0, 7);
+    tcp.fin();
+    Prog roce; // r3 = 9; fin
+    roce.movk(3, 9);
+    roce.fin();
+    core_cfg cfg = odd_cfg();
+    core src, dst{};
+    sim_err err;
+    ASSERT_EQ(core_init(&src, &cfg, tcp.image(), &err), 0) << err.msg;
+    core_share(&dst, &src);
+    EXPECT_EQ(dst.code, src.code); // shared, not decoded again
+    EXPECT_FALSE(dst.base.owned);
+    EXPECT_TRUE(src.base.owned);
+    EXPECT_EQ(dst.cfg.fin_cycles, cfg.fin_cycles);
+
+    event ev;
+    event_clear(&ev);
+    ev.type = EV_TCP_ACK;
+    uint8_t ws[8] = {};
+    core_result a{}, b{};
+    ASSERT_EQ(core_run(&src, &ev, ws, sizeof ws, nullptr, 100, &a), CORE_OK);
+    ASSERT_EQ(core_run(&dst, &ev, ws, sizeof ws, nullptr, 100, &b), CORE_OK);
+    Costs k;
+    EXPECT_EQ(b.end, 100u + 3 * k.alu + k.fin);
+    EXPECT_EQ(b.end, a.end);
+    EXPECT_EQ(b.regs[2], 12u);
+    EXPECT_EQ(b.insns, 4u);
+    EXPECT_EQ(dst.st.events, 1u); // each core counts its own
+    EXPECT_EQ(src.st.events, 1u);
+
+    // a RoCE image added to the source reaches the sharer when it shares again
+    ev.proto = PROTO_ROCE;
+    ASSERT_EQ(core_add_image(&src, PROTO_ROCE, roce.image(), &err), 0) << err.msg;
+    ASSERT_EQ(core_run(&dst, &ev, ws, sizeof ws, nullptr, 0, &b), CORE_OK);
+    EXPECT_EQ(b.regs[3], 0u); // not yet: the TCP image ran
+    EXPECT_EQ(b.regs[2], 12u);
+    core_share(&dst, &src);
+    EXPECT_EQ(dst.st.events, 2u); // counters kept
+    ASSERT_EQ(core_run(&dst, &ev, ws, sizeof ws, nullptr, 0, &b), CORE_OK);
+    EXPECT_EQ(b.regs[3], 9u);
+    EXPECT_EQ(b.end, static_cast<cycle_t>(k.alu + k.fin));
+    EXPECT_EQ(dst.by_proto[PROTO_ROCE].code, src.by_proto[PROTO_ROCE].code);
+
+    core_fini(
+        &dst); // frees nothing of src's: src still runs (valgrind/ASan would see a double free)
+    ev.proto = PROTO_TCP;
+    ASSERT_EQ(core_run(&src, &ev, ws, sizeof ws, nullptr, 0, &a), CORE_OK);
+    EXPECT_EQ(a.regs[2], 12u);
+    core_fini(&src);
+}
+
 } // namespace

@@ -48,26 +48,42 @@ int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const
         return -1;
     if (!ccfg || !img)
         return sim_err_set(err, "cluster: no core configuration or no image");
+    uint32_t nrecs = cfg->cores + cfg->out_depth; /* cluster.h: at most this many results live */
     c->slots = calloc(cfg->cores, sizeof *c->slots);
     c->active = calloc((cfg->cores + 63u) / 64u, sizeof *c->active);
-    if (!c->slots || !c->active) {
+    c->pool = calloc(nrecs, sizeof *c->pool);
+    c->free_recs = calloc(nrecs, sizeof *c->free_recs);
+    if (!c->slots || !c->active || !c->pool || !c->free_recs) {
         free(c->slots);
         free(c->active);
+        free(c->pool);
+        free(c->free_recs);
         c->slots = NULL;
         c->active = NULL;
+        c->pool = NULL;
+        c->free_recs = NULL;
         return sim_err_set(err, "cluster: out of memory for %u cores", cfg->cores);
     }
+    for (uint32_t i = 0; i < nrecs; i++) /* the first record on top */
+        c->free_recs[i] = &c->pool[nrecs - 1 - i];
+    c->nfree = nrecs;
     c->cfg = *cfg;
     c->sp = sp;
+    /* the first core checks and pre-decodes the image; the others share its code */
+    if (core_init(&c->slots[0].core, ccfg, img, err)) {
+        cluster_fini(c);
+        return -1;
+    }
     for (uint32_t i = 0; i < cfg->cores; i++) {
         cluster_slot *s = &c->slots[i];
-        if (core_init(&s->core, ccfg, img, err) ||
-            ring_init(&s->in, sizeof(cluster_qjob), cfg->in_depth, err)) {
+        if (i)
+            core_share(&s->core, &c->slots[0].core);
+        if (ring_init(&s->in, sizeof(cluster_qjob), cfg->in_depth, err)) {
             cluster_fini(c);
             return -1;
         }
     }
-    if (ring_init(&c->out, sizeof(cluster_done), cfg->out_depth, err)) {
+    if (ring_init(&c->out, sizeof(cluster_done *), cfg->out_depth, err)) {
         cluster_fini(c);
         return -1;
     }
@@ -78,9 +94,12 @@ int cluster_add_image(cluster *c, unsigned proto, const uc_image *img, sim_err *
 {
     if (!img)
         return sim_err_set(err, "cluster: no image");
-    for (uint32_t i = 0; i < c->cfg.cores; i++)
-        if (core_add_image(&c->slots[i].core, proto, img, err))
-            return -1;
+    if (!c->cfg.cores)
+        return 0;
+    if (core_add_image(&c->slots[0].core, proto, img, err))
+        return -1;
+    for (uint32_t i = 1; i < c->cfg.cores; i++) /* the same pre-decoded code, shared */
+        core_share(&c->slots[i].core, &c->slots[0].core);
     return 0;
 }
 
@@ -95,10 +114,13 @@ void cluster_fini(cluster *c)
     c->slots = NULL;
     free(c->active);
     c->active = NULL;
+    free(c->pool);
+    c->pool = NULL;
+    free(c->free_recs);
+    c->free_recs = NULL;
+    c->nfree = 0;
     ring_fini(&c->out);
 }
-
-bool cluster_can_accept(const cluster *c, unsigned core) { return !ring_full(&c->slots[core].in); }
 
 /* When the front job of an idle core with a non-empty queue starts. */
 static cycle_t start_cycle(const cluster_slot *s)
@@ -143,7 +165,7 @@ cycle_t cluster_next_cycle(const cluster *c)
         cycle_t t = CYCLE_NEVER;
         if (s->busy) {
             if (!s->blocked)
-                t = s->done.res.end;
+                t = s->done->res.end;
             else if (!ring_full(&c->out))
                 t = c->now;
         } else if (!ring_empty(&s->in)) {
@@ -173,29 +195,33 @@ static void trace_hop_fn(void *ctx, const core_trace_rec *r)
         h->c->flow_fn(h->c->flow_ctx, &tr.rec);
 }
 
-/* Starts core i's front job: runs its handler now, holds the result until its end cycle. */
+/* core_run for s's job, with the instruction trace installed for it (trace_hop_fn). */
+static __attribute__((noinline)) void run_traced(cluster *c, cluster_slot *s, unsigned i,
+                                                 const cluster_qjob *q, cluster_done *d, cycle_t t)
+{
+    trace_hop hop = {c, s, i, d->ev.flow};
+    core_set_trace(&s->core, trace_hop_fn, &hop);
+    core_run(&s->core, &d->ev, q->j.ws, q->j.ws_len, c->sp, t, &d->res);
+    core_set_trace(&s->core, NULL, NULL);
+}
+
+/* Starts core i's front job: runs its handler now, holds the result until its end cycle. The
+ * engine's counters (events, busy cycles, ...) are the core's own (core.st), which only this
+ * core_run changes: cluster_stats reads them there. */
 static void start(cluster *c, unsigned i)
 {
     cluster_slot *s = &c->slots[i];
     const cluster_qjob *q = ring_front(&s->in);
     cycle_t t = start_cycle(s);
-    s->done.ev = q->j.ev;
-    s->done.core = i;
-    trace_hop hop = {c, s, i, q->j.ev.flow};
-    bool traced = s->trace_fn || (c->flow_fn && q->j.ev.flow == c->flow);
-    if (traced)
-        core_set_trace(&s->core, trace_hop_fn, &hop);
-    core_stats before = s->core.st;
-    core_run(&s->core, &q->j.ev, q->j.ws, q->j.ws_len, c->sp, t, &s->done.res);
-    if (traced)
-        core_set_trace(&s->core, NULL, NULL);
-    const core_stats *after = &s->core.st;
-    s->st.events += after->events - before.events;
-    s->st.busy_cycles += after->busy_cycles - before.busy_cycles;
-    s->st.insns += after->insns - before.insns;
-    s->st.stall_ws += after->stall_ws - before.stall_ws;
-    s->st.stall_sp += after->stall_sp - before.stall_sp;
-    s->st.faults += after->faults - before.faults;
+    cluster_done *d = c->free_recs[--c->nfree]; /* a core not busy: cluster.h says one is free */
+    s->done = d;
+    d->ev = q->j.ev;
+    d->core = i;
+    d->tag = q->j.tag;
+    if (s->trace_fn || (c->flow_fn && d->ev.flow == c->flow))
+        run_traced(c, s, i, q, d, t);
+    else
+        core_run(&s->core, &d->ev, q->j.ws, q->j.ws_len, c->sp, t, &d->res);
     ring_pop(&s->in);
     s->busy = true;
 }
@@ -213,15 +239,11 @@ static bool finish(cluster *c, unsigned i, cycle_t now)
         }
         return false;
     }
-    /* the result without its unused command records (a core_result is mostly cmds[]) */
-    cluster_done *d = ring_push_slot(&c->out);
-    d->ev = s->done.ev;
-    d->core = s->done.core;
-    uint32_t n = s->done.res.ncmds < CORE_MAX_CMDS ? s->done.res.ncmds : CORE_MAX_CMDS;
-    memcpy(&d->res, &s->done.res, offsetof(core_result, cmds) + n * sizeof s->done.res.cmds[0]);
+    *(cluster_done **)ring_push_slot(&c->out) = s->done; /* the record itself: no copy */
     if (s->blocked)
         c->nblocked--;
-    s->free = s->blocked ? now : s->done.res.end;
+    s->free = s->blocked ? now : s->done->res.end;
+    s->done = NULL;
     s->busy = false;
     s->blocked = false;
     if (ring_empty(&s->in))
@@ -229,13 +251,21 @@ static bool finish(cluster *c, unsigned i, cycle_t now)
     return true;
 }
 
-unsigned cluster_advance(cluster *c, cycle_t now)
+/* Core i's next start or completion after a start or a successful finish (so not blocked), or
+ * CYCLE_NEVER. */
+static cycle_t next_action(const cluster *c, unsigned i)
+{
+    const cluster_slot *s = &c->slots[i];
+    if (s->busy)
+        return s->done->res.end;
+    return ring_empty(&s->in) ? CYCLE_NEVER : start_cycle(s);
+}
+
+unsigned cluster_advance_due(cluster *c, cycle_t now)
 {
     unsigned work = 0;
     if (now > c->now)
         c->now = now;
-    if (now < c->due)
-        return 0;
     for (;;) {
         /* The earliest action due; at one cycle, starts before completions (so that a result
          * finishing at its start cycle still meets the others of that cycle), and completions
@@ -244,6 +274,7 @@ unsigned cluster_advance(cluster *c, cycle_t now)
         bool best_start = false;
         cycle_t best_t = CYCLE_NEVER;
         cycle_t later = CYCLE_NEVER; /* the earliest action after now */
+        unsigned ndue = 0;           /* actions due at or before now */
         bool room = !ring_full(&c->out);
         /* the active cores in index order (ties go to the lowest index) */
         for (uint32_t w = 0; w * 64u < c->cfg.cores; w++)
@@ -255,7 +286,7 @@ unsigned cluster_advance(cluster *c, cycle_t now)
                 if (s->busy) {
                     if (s->blocked && !room)
                         continue;
-                    t = s->done.res.end;
+                    t = s->done->res.end;
                     is_start = false;
                 } else {
                     t = start_cycle(s);
@@ -266,6 +297,7 @@ unsigned cluster_advance(cluster *c, cycle_t now)
                         later = t;
                     continue;
                 }
+                ndue++;
                 if (best == UINT32_MAX || t < best_t || (t == best_t && is_start && !best_start)) {
                     best = i;
                     best_t = t;
@@ -281,6 +313,16 @@ unsigned cluster_advance(cluster *c, cycle_t now)
         else if (!finish(c, best, now))
             continue; /* now blocked: no longer a candidate while the out-queue is full */
         work++;
+        if (ndue == 1) {
+            /* It was the only action due: the other cores' next actions are those this scan
+             * saw (a finish only takes out-queue room, which no blocked core was due to use),
+             * so only this core's next one is new; when it is after now, nothing is left. */
+            cycle_t t = next_action(c, best);
+            if (t > now) {
+                c->due = t < later ? t : later;
+                break;
+            }
+        }
     }
     return work;
 }
@@ -289,17 +331,13 @@ bool cluster_peek_out(const cluster *c, cluster_done *d)
 {
     if (ring_empty(&c->out))
         return false;
-    *d = *(const cluster_done *)ring_front(&c->out);
+    *d = **(cluster_done *const *)ring_front(&c->out);
     return true;
-}
-
-const cluster_done *cluster_front(const cluster *c)
-{
-    return ring_empty(&c->out) ? NULL : (const cluster_done *)ring_front(&c->out);
 }
 
 void cluster_pop_out(cluster *c)
 {
+    c->free_recs[c->nfree++] = *(cluster_done **)ring_front(&c->out);
     ring_pop(&c->out);
     if (c->nblocked)
         c->due = 0; /* room: the blocked results are due at once */
@@ -317,26 +355,35 @@ bool cluster_idle(const cluster *c)
 
 const cluster_core_stats *cluster_stats(const cluster *c, unsigned core)
 {
-    return &c->slots[core].st;
+    cluster_slot *s = &c->slots[core]; /* the engine's counters since the last reset: */
+    const core_stats *k = &s->core.st, *b = &s->base;
+    s->st.events = k->events - b->events;
+    s->st.busy_cycles = k->busy_cycles - b->busy_cycles;
+    s->st.insns = k->insns - b->insns;
+    s->st.stall_ws = k->stall_ws - b->stall_ws;
+    s->st.stall_sp = k->stall_sp - b->stall_sp;
+    s->st.faults = k->faults - b->faults;
+    return &s->st;
 }
 
 void cluster_reset_stats(cluster *c)
 {
     for (uint32_t i = 0; i < c->cfg.cores; i++) {
         memset(&c->slots[i].st, 0, sizeof c->slots[i].st);
+        c->slots[i].base = c->slots[i].core.st;
         c->slots[i].st.max_queue = ring_count(&c->slots[i].in);
     }
 }
 
 double cluster_ipc(const cluster *c, unsigned core)
 {
-    const cluster_core_stats *st = &c->slots[core].st;
+    const cluster_core_stats *st = cluster_stats(c, core);
     return st->busy_cycles ? (double)st->insns / (double)st->busy_cycles : 0.0;
 }
 
 double cluster_busy_share(const cluster *c, unsigned core, cycle_t elapsed)
 {
-    return elapsed ? (double)c->slots[core].st.busy_cycles / (double)elapsed : 0.0;
+    return elapsed ? (double)cluster_busy_cycles(c, core) / (double)elapsed : 0.0;
 }
 
 /* Appends to buf (size bytes, pos used) like snprintf; pos stays within size. */

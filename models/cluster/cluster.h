@@ -34,18 +34,20 @@ typedef struct cluster_cfg {
 
 /* One event to run. ws is the flow's workspace (ws_len bytes), owned by the caller, read and
  * written in place by the core when the job starts; it must stay valid until the job's result
- * has been popped. */
+ * has been popped. tag is the caller's own (the cluster only hands it back in the result). */
 typedef struct cluster_job {
     event ev;
     uint8_t *ws;
     uint32_t ws_len;
+    uint64_t tag;
 } cluster_job;
 
-/* A finished job: its event, the core that ran it, and the core's result (res.start, res.end,
- * the fault, the commands to carry out). */
+/* A finished job: its event, the core that ran it, the job's tag, and the core's result
+ * (res.start, res.end, the fault, the commands to carry out). */
 typedef struct cluster_done {
     event ev;
     unsigned core;
+    uint64_t tag;
     core_result res;
 } cluster_done;
 
@@ -85,20 +87,27 @@ typedef struct cluster_qjob { /* a job waiting in a core's input queue */
 typedef struct cluster_slot { /* one core and its queue */
     core core;
     ring in;                /* cluster_qjob */
-    bool busy;              /* a job has run; its result waits for its end cycle (done.res.end) */
+    bool busy;              /* a job has run; its result waits for its end cycle (done->res.end) */
     bool blocked;           /* ... and, past it, for out-queue room */
     cycle_t free;           /* when the core can start its next job */
-    cluster_done done;      /* the result of the job in the core */
+    cluster_done *done;     /* while busy: the result of the job in the core (a pool record) */
     core_trace_fn trace_fn; /* cluster_trace_core; NULL: none */
     void *trace_ctx;
-    cluster_core_stats st;
+    cluster_core_stats st; /* the first six: filled from core.st - base by cluster_stats */
+    core_stats base;       /* core.st at the last cluster_reset_stats */
 } cluster_slot;
 
 typedef struct cluster {
     cluster_cfg cfg;
-    const scratchpad *sp;  /* not owned; may be NULL */
-    cluster_slot *slots;   /* cfg.cores */
-    ring out;              /* cluster_done */
+    const scratchpad *sp; /* not owned; may be NULL */
+    cluster_slot *slots;  /* cfg.cores */
+    /* Results are never copied: a job's result is written, when it starts, into a record of
+     * the pool (cores + out_depth records: one per busy core, one per out-queue entry), which
+     * its core holds and then the out-queue, until cluster_pop_out gives it back. */
+    cluster_done *pool;
+    cluster_done **free_recs; /* the records not in use (the last freed on top) */
+    uint32_t nfree;
+    ring out;              /* cluster_done *, into the pool */
     cycle_t now;           /* latest cycle seen by push or advance */
     cycle_t due;           /* no start or completion is due before this cycle (a lower bound;
                             * exact while no core is blocked): lets cluster_advance skip the
@@ -128,7 +137,10 @@ int cluster_add_image(cluster *c, unsigned proto, const uc_image *img, sim_err *
 void cluster_fini(cluster *c);
 
 /* pre for every function taking core: core < cfg.cores. */
-bool cluster_can_accept(const cluster *c, unsigned core);
+static inline bool cluster_can_accept(const cluster *c, unsigned core)
+{
+    return !ring_full(&c->slots[core].in);
+}
 /* Queues j (copied; j->ws is borrowed, see cluster_job) on core at cycle now.
  * pre: cluster_can_accept. */
 void cluster_push(cluster *c, unsigned core, const cluster_job *j, cycle_t now);
@@ -141,19 +153,35 @@ void cluster_refuse(cluster *c, unsigned core);
 /* The earliest pending job start or completion, or CYCLE_NEVER when idle or only waiting for
  * out-queue room (once there is room, the latest cycle seen, so that the blocked result goes). */
 cycle_t cluster_next_cycle(const cluster *c);
-/* Does every start and completion due at or before now, in cycle order; returns how many. */
-unsigned cluster_advance(cluster *c, cycle_t now);
+/* Does every start and completion due at or before now, in cycle order; returns how many.
+ * (Inline: most calls find nothing due; cluster_advance_due does the work.) */
+unsigned cluster_advance_due(cluster *c, cycle_t now);
+static inline unsigned cluster_advance(cluster *c, cycle_t now)
+{
+    if (now > c->now)
+        c->now = now;
+    return now < c->due ? 0 : cluster_advance_due(c, now);
+}
 /* The oldest result, without removing it; false when the out-queue is empty. */
 bool cluster_peek_out(const cluster *c, cluster_done *d);
 /* The oldest result in place (a result is large: this saves peek's copy), or NULL when the
- * out-queue is empty; valid until the next cluster_pop_out, cluster_advance or cluster_push. */
-const cluster_done *cluster_front(const cluster *c);
+ * out-queue is empty; valid until cluster_pop_out removes it. */
+static inline const cluster_done *cluster_front(const cluster *c)
+{
+    return ring_empty(&c->out) ? NULL : *(cluster_done *const *)ring_front(&c->out);
+}
 /* Removes the oldest result. pre: cluster_peek_out would return true. */
 void cluster_pop_out(cluster *c);
 /* True when no job is queued or in a core and the out-queue is empty. */
 bool cluster_idle(const cluster *c);
 
+/* The core's counters (valid until the next call for the same core). */
 const cluster_core_stats *cluster_stats(const cluster *c, unsigned core);
+/* cluster_stats(c, core)->busy_cycles alone, without filling the rest (for the sampler). */
+static inline uint64_t cluster_busy_cycles(const cluster *c, unsigned core)
+{
+    return c->slots[core].core.st.busy_cycles - c->slots[core].base.busy_cycles;
+}
 /* The end of the warm-up (STYLE.md: warm-up, measure, drain): zeroes the counters of every core;
  * the peaks restart from the current level. */
 void cluster_reset_stats(cluster *c);

@@ -387,7 +387,7 @@ static int predecode(const uc_image *img, const core_cfg *cfg, core_image *out, 
         free(code);
         return -1;
     }
-    *out = (core_image){img, code, img->ncode, abs_end_of(code, img->ncode)};
+    *out = (core_image){img, code, img->ncode, abs_end_of(code, img->ncode), true};
     return 0;
 }
 
@@ -422,18 +422,40 @@ int core_add_image(core *c, unsigned proto, const uc_image *img, sim_err *err)
     core_image *ci = &c->by_proto[proto];
     if (ci->code == c->code) /* running it: switch back to the base */
         use_image(c, &c->base);
-    free(ci->code);
+    if (ci->owned)
+        free(ci->code);
     *ci = ni;
     return 0;
 }
 
-void core_fini(core *c)
+/* Frees the images c owns and forgets them all. */
+static void drop_images(core *c)
 {
-    free(c->base.code);
+    if (c->base.owned)
+        free(c->base.code);
     for (unsigned p = 0; p < PROTO_COUNT; p++)
-        free(c->by_proto[p].code);
+        if (c->by_proto[p].owned)
+            free(c->by_proto[p].code);
     memset(&c->base, 0, sizeof c->base);
     memset(c->by_proto, 0, sizeof c->by_proto);
+}
+
+void core_share(core *c, const core *src)
+{
+    drop_images(c);
+    c->cfg = src->cfg;
+    c->base = src->base;
+    c->base.owned = false;
+    for (unsigned p = 0; p < PROTO_COUNT; p++) {
+        c->by_proto[p] = src->by_proto[p];
+        c->by_proto[p].owned = false;
+    }
+    use_image(c, &c->base);
+}
+
+void core_fini(core *c)
+{
+    drop_images(c);
     c->code = NULL;
     c->ncode = 0;
     c->abs_end = 0;

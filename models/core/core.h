@@ -112,6 +112,7 @@ typedef struct core_image { /* an image checked and pre-decoded */
     core_insn *code;
     uint32_t ncode;
     uint32_t abs_end; /* the highest offset + width of its absolute workspace accesses */
+    bool owned;       /* code is this core's to free (false: another core's, see core_share) */
 } core_image;
 
 typedef struct core {
@@ -149,7 +150,13 @@ int core_init(core *c, const core_cfg *cfg, const uc_image *img, sim_err *err);
  * (ev.proto): core_run switches to it (a pointer) per event; events of a protocol without one
  * run core_init's image. Returns 0, or -1 with err filled (the core is unchanged). */
 int core_add_image(core *c, unsigned proto, const uc_image *img, sim_err *err);
-/* Frees the pre-decoded code. Safe on a zeroed or failed core. */
+/* Makes c (zeroed, failed or initialised) run exactly as src does: src's cfg, and src's checked
+ * and pre-decoded images, shared rather than checked and decoded again (a cluster's cores all
+ * run the same images). src must outlive c and keep those images while c runs them; after a
+ * core_add_image on src, call core_share again. The command callback and the trace are c's own
+ * (kept); the counters are c's own (kept when c was initialised, else zero). */
+void core_share(core *c, const core *src);
+/* Frees the pre-decoded code this core owns. Safe on a zeroed or failed core. */
 void core_fini(core *c);
 /* Installs fn (NULL: none) to answer commands as they issue (see core_cmd_fn). */
 void core_set_cmd(core *c, core_cmd_fn fn, void *ctx);
