@@ -235,8 +235,8 @@ bool ClusterUnit::finish(const cluster_done &d, uint64_t now)
     st_.count[t]++;
     uint64_t end = clk_.time_of(r.end);
     const unsigned proto = ev.proto < PROTO_COUNT ? ev.proto : unsigned{PROTO_OTHER};
-    hist_add(&st_.latency[t], end > ev.t_arrival ? end - ev.t_arrival : 0);
-    hist_add(&st_.proto_latency[proto], end > ev.t_arrival ? end - ev.t_arrival : 0);
+    hist_add2(&st_.latency[t], &st_.proto_latency[proto],
+              end > ev.t_arrival ? end - ev.t_arrival : 0);
     if (st_.log)
         log_event(d, end);
     uint64_t start = clk_.time_of(r.start);
@@ -268,9 +268,8 @@ bool ClusterUnit::finish(const cluster_done &d, uint64_t now)
             }
         }
         if (done) {
-            hist_add(&st_.segment, seg_end > ev.t_arrival ? seg_end - ev.t_arrival : 0);
-            hist_add(&st_.proto_segment[proto],
-                     seg_end > ev.t_arrival ? seg_end - ev.t_arrival : 0);
+            hist_add2(&st_.segment, &st_.proto_segment[proto],
+                      seg_end > ev.t_arrival ? seg_end - ev.t_arrival : 0);
         }
     }
     if (st_.timeline)

@@ -113,9 +113,9 @@ void cdf_points(const hist &h, std::vector<double> &x, std::vector<double> &y)
 {
     uint64_t seen = 0;
     for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-        if (!h.b[b])
+        if (!h.b[b].n)
             continue;
-        seen += h.b[b];
+        seen += h.b[b].n;
         uint64_t lo, hi;
         hist_bucket_range(b, &lo, &hi);
         x.push_back(static_cast<double>(std::min(hi, h.max)) / 1e3);

@@ -42,7 +42,7 @@ void Sampler::take(uint64_t now)
     for (auto &c : chip_.clusters) {
         uint64_t busy = 0;
         for (unsigned k = 0; k < c->model().cfg.cores; k++)
-            busy += cluster_stats(&c->model(), k)->busy_cycles;
+            busy += cluster_busy_cycles(&c->model(), k);
         cur.push_back(busy);
     }
     if (prev_.empty())
@@ -52,8 +52,7 @@ void Sampler::take(uint64_t now)
         return span > 0 ? static_cast<double>(cur[i] - prev_[i]) * period_ps / span / units : 0.0;
     };
     std::vector<double> &v = v_;
-    v.assign({static_cast<double>(chip_.ingress.depth()),
-              share(0, chip_.ipu->clock().period_ps, 1),
+    v.assign({static_cast<double>(chip_.ingress.depth()), share(0, chip_.ipu->clock().period_ps, 1),
               share(1, chip_.dispatcher->clock().period_ps, 1),
               static_cast<double>(disp_pending_count(chip_.dispatcher->model())),
               static_cast<double>(luc_slots_in_use(chip_.lookup->model())),

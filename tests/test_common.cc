@@ -948,6 +948,41 @@ TEST(Hist, QuantilesConstant)
     check_quantiles(std::vector<uint64_t>(1, 999999), "one sample", true);
 }
 
+// hist_add2 is two hist_adds: both histograms equal, field by field, to ones filled singly,
+// over values in the exact, the bucketed and the top range, with a histogram already holding
+// other samples as the second target.
+TEST(Hist, AddTwoIsTwoAdds)
+{
+    auto *a = new hist, *b = new hist, *ra = new hist, *rb = new hist;
+    for (hist *h : {a, b, ra, rb})
+        hist_clear(h);
+    for (uint64_t v : {0ull, 7ull, 255ull})
+        hist_add(b, v), hist_add(rb, v);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 5000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t v = i % 3 == 0 ? x % 300 : i % 3 == 1 ? x >> (x % 64) : x;
+        hist_add2(a, b, v);
+        hist_add(ra, v);
+        hist_add(rb, v);
+    }
+    for (auto [h, r] : {std::pair{a, ra}, std::pair{b, rb}}) {
+        EXPECT_EQ(h->count, r->count);
+        EXPECT_EQ(h->sum, r->sum);
+        EXPECT_EQ(h->min, r->min);
+        EXPECT_EQ(h->max, r->max);
+        for (unsigned k = 0; k < HIST_BUCKETS; k++) {
+            ASSERT_EQ(h->b[k].n, r->b[k].n) << k;
+            ASSERT_EQ(h->b[k].sum, r->b[k].sum) << k;
+        }
+    }
+    EXPECT_EQ(a->count, 5000u);
+    EXPECT_EQ(b->count, 5003u);
+    EXPECT_EQ(b->min, 0u);
+    for (hist *h : {a, b, ra, rb})
+        delete h;
+}
+
 TEST(Hist, QuantilesTwoPoint)
 {
     // The step sits exactly on p7, p50, p90, p99 and p99.9 in turn: the nearest rank must not

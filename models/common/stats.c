@@ -40,12 +40,12 @@ uint64_t hist_quantile(const hist *h, double q)
         rank = 1;
     uint64_t seen = 0;
     for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->b[i];
+        seen += h->b[i].n;
         if (seen >= rank) {
             uint64_t lo, hi;
             hist_bucket_range(i, &lo, &hi);
             /* the mean of the bucket's values: within [lo, hi], and exact when they are equal */
-            double m = h->bsum[i] / (double)h->b[i] + 0.5;
+            double m = h->b[i].sum / (double)h->b[i].n + 0.5;
             uint64_t mid = m <= (double)lo ? lo : m >= (double)hi ? hi : (uint64_t)m;
             if (mid < h->min)
                 mid = h->min;
@@ -70,7 +70,7 @@ void hist_merge(hist *dst, const hist *src)
     if (src->max > dst->max)
         dst->max = src->max;
     for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-        dst->b[i] += src->b[i];
-        dst->bsum[i] += src->bsum[i];
+        dst->b[i].n += src->b[i].n;
+        dst->b[i].sum += src->b[i].sum;
     }
 }

@@ -31,14 +31,19 @@ static inline uint64_t stat_read(const stat_def *d, const void *stats)
 #define HIST_LINEAR (2u * HIST_SUB)    /* values below 256 are exact */
 #define HIST_BUCKETS (HIST_LINEAR + (64u - HIST_SUB_BITS - 1u) * HIST_SUB) /* 7424 */
 
+/* One bucket: its count and the sum of its values (a percentile reports its bucket's mean, exact
+ * when the bucket holds one value), side by side so that an add touches one cache line. */
+typedef struct hist_cell {
+    uint64_t n;
+    double sum;
+} hist_cell;
+
 typedef struct hist {
     uint64_t count;
     uint64_t sum; /* wraps only past 1.8e19 */
     uint64_t min; /* UINT64_MAX while empty */
     uint64_t max;
-    uint64_t b[HIST_BUCKETS];
-    double bsum[HIST_BUCKETS]; /* sum of the values in each bucket: a percentile reports its
-                                  bucket's mean, exact when the bucket holds one value */
+    hist_cell b[HIST_BUCKETS];
 } hist;
 
 void hist_clear(hist *h);
@@ -60,9 +65,26 @@ static inline void hist_add(hist *h, uint64_t v)
         h->min = v;
     if (v > h->max)
         h->max = v;
+    hist_cell *c = &h->b[hist_bucket(v)];
+    c->n++;
+    c->sum += (double)v;
+}
+/* hist_add(a, v) and hist_add(b, v), the bucket found once (the glue adds each latency to its
+ * event type's histogram and to its protocol's). */
+static inline void hist_add2(hist *a, hist *b, uint64_t v)
+{
     unsigned k = hist_bucket(v);
-    h->b[k]++;
-    h->bsum[k] += (double)v;
+    hist *h[2] = {a, b};
+    for (unsigned i = 0; i < 2; i++) {
+        h[i]->count++;
+        h[i]->sum += v;
+        if (v < h[i]->min)
+            h[i]->min = v;
+        if (v > h[i]->max)
+            h[i]->max = v;
+        h[i]->b[k].n++;
+        h[i]->b[k].sum += (double)v;
+    }
 }
 /* The value at quantile q in [0, 1] (0 -> min, 1 -> max); 0 when empty. */
 uint64_t hist_quantile(const hist *h, double q);
