@@ -115,6 +115,11 @@ typedef struct luc_flow {    /* per-flow metadata, together for one cache line p
     uint8_t proto;           /* the protocol of its events (its timers expire as it) */
 } luc_flow;
 
+typedef struct luc_bucket { /* a timer wheel bucket */
+    uint64_t tick; /* its head's (so that a scan of the wheel reads no entry); TICK_NONE: empty */
+    uint32_t head; /* its earliest entry, or NIL */
+} luc_bucket;
+
 typedef struct luc_tm { /* a timer entry: flow * LUC_TIMERS + id */
     uint64_t tick;      /* TICK_NONE: unarmed */
     uint32_t prev, next;
@@ -152,13 +157,16 @@ struct luc {
     uint32_t nheap;
     /* flow-state cache: an LRU list threaded through fl[].c_prev/c_next (head = most recent) */
     uint32_t c_head, c_tail, c_count;
-    luc_tm *tm;      /* timers: entry flow * LUC_TIMERS + id */
-    uint32_t *wheel; /* bucket heads */
+    luc_tm *tm; /* timers: entry flow * LUC_TIMERS + id */
+    luc_bucket *wheel;
     uint32_t armed;
     uint64_t hint;    /* lower bound of the armed ticks (exact between calls); TICK_NONE: none */
     cycle_t hint_cyc; /* cycle_of(hint) (CYCLE_NEVER for none) */
     uint32_t *pick;   /* out_depth entries: the timers one firing pass emits */
     bool tq_blocked;  /* due timers wait for timer-queue room (counted once) */
+    /* next_work's result, kept until a call that changes the state it reads (nw_ok false) */
+    cycle_t nw;
+    bool nw_ok;
     luc_stats st;
 };
 
@@ -281,7 +289,7 @@ luc *luc_new_protos(const luc_cfg *cfg, uint32_t flows, const uc_image *img,
     for (size_t i = 0; i < nt; i++)
         l->tm[i].tick = TICK_NONE;
     for (uint32_t i = 0; i < cfg->timer_slots; i++)
-        l->wheel[i] = NIL;
+        l->wheel[i] = (luc_bucket){TICK_NONE, NIL};
     return l;
 }
 
@@ -333,6 +341,7 @@ void luc_push(luc *l, const luc_req *r, cycle_t now)
         l->st.stall_in_full++;
         return;
     }
+    l->nw_ok = false;
     uint32_t p = l->pool_free[--l->npool];
     luc_job *j = &l->pool[p];
     j->ev = r->ev;
@@ -523,6 +532,7 @@ void luc_writeback(luc *l, uint32_t slot, cycle_t now)
     if (slot >= l->cfg.slots || l->slots[slot].state != SLOT_HELD)
         return; /* pre violated: the slot is not at a core */
     see(l, now);
+    l->nw_ok = false;
     luc_slot *sl = &l->slots[slot];
     uint32_t f = sl->flow;
     uint32_t bytes = 0;
@@ -566,6 +576,7 @@ static cycle_t cycle_of(const luc *l, uint64_t tick)
 
 static void set_hint(luc *l, uint64_t tick)
 {
+    l->nw_ok = false;
     l->hint = tick;
     l->hint_cyc = tick == TICK_NONE ? CYCLE_NEVER : cycle_of(l, tick);
 }
@@ -576,7 +587,7 @@ static void tm_link(luc *l, uint32_t e, uint64_t tick)
 {
     uint32_t b = (uint32_t)(tick % l->cfg.timer_slots);
     l->tm[e].tick = tick;
-    uint32_t prev = NIL, next = l->wheel[b];
+    uint32_t prev = NIL, next = l->wheel[b].head;
     while (next != NIL && l->tm[next].tick < tick) {
         prev = next;
         next = l->tm[next].next;
@@ -585,19 +596,24 @@ static void tm_link(luc *l, uint32_t e, uint64_t tick)
     l->tm[e].next = next;
     if (next != NIL)
         l->tm[next].prev = e;
-    if (prev != NIL)
+    if (prev != NIL) {
         l->tm[prev].next = e;
-    else
-        l->wheel[b] = e;
+    } else {
+        l->wheel[b].head = e;
+        l->wheel[b].tick = tick;
+    }
 }
 
 static void tm_unlink(luc *l, uint32_t e)
 {
     luc_tm *x = &l->tm[e];
-    if (x->prev != NIL)
+    if (x->prev != NIL) {
         l->tm[x->prev].next = x->next;
-    else
-        l->wheel[x->tick % l->cfg.timer_slots] = x->next;
+    } else {
+        luc_bucket *b = &l->wheel[x->tick % l->cfg.timer_slots];
+        b->head = x->next;
+        b->tick = x->next != NIL ? l->tm[x->next].tick : TICK_NONE;
+    }
     if (x->next != NIL)
         l->tm[x->next].prev = x->prev;
     x->tick = TICK_NONE;
@@ -614,17 +630,17 @@ static void tm_rescan(luc *l, uint64_t from)
         return;
     }
     uint64_t least = TICK_NONE;
-    for (uint32_t k = 0; k < l->cfg.timer_slots; k++) {
-        uint64_t t = from + k;
-        uint32_t e = l->wheel[t % l->cfg.timer_slots];
-        if (e == NIL)
-            continue;
-        if (l->tm[e].tick == t) {
+    uint32_t n = l->cfg.timer_slots, b = (uint32_t)(from % n);
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t t = from + k, head = l->wheel[b].tick; /* TICK_NONE: empty */
+        if (head == t) {
             set_hint(l, t);
             return;
         }
-        if (l->tm[e].tick < least)
-            least = l->tm[e].tick;
+        if (head < least)
+            least = head;
+        if (++b == n)
+            b = 0;
     }
     set_hint(l, least);
 }
@@ -703,7 +719,7 @@ static uint32_t tm_pick(luc *l, uint64_t t, uint32_t k, uint32_t *picked)
 {
     uint32_t total = 0, n = 0;
     uint32_t *h = l->pick; /* a max-heap of the k lowest seen */
-    for (uint32_t e = l->wheel[t % l->cfg.timer_slots]; e != NIL; e = l->tm[e].next) {
+    for (uint32_t e = l->wheel[t % l->cfg.timer_slots].head; e != NIL; e = l->tm[e].next) {
         if (l->tm[e].tick < t)
             continue;
         if (l->tm[e].tick > t)
@@ -782,7 +798,7 @@ static unsigned tm_fire(luc *l, cycle_t now)
 /* --- the lifecycle ----------------------------------------------------------------------- */
 
 /* The earliest cycle at which luc_advance has something to do (see luc_next_cycle). */
-static cycle_t next_work(const luc *l)
+static cycle_t compute_next_work(const luc *l)
 {
     cycle_t next = CYCLE_NEVER;
     if (!ring_empty(&l->in) && l->nfree) {
@@ -799,6 +815,19 @@ static cycle_t next_work(const luc *l)
     if (l->hint_cyc < next && (!l->tq_blocked || !ring_full(&l->tq)))
         next = l->hint_cyc;
     return next;
+}
+
+/* compute_next_work, once per change of the state it reads: every call that changes that state
+ * clears nw_ok (luc_push, luc_writeback, luc_pop_out, luc_pop_timer, set_hint for the timers,
+ * advance). The cache is not part of the model's state, so the const readers may fill it. */
+static cycle_t next_work(const luc *l)
+{
+    if (!l->nw_ok) {
+        luc *w = (luc *)l;
+        w->nw = compute_next_work(l);
+        w->nw_ok = true;
+    }
+    return l->nw;
 }
 
 cycle_t luc_next_cycle(const luc *l)
@@ -867,6 +896,7 @@ unsigned luc_advance(luc *l, cycle_t now)
     /* Most calls find nothing due: one comparison of the cached earliest cycles. */
     if (next_work(l) > now)
         return 0;
+    l->nw_ok = false;
     return advance(l, now);
 }
 
@@ -892,6 +922,7 @@ const event *luc_front_timer(const luc *l)
 void luc_pop_out(luc *l)
 {
     uint32_t p = *(const uint32_t *)ring_front(&l->out);
+    l->nw_ok = false;
     l->slots[l->pool[p].slot].state = SLOT_HELD;
     l->pool_free[l->npool++] = p;
     ring_pop(&l->out);
@@ -905,7 +936,11 @@ bool luc_peek_timer(const luc *l, event *e)
     return true;
 }
 
-void luc_pop_timer(luc *l) { ring_pop(&l->tq); }
+void luc_pop_timer(luc *l)
+{
+    l->nw_ok = false;
+    ring_pop(&l->tq);
+}
 
 bool luc_idle(const luc *l)
 {
