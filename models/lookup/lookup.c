@@ -20,9 +20,15 @@
  * Timers: a hashed wheel of cfg.timer_slots buckets; tick k lives in bucket k % timer_slots and
  * every entry keeps its absolute tick, so timers more than one revolution ahead share a bucket
  * with nearer ones and are told apart by tick; each bucket is kept in tick order, so its head is
- * its earliest entry. hint is a lower bound of every armed tick, made exact again (by scanning
- * the bucket heads forward from it) whenever the entry at hint goes, so luc_next_cycle reads it
- * in O(1). */
+ * its earliest entry, whose tick the bucket keeps too. hint is a lower bound of every armed tick,
+ * made exact again (by scanning the buckets' head ticks forward from it) whenever the entry at
+ * hint goes, so luc_next_cycle reads it in O(1).
+ *
+ * Jobs: a request's luc_job is built once, at luc_push, in an entry of a pool (in_depth + slots
+ * entries: one per queued request and per busy slot); the in-queue, the slot and the out-queue
+ * hold its index, so the event is copied in once and out once (by the caller, from
+ * luc_front_out). The entry goes back to the pool when the job leaves the out-queue; the slot
+ * keeps what the write-back needs (flow, protocol, portions). */
 #include "lookup.h"
 
 #include <stdio.h>
