@@ -53,20 +53,35 @@ bool LookupUnit::control(const LucMsg &m, cycle_t cyc)
     return true;
 }
 
+// run_until_idle's shape (simtime.h), inline: passes at this clock edge over everything ready
+// (control messages, requests, the model's due work, jobs and timer events out) until one moves
+// nothing. A further pass is skipped when it is known to move nothing and count nothing: no
+// refusal to repeat (each pass counts its own), no request held back for room that the pass made,
+// and nothing due in the model (luc_next_cycle after an advance at cyc).
 void LookupUnit::run()
 {
-    auto step = [this](cycle_t cyc) {
-        const uint64_t now = clk_.time_of(cyc); // run_until_idle steps on clock edges
+    const uint64_t now = now_ps();
+    if (!on_edge_or_wait(clk_, wake_, now))
+        return;
+    const cycle_t cyc = now / clk_.period_ps;
+    cycle_t next, timer;
+    for (;;) {
         unsigned progress = 0;
+        bool repeat = false; // a refusal, counted again by every further pass
+        bool in_held = false;
         while (LucMsg *m = ctl_.peek(now)) {
-            if (!control(*m, cyc))
+            if (!control(*m, cyc)) {
+                repeat = true;
                 break;
+            }
             ctl_.pop(now);
             progress++;
         }
         while (luc_req *r = in_.peek(now)) {
-            if (!luc_can_accept(l_))
+            if (!luc_can_accept(l_)) {
+                in_held = true;
                 break;
+            }
             luc_push(l_, r, cyc);
             in_.pop(now);
             progress++;
@@ -76,6 +91,7 @@ void LookupUnit::run()
             TimedChannel<luc_job> *out = jobs_[j->cluster];
             if (!out->can_push()) {
                 out->refuse(true);
+                repeat = true;
                 break;
             }
             luc_job *o = out->push(now);
@@ -87,6 +103,7 @@ void LookupUnit::run()
         while (const event *e = luc_front_timer(l_)) {
             if (!timers_.can_push()) {
                 timers_.refuse(true);
+                repeat = true;
                 break;
             }
             event *o = timers_.push(now);
@@ -95,13 +112,14 @@ void LookupUnit::run()
             luc_pop_timer(l_);
             progress++;
         }
-        return progress;
-    };
-    if (!run_until_idle(clk_, wake_, last_work_ps_, step))
-        return;
-    uint64_t now = now_ps();
+        next = luc_next_cycles(l_, &timer);
+        if (!progress)
+            break;
+        last_work_ps_ = now;
+        if (!repeat && !(in_held && luc_can_accept(l_)) && next > cyc)
+            break;
+    }
     timers_armed_ = luc_timers_armed(l_);
-    cycle_t next = luc_next_cycle(l_), timer = luc_next_timer(l_);
     if (next < timer)
         wake_at_cycle(clk_, wake_, next, now);
     wake_at_cycle(clk_, timer_wake_, timer, now);

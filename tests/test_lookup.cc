@@ -788,6 +788,96 @@ TEST_F(Lookup, NextCycleIsTheEarliestOfEngineJobsAndTimers)
     EXPECT_EQ(luc_slots_in_use(l), 0u);
 }
 
+// Jobs are built at luc_push in a pool of in_depth + slots entries that are reused: many more
+// requests than entries, each job still carries its own request (flow, packet, core, portions)
+// and its slot's workspace, and the pool never runs dry with every queue full at once.
+TEST_F(Lookup, JobPoolIsReusedAndKeepsEachRequest)
+{
+    cfg.in_depth = 2;
+    cfg.slots = 2;
+    cfg.out_depth = 2;
+    Start();
+    cycle_t now = 0;
+    uint32_t done = 0;
+    std::vector<uint32_t> held;
+    for (uint32_t n = 0; n < 40 || done < 40;) {
+        while (n < 40 && luc_can_accept(l)) {
+            luc_req r = Req(n % 16, n % 2 ? kA : kB | kC, false, static_cast<uint16_t>(n));
+            r.ev.pkt = 1000 + n;
+            Push(r, now);
+            n++;
+        }
+        luc_advance(l, now);
+        // the out-queue is emptied only every other cycle, so it fills and jobs wait finished
+        while (now % 2 == 0 && luc_front_out(l)) {
+            const luc_job *j = luc_front_out(l);
+            EXPECT_EQ(j->ev.pkt, 1000u + done);
+            EXPECT_EQ(j->ev.flow, done % 16);
+            EXPECT_EQ(j->core, done);
+            EXPECT_EQ(j->portions, done % 2 ? kA : kB | kC);
+            EXPECT_EQ(j->cluster, 1u);
+            EXPECT_EQ(j->ws_len, 64u);
+            ASSERT_LT(j->slot, 2u);
+            held.push_back(j->slot);
+            luc_pop_out(l);
+            done++;
+        }
+        for (uint32_t s : held) // the cores finish at once
+            luc_writeback(l, s, now);
+        held.clear();
+        now++;
+        ASSERT_LT(now, 100000u);
+    }
+    EXPECT_EQ(luc_get_stats(l)->requests, 40u);
+    EXPECT_EQ(luc_get_stats(l)->writebacks, 40u);
+    EXPECT_TRUE(luc_idle(l));
+}
+
+// luc_next_cycles gives luc_next_cycle and luc_next_timer at once; an advance before that cycle
+// does nothing.
+TEST_F(Lookup, NextCyclesIsNextCycleAndNextTimer)
+{
+    Start();
+    cycle_t timer = 0;
+    EXPECT_EQ(luc_next_cycles(l, &timer), CYCLE_NEVER);
+    EXPECT_EQ(timer, CYCLE_NEVER);
+    luc_timer_set(l, 1, 0, 1500, 0); // tick 2 -> 2000
+    Push(Req(2, kA), 0);
+    luc_advance(l, 0); // started: done at 107
+    EXPECT_EQ(luc_next_cycles(l, &timer), 107u);
+    EXPECT_EQ(timer, 2000u);
+    EXPECT_EQ(luc_next_cycle(l), 107u);
+    EXPECT_EQ(luc_next_timer(l), 2000u);
+    EXPECT_EQ(luc_advance(l, 106), 0u);
+    EXPECT_FALSE(luc_front_out(l));
+    EXPECT_EQ(luc_next_cycles(l, &timer), 107u);
+    EXPECT_EQ(luc_advance(l, 107), 1u);
+    ASSERT_TRUE(luc_front_out(l));
+    luc_pop_out(l);
+    EXPECT_EQ(luc_next_cycles(l, &timer), 2000u);
+    EXPECT_EQ(timer, 2000u);
+    luc_timer_cancel(l, 1, 0);
+    EXPECT_EQ(luc_next_cycles(l, &timer), CYCLE_NEVER);
+    EXPECT_EQ(timer, CYCLE_NEVER);
+}
+
+// Re-arming a timer at the tick it already has keeps it armed once and counts the set.
+TEST_F(Lookup, RearmAtTheSameTickKeepsOneTimer)
+{
+    Start();
+    luc_timer_set(l, 3, 1, 2500, 0); // tick 3
+    luc_timer_set(l, 3, 1, 2100, 0); // tick 3 again
+    EXPECT_EQ(luc_timers_armed(l), 1u);
+    EXPECT_EQ(luc_get_stats(l)->timers_set, 2u);
+    EXPECT_EQ(luc_next_timer(l), 3000u);
+    auto v = Timers();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].first, 3000u);
+    EXPECT_EQ(v[0].second.flow, 3u);
+    EXPECT_EQ(v[0].second.arg, 1u);
+    EXPECT_EQ(luc_timers_armed(l), 0u);
+}
+
 } // namespace
 
 // One image per protocol: records as large as the largest image's, a request moves the portions

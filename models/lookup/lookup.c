@@ -20,9 +20,15 @@
  * Timers: a hashed wheel of cfg.timer_slots buckets; tick k lives in bucket k % timer_slots and
  * every entry keeps its absolute tick, so timers more than one revolution ahead share a bucket
  * with nearer ones and are told apart by tick; each bucket is kept in tick order, so its head is
- * its earliest entry. hint is a lower bound of every armed tick, made exact again (by scanning
- * the bucket heads forward from it) whenever the entry at hint goes, so luc_next_cycle reads it
- * in O(1). */
+ * its earliest entry, whose tick the bucket keeps too. hint is a lower bound of every armed tick,
+ * made exact again (by scanning the buckets' head ticks forward from it) whenever the entry at
+ * hint goes, so luc_next_cycle reads it in O(1).
+ *
+ * Jobs: a request's luc_job is built once, at luc_push, in an entry of a pool (in_depth + slots
+ * entries: one per queued request and per busy slot); the in-queue, the slot and the out-queue
+ * hold its index, so the event is copied in once and out once (by the caller, from
+ * luc_front_out). The entry goes back to the pool when the job leaves the out-queue; the slot
+ * keeps what the write-back needs (flow, protocol, portions). */
 #include "lookup.h"
 
 #include <stdio.h>
@@ -92,18 +98,38 @@ const size_t luc_stat_count = sizeof luc_stat_defs / sizeof luc_stat_defs[0];
 enum { SLOT_FREE, SLOT_BUSY, SLOT_HELD };
 enum { C_IN = 1, C_DIRTY = 2 };
 
-typedef struct luc_qreq { /* a request in the input queue */
-    luc_req r;
+typedef struct luc_qreq { /* a request in the input queue; its job is pool[job] */
     cycle_t at;
+    uint32_t job;
+    uint8_t fresh;
 } luc_qreq;
 
 typedef struct luc_slot { /* a workspace slot and the job that holds it */
-    luc_req r;
     cycle_t done;
-    uint64_t seq;   /* request order: ties of done */
+    uint64_t seq;  /* request order: ties of done */
+    uint32_t job;  /* its pool entry while busy */
+    uint32_t flow; /* what the write-back needs of the request */
+    uint8_t proto;
+    uint8_t portions;
     uint8_t state;  /* SLOT_* */
     uint8_t waited; /* already counted in stall_out_full */
 } luc_slot;
+
+typedef struct luc_flow {    /* per-flow metadata, together for one cache line per touch */
+    uint32_t c_prev, c_next; /* LRU links (cache only) */
+    uint8_t c_state;         /* C_* */
+    uint8_t proto;           /* the protocol of its events (its timers expire as it) */
+} luc_flow;
+
+typedef struct luc_bucket { /* a timer wheel bucket */
+    uint64_t tick; /* its head's (so that a scan of the wheel reads no entry); TICK_NONE: empty */
+    uint32_t head; /* its earliest entry, or NIL */
+} luc_bucket;
+
+typedef struct luc_tm { /* a timer entry: flow * LUC_TIMERS + id */
+    uint64_t tick;      /* TICK_NONE: unarmed */
+    uint32_t prev, next;
+} luc_tm;
 
 struct luc {
     luc_cfg cfg;
@@ -112,14 +138,20 @@ struct luc {
     const uc_image *by_proto[PROTO_COUNT]; /* the image of each protocol's events */
     uint32_t ws;                           /* bytes per record and per slot: the largest image's */
     uint8_t types[PROTO_COUNT][LUC_TIMERS];
-    uint8_t *fproto; /* per flow: the protocol of its events (its timers expire as it) */
+    luc_flow *fl; /* per flow */
     xmem mem;
     cycle_t now;         /* latest cycle seen */
     cycle_t engine_free; /* when the engine can start the next request */
     uint64_t seq;
     ring in;  /* luc_qreq */
-    ring out; /* luc_job */
-    ring tq;  /* event: fired timers */
+    ring out; /* uint32_t: pool entries of finished jobs */
+    /* jobs: each request's luc_job is built once, at luc_push, in a pool entry that stays put
+     * until the job leaves the out-queue (in_depth + slots entries: a request holds one while
+     * queued and while its slot is busy) */
+    luc_job *pool;
+    uint32_t *pool_free;
+    uint32_t npool;
+    ring tq; /* event: fired timers */
     uint8_t *records;
     /* slots */
     uint8_t *slotbuf;
@@ -129,18 +161,18 @@ struct luc {
     cycle_t slot_ready; /* when the last slot freed after none was free */
     uint32_t *heap;     /* busy slots not yet done, a min-heap on (done, seq) */
     uint32_t nheap;
-    /* flow-state cache: an LRU list threaded through per-flow links (head = most recent) */
-    uint32_t *c_prev, *c_next;
-    uint8_t *c_state;
+    /* flow-state cache: an LRU list threaded through fl[].c_prev/c_next (head = most recent) */
     uint32_t c_head, c_tail, c_count;
-    /* timers: entry flow * LUC_TIMERS + id */
-    uint64_t *tm_tick; /* TICK_NONE: unarmed */
-    uint32_t *tm_prev, *tm_next;
-    uint32_t *wheel; /* bucket heads */
+    luc_tm *tm; /* timers: entry flow * LUC_TIMERS + id */
+    luc_bucket *wheel;
     uint32_t armed;
-    uint64_t hint;   /* lower bound of the armed ticks (exact between calls); TICK_NONE: none */
-    uint32_t *pick;  /* out_depth entries: the timers one firing pass emits */
-    bool tq_blocked; /* due timers wait for timer-queue room (counted once) */
+    uint64_t hint;    /* lower bound of the armed ticks (exact between calls); TICK_NONE: none */
+    cycle_t hint_cyc; /* cycle_of(hint) (CYCLE_NEVER for none) */
+    uint32_t *pick;   /* out_depth entries: the timers one firing pass emits */
+    bool tq_blocked;  /* due timers wait for timer-queue room (counted once) */
+    /* next_work's result, kept until a call that changes the state it reads (nw_ok false) */
+    cycle_t nw;
+    bool nw_ok;
     luc_stats st;
 };
 
@@ -151,13 +183,19 @@ static const uc_image *image_of(const luc *l, unsigned proto)
     return proto < PROTO_COUNT ? l->by_proto[proto] : l->img;
 }
 
+/* The portion bits that name a portion of img. */
+static unsigned portion_mask(const uc_image *img)
+{
+    uint32_t n = img->nportions < UC_MAX_PORTIONS ? img->nportions : UC_MAX_PORTIONS;
+    return (1u << n) - 1;
+}
+
 static uint32_t portion_bytes(const luc *l, unsigned proto, uint8_t mask)
 {
     const uc_image *img = image_of(l, proto);
     uint32_t bytes = 0;
-    for (uint32_t i = 0; i < img->nportions && i < UC_MAX_PORTIONS; i++)
-        if (mask & (1u << i))
-            bytes += img->portions[i].size;
+    for (unsigned m = mask & portion_mask(img); m; m &= m - 1)
+        bytes += img->portions[__builtin_ctz(m)].size;
     return bytes;
 }
 
@@ -219,33 +257,29 @@ luc *luc_new_protos(const luc_cfg *cfg, uint32_t flows, const uc_image *img,
             l->types[p][i] = (uint8_t)(p == PROTO_ROCE ? EV_ROCE_ACK_TIMER : EV_TCP_RTO + i);
     xmem_init(&l->mem, cfg->mem_latency, cfg->mem_bytes_per_cycle, cfg->mem_outstanding);
     l->hint = TICK_NONE;
+    l->hint_cyc = CYCLE_NEVER;
     l->c_head = l->c_tail = NIL;
     size_t nt = (size_t)flows * LUC_TIMERS;
     if (ring_init(&l->in, sizeof(luc_qreq), cfg->in_depth, err) ||
-        ring_init(&l->out, sizeof(luc_job), cfg->out_depth, err) ||
+        ring_init(&l->out, sizeof(uint32_t), cfg->out_depth, err) ||
         ring_init(&l->tq, sizeof(event), cfg->out_depth, err)) {
         luc_free(l);
         return NULL;
     }
     l->records = alloc_zero((size_t)flows * l->ws, 1);
-    l->fproto = alloc_zero(flows, 1);
+    l->fl = alloc_zero(flows, sizeof *l->fl);
+    l->npool = cfg->in_depth + cfg->slots;
+    l->pool = alloc_zero(l->npool, sizeof *l->pool);
+    l->pool_free = alloc_zero(l->npool, sizeof *l->pool_free);
     l->slotbuf = alloc_zero((size_t)cfg->slots * l->ws, 1);
     l->slots = alloc_zero(cfg->slots, sizeof *l->slots);
     l->free_slots = alloc_zero(cfg->slots, sizeof *l->free_slots);
     l->heap = alloc_zero(cfg->slots, sizeof *l->heap);
-    l->tm_tick = alloc_zero(nt, sizeof *l->tm_tick);
-    l->tm_prev = alloc_zero(nt, sizeof *l->tm_prev);
-    l->tm_next = alloc_zero(nt, sizeof *l->tm_next);
+    l->tm = alloc_zero(nt, sizeof *l->tm);
     l->wheel = alloc_zero(cfg->timer_slots, sizeof *l->wheel);
     l->pick = alloc_zero(cfg->out_depth, sizeof *l->pick);
-    bool ok = l->records && l->fproto && l->slotbuf && l->slots && l->free_slots && l->heap &&
-              l->tm_tick && l->tm_prev && l->tm_next && l->wheel && l->pick;
-    if (ok && cfg->cache_flows) {
-        l->c_prev = alloc_zero(flows, sizeof *l->c_prev);
-        l->c_next = alloc_zero(flows, sizeof *l->c_next);
-        l->c_state = alloc_zero(flows, sizeof *l->c_state);
-        ok = l->c_prev && l->c_next && l->c_state;
-    }
+    bool ok = l->records && l->fl && l->pool && l->pool_free && l->slotbuf && l->slots &&
+              l->free_slots && l->heap && l->tm && l->wheel && l->pick;
     if (!ok) {
         sim_err_set(err, "lookup: out of memory for %u flows of %u bytes and %u slots", flows,
                     l->ws, cfg->slots);
@@ -256,10 +290,12 @@ luc *luc_new_protos(const luc_cfg *cfg, uint32_t flows, const uc_image *img,
     for (uint32_t i = 0; i < cfg->slots; i++)
         l->free_slots[i] = cfg->slots - 1 - i;
     l->nfree = cfg->slots;
+    for (uint32_t i = 0; i < l->npool; i++)
+        l->pool_free[i] = l->npool - 1 - i;
     for (size_t i = 0; i < nt; i++)
-        l->tm_tick[i] = TICK_NONE;
+        l->tm[i].tick = TICK_NONE;
     for (uint32_t i = 0; i < cfg->timer_slots; i++)
-        l->wheel[i] = NIL;
+        l->wheel[i] = (luc_bucket){TICK_NONE, NIL};
     return l;
 }
 
@@ -271,17 +307,14 @@ void luc_free(luc *l)
     ring_fini(&l->out);
     ring_fini(&l->tq);
     free(l->records);
-    free(l->fproto);
+    free(l->fl);
+    free(l->pool);
+    free(l->pool_free);
     free(l->slotbuf);
     free(l->slots);
     free(l->free_slots);
     free(l->heap);
-    free(l->c_prev);
-    free(l->c_next);
-    free(l->c_state);
-    free(l->tm_tick);
-    free(l->tm_prev);
-    free(l->tm_next);
+    free(l->tm);
     free(l->wheel);
     free(l->pick);
     free(l);
@@ -314,11 +347,19 @@ void luc_push(luc *l, const luc_req *r, cycle_t now)
         l->st.stall_in_full++;
         return;
     }
+    l->nw_ok = false;
+    uint32_t p = l->pool_free[--l->npool];
+    luc_job *j = &l->pool[p];
+    j->ev = r->ev;
+    j->cluster = r->cluster;
+    j->portions = r->portions;
+    j->core = r->core;
     luc_qreq *q = ring_push_slot(&l->in);
-    q->r = *r;
     q->at = now;
+    q->job = p;
+    q->fresh = r->fresh;
     if (r->ev.flow < l->flows && r->ev.proto < PROTO_COUNT)
-        l->fproto[r->ev.flow] = r->ev.proto;
+        l->fl[r->ev.flow].proto = r->ev.proto;
     l->st.requests++;
     see(l, now);
 }
@@ -328,31 +369,38 @@ void luc_refuse(luc *l) { l->st.stall_in_full++; }
 /* Flow-state cache (LRU, write-back). */
 static void c_unlink(luc *l, uint32_t f)
 {
-    if (l->c_prev[f] != NIL)
-        l->c_next[l->c_prev[f]] = l->c_next[f];
+    luc_flow *x = &l->fl[f];
+    if (x->c_prev != NIL)
+        l->fl[x->c_prev].c_next = x->c_next;
     else
-        l->c_head = l->c_next[f];
-    if (l->c_next[f] != NIL)
-        l->c_prev[l->c_next[f]] = l->c_prev[f];
+        l->c_head = x->c_next;
+    if (x->c_next != NIL)
+        l->fl[x->c_next].c_prev = x->c_prev;
     else
-        l->c_tail = l->c_prev[f];
+        l->c_tail = x->c_prev;
 }
 
 static void c_link_head(luc *l, uint32_t f)
 {
-    l->c_prev[f] = NIL;
-    l->c_next[f] = l->c_head;
+    l->fl[f].c_prev = NIL;
+    l->fl[f].c_next = l->c_head;
     if (l->c_head != NIL)
-        l->c_prev[l->c_head] = f;
+        l->fl[l->c_head].c_prev = f;
     else
         l->c_tail = f;
     l->c_head = f;
 }
 
-static bool c_has(const luc *l, uint32_t f) { return l->cfg.cache_flows && (l->c_state[f] & C_IN); }
+static bool c_has(const luc *l, uint32_t f)
+{
+    return l->cfg.cache_flows && (l->fl[f].c_state & C_IN);
+}
 
+/* Makes f the most recent record (already the head: nothing moves). */
 static void c_touch(luc *l, uint32_t f)
 {
+    if (l->c_head == f)
+        return;
     c_unlink(l, f);
     c_link_head(l, f);
 }
@@ -366,13 +414,13 @@ static void c_insert(luc *l, uint32_t f, bool dirty, cycle_t at)
         c_unlink(l, v);
         l->c_count--;
         l->st.evictions++;
-        uint32_t vws = image_of(l, l->fproto[v])->ws_size; /* the flow's image's record */
-        if ((l->c_state[v] & C_DIRTY) && vws)
+        uint32_t vws = image_of(l, l->fl[v].proto)->ws_size; /* the flow's image's record */
+        if ((l->fl[v].c_state & C_DIRTY) && vws)
             xmem_access(&l->mem, at, vws, true);
-        l->c_state[v] = 0;
+        l->fl[v].c_state = 0;
     }
     c_link_head(l, f);
-    l->c_state[f] = (uint8_t)(C_IN | (dirty ? C_DIRTY : 0));
+    l->fl[f].c_state = (uint8_t)(C_IN | (dirty ? C_DIRTY : 0));
     l->c_count++;
 }
 
@@ -431,10 +479,13 @@ static cycle_t engine_start(const luc *l, cycle_t *base)
 static void start(luc *l, cycle_t t)
 {
     const luc_qreq *q = ring_front(&l->in);
+    luc_job *j = &l->pool[q->job];
     uint32_t s = l->free_slots[--l->nfree];
     luc_slot *sl = &l->slots[s];
-    uint32_t f = q->r.ev.flow;
-    uint32_t bytes = portion_bytes(l, q->r.ev.proto, q->r.portions);
+    uint32_t f = j->ev.flow;
+    unsigned proto = j->ev.proto;
+    const uc_image *img = image_of(l, proto);
+    uint32_t bytes = portion_bytes(l, proto, j->portions);
     cycle_t issue = t + l->cfg.issue_cycles;
     cycle_t ready;
     l->engine_free = issue;
@@ -444,13 +495,13 @@ static void start(luc *l, cycle_t t)
         ready = issue;
     } else {
         uint8_t *rec = record(l, f);
-        if (q->r.fresh) {
+        if (q->fresh) {
             memset(rec, 0, l->ws);
             l->st.fresh++;
             ready = issue;
             if (c_has(l, f)) {
                 c_touch(l, f);
-                l->c_state[f] |= C_DIRTY;
+                l->fl[f].c_state |= C_DIRTY;
             } else if (l->cfg.cache_flows) {
                 c_insert(l, f, true, issue);
             }
@@ -460,14 +511,20 @@ static void start(luc *l, cycle_t t)
             ready = t + l->cfg.cache_cycles;
         } else {
             l->st.cache_misses++;
-            ready = xmem_access(&l->mem, issue, image_of(l, q->r.ev.proto)->ws_size, false);
+            ready = xmem_access(&l->mem, issue, img->ws_size, false);
             if (l->cfg.cache_flows)
                 c_insert(l, f, false, issue);
         }
         memcpy(slot_buf(l, s), rec, l->ws);
     }
     l->st.bytes_moved += bytes;
-    sl->r = q->r;
+    j->slot = s;
+    j->ws = slot_buf(l, s);
+    j->ws_len = img->ws_size;
+    sl->job = q->job;
+    sl->flow = f;
+    sl->proto = (uint8_t)proto;
+    sl->portions = j->portions;
     sl->done = ready + (bytes + l->cfg.move_bytes_per_cycle - 1) / l->cfg.move_bytes_per_cycle;
     sl->seq = l->seq++;
     sl->state = SLOT_BUSY;
@@ -481,22 +538,22 @@ void luc_writeback(luc *l, uint32_t slot, cycle_t now)
     if (slot >= l->cfg.slots || l->slots[slot].state != SLOT_HELD)
         return; /* pre violated: the slot is not at a core */
     see(l, now);
+    l->nw_ok = false;
     luc_slot *sl = &l->slots[slot];
-    uint32_t f = sl->r.ev.flow;
+    uint32_t f = sl->flow;
     uint32_t bytes = 0;
     if (f < l->flows) {
         uint8_t *rec = record(l, f);
         const uint8_t *buf = slot_buf(l, slot);
-        const uc_image *img = image_of(l, sl->r.ev.proto);
-        for (uint32_t i = 0; i < img->nportions; i++)
-            if (sl->r.portions & (1u << i)) {
-                const uc_portion *p = &img->portions[i];
-                memcpy(rec + p->off, buf + p->off, p->size);
-                bytes += p->size;
-            }
+        const uc_image *img = image_of(l, sl->proto);
+        for (unsigned m = sl->portions & portion_mask(img); m; m &= m - 1) {
+            const uc_portion *p = &img->portions[__builtin_ctz(m)];
+            memcpy(rec + p->off, buf + p->off, p->size);
+            bytes += p->size;
+        }
         if (c_has(l, f)) {
             c_touch(l, f);
-            l->c_state[f] |= C_DIRTY;
+            l->fl[f].c_state |= C_DIRTY;
         } else if (bytes) { /* no cache, or evicted while the job ran: write around it */
             xmem_access(&l->mem, now, bytes, true);
         }
@@ -523,37 +580,49 @@ static cycle_t cycle_of(const luc *l, uint64_t tick)
     return tick > CYCLE_NEVER / tc ? CYCLE_NEVER : tick * tc;
 }
 
+static void set_hint(luc *l, uint64_t tick)
+{
+    l->nw_ok = false;
+    l->hint = tick;
+    l->hint_cyc = tick == TICK_NONE ? CYCLE_NEVER : cycle_of(l, tick);
+}
+
 /* Enters e in its bucket, which is kept in tick order (ties: the newest first), so that a bucket's
  * head is its earliest entry: tm_rescan looks at heads only. */
 static void tm_link(luc *l, uint32_t e, uint64_t tick)
 {
     uint32_t b = (uint32_t)(tick % l->cfg.timer_slots);
-    l->tm_tick[e] = tick;
-    uint32_t prev = NIL, next = l->wheel[b];
-    while (next != NIL && l->tm_tick[next] < tick) {
+    l->tm[e].tick = tick;
+    uint32_t prev = NIL, next = l->wheel[b].head;
+    while (next != NIL && l->tm[next].tick < tick) {
         prev = next;
-        next = l->tm_next[next];
+        next = l->tm[next].next;
     }
-    l->tm_prev[e] = prev;
-    l->tm_next[e] = next;
+    l->tm[e].prev = prev;
+    l->tm[e].next = next;
     if (next != NIL)
-        l->tm_prev[next] = e;
-    if (prev != NIL)
-        l->tm_next[prev] = e;
-    else
-        l->wheel[b] = e;
+        l->tm[next].prev = e;
+    if (prev != NIL) {
+        l->tm[prev].next = e;
+    } else {
+        l->wheel[b].head = e;
+        l->wheel[b].tick = tick;
+    }
 }
 
 static void tm_unlink(luc *l, uint32_t e)
 {
-    uint32_t b = (uint32_t)(l->tm_tick[e] % l->cfg.timer_slots);
-    if (l->tm_prev[e] != NIL)
-        l->tm_next[l->tm_prev[e]] = l->tm_next[e];
-    else
-        l->wheel[b] = l->tm_next[e];
-    if (l->tm_next[e] != NIL)
-        l->tm_prev[l->tm_next[e]] = l->tm_prev[e];
-    l->tm_tick[e] = TICK_NONE;
+    luc_tm *x = &l->tm[e];
+    if (x->prev != NIL) {
+        l->tm[x->prev].next = x->next;
+    } else {
+        luc_bucket *b = &l->wheel[x->tick % l->cfg.timer_slots];
+        b->head = x->next;
+        b->tick = x->next != NIL ? l->tm[x->next].tick : TICK_NONE;
+    }
+    if (x->next != NIL)
+        l->tm[x->next].prev = x->prev;
+    x->tick = TICK_NONE;
 }
 
 /* Makes hint exact again. pre: every armed tick >= from. Walks the wheel from tick from, one
@@ -562,29 +631,30 @@ static void tm_unlink(luc *l, uint32_t e)
  * least of them is. */
 static void tm_rescan(luc *l, uint64_t from)
 {
-    l->hint = TICK_NONE;
-    if (!l->armed)
+    if (!l->armed) {
+        set_hint(l, TICK_NONE);
         return;
+    }
     uint64_t least = TICK_NONE;
-    for (uint32_t k = 0; k < l->cfg.timer_slots; k++) {
-        uint64_t t = from + k;
-        uint32_t e = l->wheel[t % l->cfg.timer_slots];
-        if (e == NIL)
-            continue;
-        if (l->tm_tick[e] == t) {
-            l->hint = t;
+    uint32_t n = l->cfg.timer_slots, b = (uint32_t)(from % n);
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t t = from + k, head = l->wheel[b].tick; /* TICK_NONE: empty */
+        if (head == t) {
+            set_hint(l, t);
             return;
         }
-        if (l->tm_tick[e] < least)
-            least = l->tm_tick[e];
+        if (head < least)
+            least = head;
+        if (++b == n)
+            b = 0;
     }
-    l->hint = least;
+    set_hint(l, least);
 }
 
 /* Disarms armed entry e (not a firing). */
 static void tm_disarm(luc *l, uint32_t e)
 {
-    uint64_t tick = l->tm_tick[e];
+    uint64_t tick = l->tm[e].tick;
     tm_unlink(l, e);
     l->armed--;
     if (tick == l->hint)
@@ -599,12 +669,14 @@ void luc_timer_set(luc *l, uint32_t flow, unsigned id, cycle_t expiry, cycle_t n
     uint32_t e = flow * LUC_TIMERS + id;
     uint64_t tick = tick_of(l, expiry);
     l->st.timers_set++;
-    if (l->tm_tick[e] != TICK_NONE) { /* re-arm: replaces the earlier expiry */
-        uint64_t old = l->tm_tick[e];
+    if (l->tm[e].tick != TICK_NONE) { /* re-arm: replaces the earlier expiry */
+        uint64_t old = l->tm[e].tick;
+        if (tick == old)
+            return; /* where it is already (the order among equal ticks does not matter) */
         tm_unlink(l, e);
         tm_link(l, e, tick);
         if (tick < l->hint)
-            l->hint = tick;
+            set_hint(l, tick);
         else if (old == l->hint && tick != old)
             tm_rescan(l, old);
         return;
@@ -614,7 +686,7 @@ void luc_timer_set(luc *l, uint32_t flow, unsigned id, cycle_t expiry, cycle_t n
     if (l->armed > l->st.timers_peak)
         l->st.timers_peak = l->armed;
     if (tick < l->hint)
-        l->hint = tick;
+        set_hint(l, tick);
 }
 
 void luc_timer_cancel(luc *l, uint32_t flow, unsigned id)
@@ -622,7 +694,7 @@ void luc_timer_cancel(luc *l, uint32_t flow, unsigned id)
     if (flow >= l->flows || id >= LUC_TIMERS)
         return;
     uint32_t e = flow * LUC_TIMERS + id;
-    if (l->tm_tick[e] == TICK_NONE)
+    if (l->tm[e].tick == TICK_NONE)
         return;
     tm_disarm(l, e);
     l->st.timers_cancelled++;
@@ -653,10 +725,10 @@ static uint32_t tm_pick(luc *l, uint64_t t, uint32_t k, uint32_t *picked)
 {
     uint32_t total = 0, n = 0;
     uint32_t *h = l->pick; /* a max-heap of the k lowest seen */
-    for (uint32_t e = l->wheel[t % l->cfg.timer_slots]; e != NIL; e = l->tm_next[e]) {
-        if (l->tm_tick[e] < t)
+    for (uint32_t e = l->wheel[t % l->cfg.timer_slots].head; e != NIL; e = l->tm[e].next) {
+        if (l->tm[e].tick < t)
             continue;
-        if (l->tm_tick[e] > t)
+        if (l->tm[e].tick > t)
             break; /* the bucket is in tick order */
         total++;
         uint32_t i;
@@ -711,7 +783,7 @@ static unsigned tm_fire(luc *l, cycle_t now)
             l->armed--;
             event *ev = ring_push_slot(&l->tq);
             event_clear(ev);
-            unsigned proto = l->fproto[e / LUC_TIMERS];
+            unsigned proto = l->fl[e / LUC_TIMERS].proto;
             ev->type = l->types[proto][e % LUC_TIMERS];
             ev->cls = EVC_TIMER;
             ev->chan = CH_TIMER;
@@ -729,10 +801,10 @@ static unsigned tm_fire(luc *l, cycle_t now)
     return fired;
 }
 
-/* --- the lifecycle -----------------------------------------------------------------------------
- */
+/* --- the lifecycle ----------------------------------------------------------------------- */
 
-cycle_t luc_next_cycle(const luc *l)
+/* The earliest cycle at which luc_advance has something to do (see luc_next_cycle). */
+static cycle_t compute_next_work(const luc *l)
 {
     cycle_t next = CYCLE_NEVER;
     if (!ring_empty(&l->in) && l->nfree) {
@@ -746,11 +818,27 @@ cycle_t luc_next_cycle(const luc *l)
         if ((!top->waited || !ring_full(&l->out)) && top->done < next)
             next = top->done;
     }
-    if (l->hint != TICK_NONE && (!l->tq_blocked || !ring_full(&l->tq))) {
-        cycle_t t = cycle_of(l, l->hint);
-        if (t < next)
-            next = t;
+    if (l->hint_cyc < next && (!l->tq_blocked || !ring_full(&l->tq)))
+        next = l->hint_cyc;
+    return next;
+}
+
+/* compute_next_work, once per change of the state it reads: every call that changes that state
+ * clears nw_ok (luc_push, luc_writeback, luc_pop_out, luc_pop_timer, set_hint for the timers,
+ * advance). The cache is not part of the model's state, so the const readers may fill it. */
+static cycle_t next_work(const luc *l)
+{
+    if (!l->nw_ok) {
+        luc *w = (luc *)l;
+        w->nw = compute_next_work(l);
+        w->nw_ok = true;
     }
+    return l->nw;
+}
+
+cycle_t luc_next_cycle(const luc *l)
+{
+    cycle_t next = next_work(l);
     if (next != CYCLE_NEVER && next < l->now)
         next = l->now; /* due already: never earlier than the latest cycle seen */
     return next;
@@ -760,14 +848,20 @@ cycle_t luc_next_timer(const luc *l)
 {
     if (l->hint == TICK_NONE || (l->tq_blocked && ring_full(&l->tq)))
         return CYCLE_NEVER;
-    cycle_t t = cycle_of(l, l->hint);
+    cycle_t t = l->hint_cyc;
     return t < l->now ? l->now : t;
 }
 
-unsigned luc_advance(luc *l, cycle_t now)
+cycle_t luc_next_cycles(const luc *l, cycle_t *timer)
+{
+    *timer = luc_next_timer(l);
+    return luc_next_cycle(l);
+}
+
+/* Out of line: luc_advance's common case (nothing due) then costs no register saves. */
+__attribute__((noinline)) static unsigned advance(luc *l, cycle_t now)
 {
     unsigned work = 0;
-    see(l, now);
     /* Starts, in request order. They do not depend on completions (a slot frees only at
      * luc_writeback), so every start due goes first; the heap then orders the completions. */
     while (!ring_empty(&l->in) && l->nfree) {
@@ -779,7 +873,8 @@ unsigned luc_advance(luc *l, cycle_t now)
         start(l, t);
         work++;
     }
-    /* Completions in (done, request) order; a full out-queue holds the rest back. */
+    /* Completions in (done, request) order; a full out-queue holds the rest back. The job was
+     * built at luc_push: only its pool index moves. */
     while (l->nheap) {
         uint32_t s = l->heap[0];
         luc_slot *sl = &l->slots[s];
@@ -792,32 +887,37 @@ unsigned luc_advance(luc *l, cycle_t now)
             }
             break;
         }
-        luc_job *j = ring_push_slot(&l->out);
-        j->ev = sl->r.ev;
-        j->cluster = sl->r.cluster;
-        j->portions = sl->r.portions;
-        j->core = sl->r.core;
-        j->slot = s;
-        j->ws = slot_buf(l, s);
-        j->ws_len = image_of(l, sl->r.ev.proto)->ws_size;
+        *(uint32_t *)ring_push_slot(&l->out) = sl->job;
         heap_pop(l);
         work++;
     }
-    work += tm_fire(l, now);
+    if (l->hint_cyc <= now)
+        work += tm_fire(l, now);
     return work;
+}
+
+unsigned luc_advance(luc *l, cycle_t now)
+{
+    see(l, now);
+    /* Most calls find nothing due: one comparison of the cached earliest cycles. */
+    if (next_work(l) > now)
+        return 0;
+    l->nw_ok = false;
+    return advance(l, now);
 }
 
 bool luc_peek_out(const luc *l, luc_job *j)
 {
-    if (ring_empty(&l->out))
+    const luc_job *f = luc_front_out(l);
+    if (!f)
         return false;
-    *j = *(const luc_job *)ring_front(&l->out);
+    *j = *f;
     return true;
 }
 
 const luc_job *luc_front_out(const luc *l)
 {
-    return ring_empty(&l->out) ? NULL : (const luc_job *)ring_front(&l->out);
+    return ring_empty(&l->out) ? NULL : &l->pool[*(const uint32_t *)ring_front(&l->out)];
 }
 
 const event *luc_front_timer(const luc *l)
@@ -827,8 +927,10 @@ const event *luc_front_timer(const luc *l)
 
 void luc_pop_out(luc *l)
 {
-    const luc_job *j = ring_front(&l->out);
-    l->slots[j->slot].state = SLOT_HELD;
+    uint32_t p = *(const uint32_t *)ring_front(&l->out);
+    l->nw_ok = false;
+    l->slots[l->pool[p].slot].state = SLOT_HELD;
+    l->pool_free[l->npool++] = p;
     ring_pop(&l->out);
 }
 
@@ -840,7 +942,11 @@ bool luc_peek_timer(const luc *l, event *e)
     return true;
 }
 
-void luc_pop_timer(luc *l) { ring_pop(&l->tq); }
+void luc_pop_timer(luc *l)
+{
+    l->nw_ok = false;
+    ring_pop(&l->tq);
+}
 
 bool luc_idle(const luc *l)
 {

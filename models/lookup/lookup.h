@@ -149,6 +149,11 @@ cycle_t luc_next_cycle(const luc *l);
  * timer wake-ups apart from engine work keeps far-off wake-ups from being cancelled and
  * re-made at every burst of work. */
 cycle_t luc_next_timer(const luc *l);
+/* Both at once: returns luc_next_cycle and stores luc_next_timer in *timer. Right after
+ * luc_advance(l, now), luc_next_cycle(l) <= now means a further luc_advance(l, now) would do
+ * something (start or finish a job, fire a timer, or count a stall), possibly because room
+ * appeared in an out-queue; otherwise it would return 0 and change nothing. */
+cycle_t luc_next_cycles(const luc *l, cycle_t *timer);
 unsigned luc_advance(luc *l, cycle_t now);
 bool luc_peek_out(const luc *l, luc_job *j);
 /* luc_peek_out and luc_peek_timer in place (no copy), or NULL when empty; valid until the next
