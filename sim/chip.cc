@@ -87,6 +87,15 @@ Chip::Chip(const ChipConfig &c, const ProtoImages &images, const Feed &feed, con
     dispatcher->set_history(history.get());
     lookup = std::make_unique<LookupUnit>("lookup", cfg.lookup, flows, imgs, requests, luc_ctl,
                                           job_ptrs, timer_events, disp_ctl);
+    // A dispatched event's flow state is fetched into the host's cache while the event crosses
+    // the channel: with thousands of flows open, each unit's first touch of it would miss.
+    dispatcher->set_go_hint(
+        [](void *ctx, uint32_t flow) {
+            auto *c = static_cast<Chip *>(ctx);
+            luc_prefetch(c->lookup->model(), flow);
+            smc_prefetch(c->host->model(), flow);
+        },
+        this);
     warmup.configured = cfg.chip.warmup_packets || cfg.chip.warmup_ps;
     source->set_warmup(cfg.chip.warmup_packets, cfg.chip.warmup_ps, [this] { end_warmup(); });
     Source *src = source.get();

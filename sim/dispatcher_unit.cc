@@ -114,6 +114,8 @@ void DispatcherUnit::run()
                 r->portions = o.portions;
                 r->core = o.core;
                 r->fresh = o.opened;
+                if (go_hint_)
+                    go_hint_(go_ctx_, o.ev.flow);
             } else {
                 if (o.ev.sp_handle != SP_NONE)
                     sp_.release(o.ev.sp_handle); // dropped: counted by the model

@@ -30,6 +30,13 @@ public:
     void reset_stats() { disp_reset_stats(d_); } // the end of the warm-up
     const UnitClock &clock() const { return clk_; }
     void set_history(History *h) { history_ = h; }
+    // Called with the flow of each event dispatched to a core, as it leaves: the top level
+    // prefetches that flow's state in the units it will reach next (host speed only).
+    void set_go_hint(void (*fn)(void *ctx, uint32_t flow), void *ctx)
+    {
+        go_hint_ = fn;
+        go_ctx_ = ctx;
+    }
     // After the latest activation, as variables for waveform tracing.
     const uint32_t &flows_in_use() const { return flows_in_use_; }
     const uint32_t &parked() const { return parked_; }
@@ -46,6 +53,8 @@ private:
     TimedChannel<DispMsg> &ctl_;
     TimedChannel<luc_req> &out_;
     History *history_ = nullptr;
+    void (*go_hint_)(void *, uint32_t) = nullptr;
+    void *go_ctx_ = nullptr;
     uint32_t flows_in_use_ = 0, parked_ = 0;
     SchedEvent wake_;
     SchedProc proc_;

@@ -190,6 +190,22 @@ TEST_F(Lookup, FreshRequestTakesIssueAndMoveAndZeroesTheRecord)
     EXPECT_EQ(luc_get_stats(l)->cache_misses, 0u);
 }
 
+// luc_prefetch is a hint for the host's cache: a run with it at every step, out-of-range flows
+// included, ends with the same job, record, stats and next cycle as one without it.
+TEST_F(Lookup, PrefetchChangesNothing)
+{
+    Start();
+    for (uint32_t f : {0u, 3u, 15u, 16u, FLOW_NONE, UINT32_MAX})
+        luc_prefetch(l, f);
+    luc_job j;
+    Push(Req(5, kA), 10);
+    luc_prefetch(l, 5);
+    EXPECT_EQ(NextJob(&j), 117u); // as in MissReadsTheWholeRecordThenMovesThePortions
+    EXPECT_EQ(j.ev.flow, 5u);
+    EXPECT_EQ(luc_mem_stats(l)->reads, 1u);
+    EXPECT_EQ(luc_get_stats(l)->cache_misses, 1u);
+}
+
 TEST_F(Lookup, MissReadsTheWholeRecordThenMovesThePortions)
 {
     Start();

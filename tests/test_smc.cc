@@ -145,6 +145,22 @@ TEST_F(Smc, NewRejectsBadConfig)
     EXPECT_NE(std::string(err.msg).find("smc.mem_bytes_per_cycle"), std::string::npos) << err.msg;
 }
 
+// smc_prefetch is a hint for the host's cache: flows in and out of range, open or not, leave
+// the buffers as they were.
+TEST_F(Smc, PrefetchChangesNothing)
+{
+    Make();
+    ASSERT_EQ(smc_open(s, 1, 1460, 0), 31u * 2048);
+    const uint8_t data[100] = {7};
+    ASSERT_EQ(smc_append(s, 1, 0, data, sizeof data, 0), 1u);
+    for (uint32_t f : {0u, 1u, 3u, 4u, 1000000u, UINT32_MAX}) // Make() makes 4 flows
+        smc_prefetch(s, f);
+    EXPECT_EQ(smc_space(s, 1), 31u * 2048);
+    EXPECT_EQ(smc_space(s, 0), 0u);
+    EXPECT_EQ(smc_pages_in_use(s), 1u);
+    EXPECT_EQ(smc_get_stats(s)->bytes_appended, 100u);
+}
+
 TEST_F(Smc, SizeRule)
 {
     Make();

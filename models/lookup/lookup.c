@@ -975,3 +975,14 @@ void luc_describe(const luc *l, char *buf, size_t size)
              ring_count(&l->in), l->in.cap, l->nheap, ring_count(&l->out), l->out.cap,
              ring_count(&l->tq), l->tq.cap, luc_slots_in_use(l), l->cfg.slots, l->armed);
 }
+
+void luc_prefetch(const luc *l, uint32_t flow)
+{
+    if (flow >= l->flows)
+        return;
+    const uint8_t *rec = record(l, flow);
+    for (uint32_t o = 0; o < l->ws; o += 64)
+        __builtin_prefetch(rec + o);
+    __builtin_prefetch(&l->fl[flow]);
+    __builtin_prefetch(&l->tm[(size_t)flow * LUC_TIMERS]);
+}

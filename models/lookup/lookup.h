@@ -172,6 +172,10 @@ const luc_stats *luc_get_stats(const luc *l);
 void luc_reset_stats(luc *l);
 const xmem_stats *luc_mem_stats(const luc *l);
 uint32_t luc_slots_in_use(const luc *l);
+/* A hint, for the host's speed only: flow's record, bookkeeping and timers are about to be used
+ * (its event was just dispatched), so their cache lines are fetched now. Changes nothing of the
+ * model; flow out of range is ignored. */
+void luc_prefetch(const luc *l, uint32_t flow);
 /* The current record of flow (for tests and the per-flow report); ws_size bytes. */
 const uint8_t *luc_record(const luc *l, uint32_t flow);
 void luc_describe(const luc *l, char *buf, size_t size);

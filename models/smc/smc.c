@@ -794,3 +794,12 @@ size_t smc_host_bytes(const smc *s)
     return sizeof *s + (size_t)(s->nflows ? s->nflows : 1) * sizeof *s->flows +
            s->cfg.page_size /* the zero page */ + s->spill_bytes;
 }
+
+void smc_prefetch(const smc *s, uint32_t flow)
+{
+    if (flow >= s->nflows)
+        return;
+    const uint8_t *f = (const uint8_t *)&s->flows[flow];
+    for (size_t o = 0; o < sizeof *s->flows; o += 64)
+        __builtin_prefetch(f + o);
+}

@@ -230,6 +230,10 @@ const smc_stats *smc_get_stats(const smc *s);
 void smc_reset_stats(smc *s);
 const xmem_stats *smc_mem_stats(const smc *s);
 uint32_t smc_pages_in_use(const smc *s);
+/* A hint, for the host's speed only: flow's buffer bookkeeping is about to be used (its event was
+ * just dispatched), so its cache lines are fetched now. Changes nothing; a flow out of range is
+ * ignored. */
+void smc_prefetch(const smc *s, uint32_t flow);
 uint32_t smc_pages_held(const smc *s, uint32_t flow);
 uint32_t smc_flows_open(const smc *s);
 /* Sum of smc_pages_held over open flows (the invariant's right-hand side). */
