@@ -57,8 +57,8 @@ unsigned IpuUnit::step(cycle_t cyc, uint64_t now)
 // is left to the round itself, so the counters see exactly the rounds they always saw.
 bool IpuUnit::settled(cycle_t cyc, uint64_t now) const
 {
-    return !u_.blocked_sp && !u_.blocked_out && !ipu_front_out(&u_) &&
-           ipu_next_cycle(&u_) > cyc && !(ipu_can_accept(&u_) && in_.peek(now));
+    return !u_.blocked_sp && !u_.blocked_out && !ipu_front_out(&u_) && ipu_next_cycle(&u_) > cyc &&
+           !(ipu_can_accept(&u_) && in_.peek(now));
 }
 
 void IpuUnit::run()

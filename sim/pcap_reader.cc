@@ -161,8 +161,7 @@ void PcapReader::release_behind()
     }
 }
 
-bool PcapReader::next_pcap(const uint8_t **data, uint32_t *caplen, uint32_t *len,
-                           uint64_t *ts_ns)
+bool PcapReader::next_pcap(const uint8_t **data, uint32_t *caplen, uint32_t *len, uint64_t *ts_ns)
 {
     if (!p_)
         return false;

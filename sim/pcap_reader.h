@@ -57,8 +57,8 @@ public:
                     *data = h + kRecHdr;
                     *caplen = w[2];
                     *len = w[3];
-                    *ts_ns = static_cast<uint64_t>(sec) * 1000000000ull +
-                             static_cast<uint64_t>(frac);
+                    *ts_ns =
+                        static_cast<uint64_t>(sec) * 1000000000ull + static_cast<uint64_t>(frac);
                     pos_ += kRecHdr + w[2];
                     if (pos_ - released_ >= kReleaseEvery)
                         release_behind();
@@ -82,9 +82,9 @@ public:
     double fraction_read() const;
 
 private:
-    static constexpr uint64_t kRecHdr = 16;                 // classic pcap record header
-    static constexpr uint64_t kReleaseEvery = 2ull << 20;   // give back mapped pages per 2 MiB
-    static constexpr uint64_t kKeepBehind = 1ull << 20;     // ... keeping the last 1 MiB
+    static constexpr uint64_t kRecHdr = 16;               // classic pcap record header
+    static constexpr uint64_t kReleaseEvery = 2ull << 20; // give back mapped pages per 2 MiB
+    static constexpr uint64_t kKeepBehind = 1ull << 20;   // ... keeping the last 1 MiB
 
     bool next_pcap(const uint8_t **data, uint32_t *caplen, uint32_t *len, uint64_t *ts_ns);
     void try_map(int fd);
