@@ -15,7 +15,8 @@ IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPor
 
 // One round of work at cycle cyc (time now): takes every ready frame the IPU has room for,
 // advances the model, drains its out-queue into the event channel. Returns the work done.
-unsigned IpuUnit::step(cycle_t cyc, uint64_t now)
+// (inlined into run: it is run's body, split out for reading)
+[[gnu::always_inline]] inline unsigned IpuUnit::step(cycle_t cyc, uint64_t now)
 {
     unsigned progress = 0;
     // A frame's bytes stay in the source's buffer until the source pushes again, which it
@@ -55,7 +56,7 @@ unsigned IpuUnit::step(cycle_t cyc, uint64_t now)
 // could take, nothing due in the model, no event waiting. A waiting event (the channel full: the
 // round would count a refusal) or a frame waiting for cells (it would count a failed allocation)
 // is left to the round itself, so the counters see exactly the rounds they always saw.
-bool IpuUnit::settled(cycle_t cyc, uint64_t now) const
+[[gnu::always_inline]] inline bool IpuUnit::settled(cycle_t cyc, uint64_t now) const
 {
     return !u_.blocked_sp && !u_.blocked_out && !ipu_front_out(&u_) && ipu_next_cycle(&u_) > cyc &&
            !(ipu_can_accept(&u_) && in_.peek(now));
