@@ -64,8 +64,11 @@ PcapReader::PcapReader(const std::string &path, bool map_plain) : path_(path)
     }
     char errbuf[PCAP_ERRBUF_SIZE] = {0};
     // Our own buffer: libpcap reads record by record through stdio, and the default 4 KiB
-    // buffer costs a system call every few records.
-    std::setvbuf(fp, nullptr, _IOFBF, 1u << 20);
+    // buffer costs a system call every few records. A file the map will serve needs stdio only
+    // for its header (and after a hand-over, for the last records): 64 KiB, not filled with 1 MiB
+    // of the trace that the map then reads again.
+    const bool mappable = map_plain && size_ > 24 && plain_pcap_header(fileno(fp));
+    std::setvbuf(fp, nullptr, _IOFBF, mappable ? 64u << 10 : 1u << 20);
     p_ = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!p_) {
         std::fclose(fp);
@@ -90,7 +93,7 @@ PcapReader::PcapReader(const std::string &path, bool map_plain) : path_(path)
                          "; sppsim reads Ethernet, Linux cooked (SLL, SLL2), raw IP and BSD "
                          "loopback captures");
     }
-    if (map_plain && size_ > 24)
+    if (mappable)
         try_map(fileno(fp));
 }
 
@@ -102,21 +105,26 @@ PcapReader::~PcapReader()
         munmap(const_cast<uint8_t *>(map_base_), map_len_);
 }
 
-// Maps a plain pcap file of this host's byte order (see the header); anything else stays with
-// libpcap, which has read the file header and stands at the first record.
-void PcapReader::try_map(int fd)
+// True for a plain pcap file of this host's byte order, version 2.4 (see the header); notes
+// its timestamps' unit.
+bool PcapReader::plain_pcap_header(int fd)
 {
-    if (fd < 0 || size_ > SIZE_MAX)
-        return;
     uint8_t hdr[24];
-    if (pread(fd, hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr))
-        return;
+    if (fd < 0 || pread(fd, hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr))
+        return false;
     uint32_t magic;
     uint16_t major, minor;
     std::memcpy(&magic, hdr, 4);
     std::memcpy(&major, hdr + 4, 2);
     std::memcpy(&minor, hdr + 6, 2);
-    if ((magic != 0xa1b2c3d4u && magic != 0xa1b23c4du) || major != 2 || minor != 4)
+    usec_ = magic == 0xa1b2c3d4u;
+    return (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du) && major == 2 && minor == 4;
+}
+
+// Maps such a file, once libpcap has read its header and stands at the first record.
+void PcapReader::try_map(int fd)
+{
+    if (size_ > SIZE_MAX)
         return;
     FILE *f = pcap_file(p_);
     if (!f || std::ftell(f) != 24 || pcap_snapshot(p_) <= 0)
@@ -129,7 +137,6 @@ void PcapReader::try_map(int fd)
     map_len_ = size_;
     pos_ = released_ = 24;
     snap_ = static_cast<uint32_t>(pcap_snapshot(p_));
-    usec_ = magic == 0xa1b2c3d4u;
 }
 
 // The record at pos_ is not one the map serves (or the map is read to its end): libpcap reads

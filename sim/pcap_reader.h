@@ -83,10 +83,11 @@ public:
 
 private:
     static constexpr uint64_t kRecHdr = 16;               // classic pcap record header
-    static constexpr uint64_t kReleaseEvery = 2ull << 20; // give back mapped pages per 2 MiB
-    static constexpr uint64_t kKeepBehind = 1ull << 20;   // ... keeping the last 1 MiB
+    static constexpr uint64_t kReleaseEvery = 1ull << 20; // give back mapped pages per 1 MiB
+    static constexpr uint64_t kKeepBehind = 256ull << 10; // ... keeping the last 256 KiB
 
     bool next_pcap(const uint8_t **data, uint32_t *caplen, uint32_t *len, uint64_t *ts_ns);
+    bool plain_pcap_header(int fd);
     void try_map(int fd);
     void leave_map();
     void release_behind();

@@ -200,7 +200,7 @@ TEST(PcapReader, EmptyCaptureEndsAtOnce)
 
 TEST(PcapReader, LongFileGivesPagesBackAndKeepsEveryRecordReadable)
 {
-    // 6 MiB: the reader gives back pages behind it (madvise) three times; a record handed out
+    // 6 MiB: the reader gives back pages behind it (madvise) every MiB; a record handed out
     // at the start must still read the same afterwards (the pages come back from the file)
     std::vector<Rec> recs;
     for (uint32_t i = 0; i < 6000; i++)
