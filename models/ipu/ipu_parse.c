@@ -262,9 +262,9 @@ static inline __attribute__((always_inline)) uint16_t
 l4_csum(const uint8_t *ip, unsigned af, uint8_t proto, const uint8_t *t, uint32_t l4len)
 {
     uint64_t p = net16_native(proto) + net16_native(l4len >> 16) + net16_native(l4len);
-    const unsigned naddr = af == 4 ? 2 : 8; /* 32-bit words of the two addresses */
+    const size_t naddr = af == 4 ? 2 : 8; /* 32-bit words of the two addresses */
     const uint8_t *a = ip + (af == 4 ? 12 : 8);
-    for (unsigned i = 0; i < naddr; i++) {
+    for (size_t i = 0; i < naddr; i++) {
         uint32_t v;
         memcpy(&v, a + 4 * i, sizeof v);
         p += v;
