@@ -36,6 +36,8 @@ public:
 
 private:
     void run();
+    unsigned step(cycle_t cyc, uint64_t now);
+    bool settled(cycle_t cyc, uint64_t now) const;
 
     ipu u_;
     UnitClock clk_;

@@ -1,6 +1,8 @@
 #include "pcap_reader.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -40,7 +42,7 @@ bool map_dlt(int dlt, link_type *out)
 
 } // namespace
 
-PcapReader::PcapReader(const std::string &path) : path_(path)
+PcapReader::PcapReader(const std::string &path, bool map_plain) : path_(path)
 {
     // "-" is standard input; it and named pipes are read as a stream (no size: no fraction in
     // the progress line), so a generator can feed a capture too large to store (scripts/soak).
@@ -62,8 +64,11 @@ PcapReader::PcapReader(const std::string &path) : path_(path)
     }
     char errbuf[PCAP_ERRBUF_SIZE] = {0};
     // Our own buffer: libpcap reads record by record through stdio, and the default 4 KiB
-    // buffer costs a system call every few records.
-    std::setvbuf(fp, nullptr, _IOFBF, 1u << 20);
+    // buffer costs a system call every few records. A file the map will serve needs stdio only
+    // for its header (and after a hand-over, for the last records): 64 KiB, not filled with 1 MiB
+    // of the trace that the map then reads again.
+    const bool mappable = map_plain && size_ > 24 && plain_pcap_header(fileno(fp));
+    std::setvbuf(fp, nullptr, _IOFBF, mappable ? 64u << 10 : 1u << 20);
     p_ = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!p_) {
         std::fclose(fp);
@@ -88,15 +93,82 @@ PcapReader::PcapReader(const std::string &path) : path_(path)
                          "; sppsim reads Ethernet, Linux cooked (SLL, SLL2), raw IP and BSD "
                          "loopback captures");
     }
+    if (mappable)
+        try_map(fileno(fp));
 }
 
 PcapReader::~PcapReader()
 {
     if (p_)
         pcap_close(p_);
+    if (map_base_)
+        munmap(const_cast<uint8_t *>(map_base_), map_len_);
 }
 
-bool PcapReader::next(const uint8_t **data, uint32_t *caplen, uint32_t *len, uint64_t *ts_ns)
+// True for a plain pcap file of this host's byte order, version 2.4 (see the header); notes
+// its timestamps' unit.
+bool PcapReader::plain_pcap_header(int fd)
+{
+    uint8_t hdr[24];
+    if (fd < 0 || pread(fd, hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr))
+        return false;
+    uint32_t magic;
+    uint16_t major, minor;
+    std::memcpy(&magic, hdr, 4);
+    std::memcpy(&major, hdr + 4, 2);
+    std::memcpy(&minor, hdr + 6, 2);
+    usec_ = magic == 0xa1b2c3d4u;
+    return (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du) && major == 2 && minor == 4;
+}
+
+// Maps such a file, once libpcap has read its header and stands at the first record.
+void PcapReader::try_map(int fd)
+{
+    if (size_ > SIZE_MAX)
+        return;
+    FILE *f = pcap_file(p_);
+    if (!f || std::ftell(f) != 24 || pcap_snapshot(p_) <= 0)
+        return; // libpcap is not where a plain file's first record is: leave it the file
+    void *m = mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED)
+        return;
+    madvise(m, static_cast<size_t>(size_), MADV_SEQUENTIAL);
+    map_ = map_base_ = static_cast<const uint8_t *>(m);
+    map_len_ = size_;
+    pos_ = released_ = 24;
+    snap_ = static_cast<uint32_t>(pcap_snapshot(p_));
+}
+
+// The record at pos_ is not one the map serves (or the map is read to its end): libpcap reads
+// on from there. The map stays: records handed out from it may still be in use.
+void PcapReader::leave_map()
+{
+    map_ = nullptr;
+    FILE *f = pcap_file(p_);
+    if (!f || fseeko(f, static_cast<off_t>(pos_), SEEK_SET) != 0) {
+        truncated_ = true;
+        error_ = std::string("cannot seek to offset ") + std::to_string(pos_) + ": " +
+                 std::strerror(errno);
+        pcap_close(p_);
+        p_ = nullptr;
+    }
+}
+
+// Gives back the mapped pages well behind the reading position (they are read again from the
+// file, unchanged, should anything still look at them).
+void PcapReader::release_behind()
+{
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t upto = (pos_ - kKeepBehind) / page * page;
+    const uint64_t from = released_ / page * page;
+    if (upto > from) {
+        madvise(const_cast<uint8_t *>(map_base_) + from, static_cast<size_t>(upto - from),
+                MADV_DONTNEED);
+        released_ = upto;
+    }
+}
+
+bool PcapReader::next_pcap(const uint8_t **data, uint32_t *caplen, uint32_t *len, uint64_t *ts_ns)
 {
     if (!p_)
         return false;
@@ -120,6 +192,8 @@ bool PcapReader::next(const uint8_t **data, uint32_t *caplen, uint32_t *len, uin
 
 double PcapReader::fraction_read() const
 {
+    if (map_)
+        return size_ == 0 ? 0.0 : static_cast<double>(pos_) / static_cast<double>(size_);
     FILE *f = p_ ? pcap_file(p_) : nullptr;
     long pos = f ? std::ftell(f) : -1;
     return pos < 0 || size_ == 0 ? 0.0 : static_cast<double>(pos) / static_cast<double>(size_);

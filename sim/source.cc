@@ -28,9 +28,13 @@ bool TraceSource::read_next()
         eof_ = true;
         return false;
     }
-    std::vector<uint8_t> &b = bufs_[slot_ % bufs_.size()];
-    b.assign(data, data + caplen);
-    pend_.data = b.data();
+    if (rd_.stable()) { // memory-mapped: the bytes stay put for the whole run
+        pend_.data = data;
+    } else {
+        std::vector<uint8_t> &b = bufs_[slot_ % bufs_.size()];
+        b.assign(data, data + caplen);
+        pend_.data = b.data();
+    }
     pend_.caplen = caplen;
     pend_.len = len;
     pend_.link = rd_.link();

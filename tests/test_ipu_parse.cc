@@ -975,6 +975,39 @@ TEST(IpuTcp, Checksum)
     EXPECT_TRUE(Processed(parse_frame(g, false), {EV_TCP_DATA}));
 }
 
+// The transport checksum adds the pseudo-header's words into the segment's sum: at every payload
+// length (across the 64-byte blocks of the sum) a good segment passes and a flipped payload or
+// address bit is caught, TCP and UDP, IPv4 and IPv6.
+TEST(IpuTcp, ChecksumWithPseudoHeaderAtEveryLength)
+{
+    for (int v : {4, 6})
+        for (int proto : {6, 17})
+            for (size_t pay = 0; pay <= 200; pay++) {
+                Spec s = fb::tcp4(TCPF_ACK, pay);
+                if (proto == 17) {
+                    s = Spec();
+                    s.proto = 17;
+                    s.payload = Bytes(pay, static_cast<uint8_t>(pay * 37 + 1));
+                }
+                s.ip = v;
+                fb::Frame f = fb::build(s);
+                const ipu_check ck = proto == 6 ? IPU_CK_TCP_CSUM : IPU_CK_UDP_CSUM;
+                ASSERT_EQ(parse_frame(f).drop, -1) << v << " " << proto << " " << pay;
+                if (pay > 0) {
+                    fb::Frame g = f;
+                    g.bytes.back() ^= 0x01;
+                    ASSERT_TRUE(Dropped(parse_frame(g), DROP_BAD_CHECKSUM, ck))
+                        << v << " " << proto << " " << pay;
+                }
+                if (v == 6) { // no header checksum: the pseudo-header alone catches it
+                    fb::Frame g = f;
+                    g.bytes[14 + 24 + 15] ^= 0x80; // last byte of the destination address
+                    ASSERT_TRUE(Dropped(parse_frame(g), DROP_BAD_CHECKSUM, ck))
+                        << proto << " " << pay;
+                }
+            }
+}
+
 // ---------------------------------------------------------------- UDP
 
 TEST(IpuUdp, LengthChecks)

@@ -37,6 +37,20 @@ void check_free_list(const scratchpad &s)
         ASSERT_LE(n, s.ncells);
     }
     ASSERT_EQ(n, s.free_count);
+    // the run bookkeeping: head_run, and run[] at every cell that does not follow its
+    // predecessor in the list, are the exact counts of cells c, c + 1, ... in list order
+    std::vector<uint32_t> list;
+    for (uint32_t c = s.free_head; c != SP_NONE; c = s.next[c])
+        list.push_back(c);
+    std::vector<uint32_t> r(list.size());
+    for (size_t i = list.size(); i-- > 0;)
+        r[i] = i + 1 < list.size() && list[i + 1] == list[i] + 1 ? r[i + 1] + 1 : 1;
+    ASSERT_EQ(s.head_run, list.empty() ? 0u : r[0]);
+    for (size_t i = 1; i < list.size(); i++) {
+        if (list[i] != list[i - 1] + 1) {
+            ASSERT_EQ(s.run[list[i]], r[i]) << "run at cell " << list[i];
+        }
+    }
 }
 
 // Pool conservation: every cell is either free or held by a frame.
@@ -545,6 +559,30 @@ TEST_F(Scratchpad, RandomInterleavingConservesThePool)
     uint64_t cells = 0, bytes = 0, cells_peak = 0, bytes_peak = 0;
     uint64_t allocs = 0, frees = 0, fails = 0, bytes_in = 0;
     uint32_t seed = 0;
+    // the plain free list, walked cell by cell: the scratchpad's runs must hand out the very
+    // cells it would, in the same order
+    std::vector<uint32_t> ref_next(s.ncells);
+    for (uint32_t i = 0; i < s.ncells; i++)
+        ref_next[i] = i + 1 < s.ncells ? i + 1 : SP_NONE;
+    uint32_t ref_head = 0;
+    auto ref_alloc = [&](uint32_t need, bool *whole) {
+        uint32_t h = ref_head, last = h;
+        *whole = true;
+        for (uint32_t i = 1; i < need; i++) {
+            *whole = *whole && ref_next[last] == last + 1;
+            last = ref_next[last];
+        }
+        ref_head = ref_next[last];
+        ref_next[last] = SP_NONE;
+        return h;
+    };
+    auto ref_release = [&](uint32_t h, uint32_t need) {
+        uint32_t last = h;
+        for (uint32_t i = 1; i < need; i++)
+            last = ref_next[last];
+        ref_next[last] = ref_head;
+        ref_head = h;
+    };
 
     auto release_one = [&](std::map<uint32_t, live_frame>::iterator it) {
         uint32_t h = it->first;
@@ -552,6 +590,7 @@ TEST_F(Scratchpad, RandomInterleavingConservesThePool)
         ASSERT_EQ(read_all(h), it->second.data);
         ASSERT_EQ(sp_release(&s, h), last);
         if (last) {
+            ref_release(h, sp_cells_for(&s, static_cast<uint32_t>(it->second.data.size())));
             cells -= sp_cells_for(&s, static_cast<uint32_t>(it->second.data.size()));
             bytes -= it->second.data.size();
             frees++;
@@ -577,6 +616,9 @@ TEST_F(Scratchpad, RandomInterleavingConservesThePool)
                 ASSERT_NE(h, SP_NONE);
                 ASSERT_LT(h, s.ncells);
                 ASSERT_EQ(live.count(h), 0u) << "handle " << h << " handed out twice";
+                bool ref_whole = false;
+                ASSERT_EQ(h, ref_alloc(need, &ref_whole));
+                ASSERT_EQ(s.whole[h] != 0, ref_whole) << "handle " << h;
                 live[h] = live_frame{std::move(data), refs};
                 cells += need;
                 bytes += len;
@@ -612,8 +654,7 @@ TEST_F(Scratchpad, RandomInterleavingConservesThePool)
         ASSERT_EQ(s.st.alloc_fail, fails);
         ASSERT_EQ(s.st.bytes_in, bytes_in);
         check_pool(s);
-        if (step % 97 == 0)
-            check_free_list(s);
+        check_free_list(s);
     }
     EXPECT_GT(fails, 0u) << "the run never filled the scratchpad";
     EXPECT_LE(cells_peak, s.ncells);

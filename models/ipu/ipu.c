@@ -77,8 +77,6 @@ void ipu_fini(ipu *u)
     ring_fini(&u->out);
 }
 
-bool ipu_can_accept(const ipu *u) { return !ring_full(&u->in); }
-
 /* Copies a borrowed frame's bytes into the slot's own buffer. */
 static void keep(ipu *u, ipu_slot *s)
 {
@@ -136,7 +134,7 @@ void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now)
 
 void ipu_push(ipu *u, const pkt *p, cycle_t now) { keep(u, queue(u, p, now)); }
 
-void ipu_keep_frames(ipu *u)
+void ipu_keep_borrowed(ipu *u)
 {
     /* the borrowed frames are usually the last pushed: walk back from the newest */
     for (uint32_t i = ring_count(&u->in); u->borrowed && i-- > 0;) {
@@ -144,15 +142,6 @@ void ipu_keep_frames(ipu *u)
         if (s->borrowed)
             keep(u, s);
     }
-}
-
-cycle_t ipu_next_cycle(const ipu *u)
-{
-    if (u->busy)
-        return u->blocked_out ? CYCLE_NEVER : u->done;
-    if (!ring_empty(&u->in) && !u->blocked_sp)
-        return u->now;
-    return CYCLE_NEVER;
 }
 
 /* Hands the finished frame's events to the out-queue, or counts its drop. Returns false when
@@ -248,12 +237,3 @@ unsigned ipu_advance(ipu *u, cycle_t now)
     }
     return work;
 }
-
-const event *ipu_front_out(const ipu *u)
-{
-    return ring_empty(&u->out) ? NULL : (const event *)ring_front(&u->out);
-}
-
-void ipu_pop_out(ipu *u) { ring_pop(&u->out); }
-
-bool ipu_idle(const ipu *u) { return !u->busy && ring_empty(&u->in) && ring_empty(&u->out); }

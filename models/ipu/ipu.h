@@ -167,7 +167,7 @@ void ipu_cfg_default(ipu_cfg *c);
 int ipu_init(ipu *u, const ipu_cfg *c, scratchpad *sp, sim_err *err);
 void ipu_fini(ipu *u);
 
-bool ipu_can_accept(const ipu *u);
+static inline bool ipu_can_accept(const ipu *u) { return !ring_full(&u->in); }
 /* Copies the frame into the input queue (p->data is only borrowed for the call; each slot
  * owns a buffer that grows to the largest frame it has held, so memory stays bounded by
  * in_depth times the largest frame). Counts frames and wire bytes. pre: ipu_can_accept. */
@@ -181,23 +181,42 @@ void ipu_push(ipu *u, const pkt *p, cycle_t now);
  * buffer that cannot grow, for want of host memory, truncates a frame only when it is copied).
  * pre: ipu_can_accept. */
 void ipu_push_borrowed(ipu *u, const pkt *p, cycle_t now);
-/* Copies every borrowed frame still in the input queue into its slot's own buffer. */
-void ipu_keep_frames(ipu *u);
+/* Copies every borrowed frame still in the input queue into its slot's own buffer (inline: most
+ * calls find none; ipu_keep_borrowed is the copying part). */
+void ipu_keep_borrowed(ipu *u);
+static inline void ipu_keep_frames(ipu *u)
+{
+    if (u->borrowed)
+        ipu_keep_borrowed(u);
+}
 /* The next cycle at which the IPU has work it can do by itself, or CYCLE_NEVER (idle, or
  * waiting for scratchpad cells or out-queue room: the caller calls ipu_advance again when
  * those free up). */
-cycle_t ipu_next_cycle(const ipu *u);
+static inline cycle_t ipu_next_cycle(const ipu *u)
+{
+    if (u->busy)
+        return u->blocked_out ? CYCLE_NEVER : u->done;
+    if (!ring_empty(&u->in) && !u->blocked_sp)
+        return u->now;
+    return CYCLE_NEVER;
+}
 /* Does everything due at or before now; returns the number of frames started plus finished
  * (dropped frames included). A frame starts at the now of the call that starts it, so the
  * caller calls this at next_cycle() and after each push, pop_out and scratchpad release. */
 unsigned ipu_advance(ipu *u, cycle_t now);
 /* The oldest event of the out-queue in place (no copy), or NULL when it is empty; valid until
  * the next ipu_pop_out or ipu_advance. */
-const event *ipu_front_out(const ipu *u);
+static inline const event *ipu_front_out(const ipu *u)
+{
+    return ring_empty(&u->out) ? NULL : (const event *)ring_front(&u->out);
+}
 /* Removes the oldest event. pre: the out-queue is not empty. */
-void ipu_pop_out(ipu *u);
+static inline void ipu_pop_out(ipu *u) { ring_pop(&u->out); }
 /* True when no frame is queued or in the engine and the out-queue is empty. */
-bool ipu_idle(const ipu *u);
+static inline bool ipu_idle(const ipu *u)
+{
+    return !u->busy && ring_empty(&u->in) && ring_empty(&u->out);
+}
 
 #ifdef __cplusplus
 }

@@ -103,12 +103,49 @@ static inline uint64_t ld64(const uint8_t *b)
     return w;
 }
 
-/* Inline in the parser, where the pseudo-header's and the IPv4 header's sums have constant or
- * near-constant lengths the compiler specialises; ipu_csum_add is the same for other callers. */
-static inline __attribute__((always_inline)) uint32_t csum_add(uint32_t sum, const uint8_t *b,
-                                                               size_t n)
+/* A 16-bit word of network byte order as this host's sum sees it (csum_from). */
+static inline uint32_t net16_native(uint32_t v)
 {
-    uint64_t lo = 0, carries = 0, w;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return ((v & 0xffu) << 8) | ((v >> 8) & 0xffu);
+#else
+    return v & 0xffffu;
+#endif
+}
+
+/* Inline in the parser, where the IPv4 header's sum has a constant or near-constant length the
+ * compiler specialises; ipu_csum_add is the same for other callers. start is a sum already in
+ * this host's word order (below 2^63), to which the bytes are added before the one fold. */
+static inline __attribute__((always_inline)) uint32_t csum_from(uint32_t sum, uint64_t start,
+                                                                const uint8_t *b, size_t n)
+{
+    uint64_t lo = start, carries = 0, w;
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* x86-64: one add-with-carry per 8 bytes, the carry kept in the flags across the whole loop
+     * (lea and dec leave it alone) and added back at the end (end-around carry: a carry out of
+     * 64 bits is worth 1 modulo 2^64 - 1, as below) */
+    if (n >= 64) {
+        size_t blocks = n / 64;
+        __asm__("clc\n\t"
+                "1:\n\t"
+                "adcq 0(%[p]), %[a]\n\t"
+                "adcq 8(%[p]), %[a]\n\t"
+                "adcq 16(%[p]), %[a]\n\t"
+                "adcq 24(%[p]), %[a]\n\t"
+                "adcq 32(%[p]), %[a]\n\t"
+                "adcq 40(%[p]), %[a]\n\t"
+                "adcq 48(%[p]), %[a]\n\t"
+                "adcq 56(%[p]), %[a]\n\t"
+                "leaq 64(%[p]), %[p]\n\t"
+                "decq %[k]\n\t"
+                "jnz 1b\n\t"
+                "adcq $0, %[a]"
+                : [a] "+r"(lo), [p] "+r"(b), [k] "+r"(blocks)
+                :
+                : "cc", "memory");
+        n &= 63;
+    }
+#endif
     while (n >= 32) {
         w = ld64(b);
         lo += w;
@@ -155,15 +192,15 @@ static inline __attribute__((always_inline)) uint32_t csum_add(uint32_t sum, con
     }
     lo += tail;
     carries += lo < tail;
-    /* a carry is worth 2^64, which is 1 modulo 2^64 - 1 (and so modulo 0xffff): add it back in */
+    /* a carry is worth 2^64, which is 1 modulo 2^64 - 1 (and so modulo 0xffff): add it back in;
+     * each fold below adds the halves with the carry out of them added back in, which keeps
+     * the value modulo 0xffff and zero only for an all-zero sum */
     uint64_t acc = lo + carries;
     acc += acc < carries;
-    acc = (acc & 0xffffffffu) + (acc >> 32);
-    acc = (acc & 0xffffffffu) + (acc >> 32);
-    acc = (acc & 0xffffu) + (acc >> 16);
-    acc = (acc & 0xffffu) + (acc >> 16);
-    acc = (acc & 0xffffu) + (acc >> 16);
-    uint32_t s = (uint32_t)acc;
+    uint32_t hi32 = (uint32_t)(acc >> 32), s = (uint32_t)acc + hi32;
+    s += s < hi32;
+    s = (s & 0xffffu) + (s >> 16); /* at most 0x1fffe */
+    s = (s & 0xffffu) + (s >> 16);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     s = ((s & 0xffu) << 8) | (s >> 8);
 #endif
@@ -172,6 +209,12 @@ static inline __attribute__((always_inline)) uint32_t csum_add(uint32_t sum, con
     t = (t & 0xffffu) + (t >> 16);
     t = (t & 0xffffu) + (t >> 16);
     return (uint32_t)t;
+}
+
+static inline __attribute__((always_inline)) uint32_t csum_add(uint32_t sum, const uint8_t *b,
+                                                               size_t n)
+{
+    return csum_from(sum, 0, b, n);
 }
 
 uint32_t ipu_csum_add(uint32_t sum, const uint8_t *b, size_t n) { return csum_add(sum, b, n); }
@@ -212,12 +255,21 @@ static void emit_other(ipu_parse_out *out, uint32_t off, uint32_t len)
     add_ev(out, EV_OTHER);
 }
 
-/* Sum of the pseudo-header (RFC 793 / RFC 8200 §8.1), not folded. ip is the IP header. */
-static inline uint32_t pseudo_sum(const uint8_t *ip, unsigned af, uint8_t proto, uint32_t l4len)
+/* The transport checksum over the pseudo-header (RFC 793 / RFC 8200 §8.1) and the l4len bytes at
+ * t, folded: 0xffff when it checks out. ip is the IP header. The pseudo-header's words are added
+ * in this host's word order straight into the segment's sum (one fold for both). */
+static inline __attribute__((always_inline)) uint16_t
+l4_csum(const uint8_t *ip, unsigned af, uint8_t proto, const uint8_t *t, uint32_t l4len)
 {
-    if (af == 4)
-        return csum_add(0, ip + 12, 8) + proto + l4len;
-    return csum_add(0, ip + 8, 32) + (l4len >> 16) + (l4len & 0xffffu) + proto;
+    uint64_t p = net16_native(proto) + net16_native(l4len >> 16) + net16_native(l4len);
+    const size_t naddr = af == 4 ? 2 : 8; /* 32-bit words of the two addresses */
+    const uint8_t *a = ip + (af == 4 ? 12 : 8);
+    for (size_t i = 0; i < naddr; i++) {
+        uint32_t v;
+        memcpy(&v, a + 4 * i, sizeof v);
+        p += v;
+    }
+    return ipu_csum_fold(csum_from(0, p, t, l4len));
 }
 
 /* Walks the TCP options in o[0, n); fills ev. Returns false on a malformed option. */
@@ -620,8 +672,7 @@ void ipu_parse_with(const pkt *p, bool verify, bool verify_icrc, ipu_parse_out *
         e->key.dport = rd16(t + 2);
         if (!tcp_options(t + 20, doff - 20, e))
             return drop(out, DROP_MALFORMED, IPU_CK_TCP_OPT);
-        if (verify &&
-            ipu_csum_fold(ipu_csum_add(pseudo_sum(ip, af, proto, l4len), t, l4len)) != 0xffff)
+        if (verify && l4_csum(ip, af, proto, t, l4len) != 0xffff)
             return drop(out, DROP_BAD_CHECKSUM, IPU_CK_TCP_CSUM);
         e->seq = rd32(t + 4);
         e->ack = rd32(t + 8);
@@ -657,8 +708,7 @@ void ipu_parse_with(const pkt *p, bool verify, bool verify_icrc, ipu_parse_out *
             if (rd16(t + 6) == 0) { /* "no checksum": allowed over IPv4 only (RFC 8200 §8.1) */
                 if (af == 6)
                     return drop(out, DROP_BAD_CHECKSUM, IPU_CK_UDP_CSUM);
-            } else if (ipu_csum_fold(ipu_csum_add(pseudo_sum(ip, af, proto, ulen), t, ulen)) !=
-                       0xffff) {
+            } else if (l4_csum(ip, af, proto, t, ulen) != 0xffff) {
                 return drop(out, DROP_BAD_CHECKSUM, IPU_CK_UDP_CSUM);
             }
         }

@@ -44,7 +44,8 @@ int sp_init(scratchpad *s, const sp_cfg *c, sim_err *err)
     s->len = calloc(s->ncells, sizeof *s->len);
     s->refs = calloc(s->ncells, sizeof *s->refs);
     s->whole = calloc(s->ncells, sizeof *s->whole);
-    if (!s->mem || !s->next || !s->len || !s->refs || !s->whole) {
+    s->run = malloc(sizeof *s->run * s->ncells);
+    if (!s->mem || !s->next || !s->len || !s->refs || !s->whole || !s->run) {
         sp_fini(s);
         return sim_err_set(err, "scratchpad: out of memory for %u bytes", c->capacity);
     }
@@ -52,6 +53,7 @@ int sp_init(scratchpad *s, const sp_cfg *c, sim_err *err)
         s->next[i] = i + 1 < s->ncells ? i + 1 : SP_NONE;
     s->free_head = 0;
     s->free_count = s->ncells;
+    s->head_run = s->ncells;
     return 0;
 }
 
@@ -62,6 +64,8 @@ void sp_fini(scratchpad *s)
     free(s->len);
     free(s->refs);
     free(s->whole);
+    free(s->run);
+    s->run = NULL;
     s->mem = NULL;
     s->next = s->len = NULL;
     s->refs = NULL;
@@ -126,21 +130,44 @@ uint32_t sp_alloc(scratchpad *s, const uint8_t *data, uint32_t len, uint16_t ref
         s->st.alloc_fail++;
         return SP_NONE;
     }
-    uint32_t h = s->free_head, last = h;
+    const uint32_t h = s->free_head;
+    uint32_t last, rem; /* rem: cells of last's run from last on */
     bool whole = true;
-    for (uint32_t i = 1; i < need; i++) {
-        uint32_t c = s->next[last];
-        whole = whole && c == last + 1;
-        last = c;
+    if (need <= s->head_run) { /* the usual case: the cells h .. h + need - 1 */
+        last = h + need - 1;
+        rem = s->head_run - need + 1;
+    } else { /* across runs: walk them */
+        last = h;
+        rem = s->head_run;
+        for (uint32_t i = 1; i < need; i++) {
+            if (rem > 1) {
+                last++;
+                rem--;
+            } else {
+                last = s->next[last];
+                rem = s->run[last];
+                whole = false;
+            }
+        }
     }
-    s->free_head = s->next[last];
+    if (rem > 1) { /* the rest of the run stays at the head */
+        s->free_head = last + 1;
+        s->head_run = rem - 1;
+    } else {
+        s->free_head = s->next[last];
+        s->head_run = s->free_head == SP_NONE ? 0 : s->run[s->free_head];
+    }
     s->next[last] = SP_NONE;
     s->free_count -= need;
     s->len[h] = len;
     s->refs[h] = refs ? refs : 1;
     s->whole[h] = whole;
-    if (data)
-        copy(s, h, 0, (uint8_t *)data, len, true);
+    if (data && len) { /* (memcpy wants a valid pointer even for no bytes) */
+        if (whole)     /* one block: the usual case, without copy's cell walk */
+            memcpy(s->mem + (size_t)h * s->cfg.cell, data, len);
+        else
+            copy(s, h, 0, (uint8_t *)data, len, true);
+    }
     s->st.allocs++;
     s->st.bytes_in += len;
     s->st.cells_used += need;
@@ -159,12 +186,39 @@ bool sp_release(scratchpad *s, uint32_t h)
     if (--s->refs[h])
         return false;
     uint32_t need = sp_cells_for(s, s->len[h]);
-    uint32_t last = h;
-    if (s->whole[h]) /* its cells are h, h+1, ...: no chain to walk */
+    const uint32_t old = s->free_head;
+    uint32_t last, first_run, seg = h;
+    if (s->whole[h]) { /* its cells are h, h+1, ...: no chain to walk */
         last = h + need - 1;
+        first_run = need;
+    } else { /* note each run of the chain */
+        last = h;
+        first_run = 0;
+        for (uint32_t i = 1; i < need; i++) {
+            uint32_t c = s->next[last];
+            if (c != last + 1) {
+                if (seg == h)
+                    first_run = last - seg + 1;
+                else
+                    s->run[seg] = last - seg + 1;
+                seg = c;
+            }
+            last = c;
+        }
+        if (seg == h)
+            first_run = last - h + 1;
+    }
+    /* the chain's last run goes on into the old head's when that is the next cell */
+    uint32_t tail = last - seg + 1;
+    if (old != SP_NONE && old == last + 1)
+        tail += s->head_run;
+    else if (old != SP_NONE)
+        s->run[old] = s->head_run;
+    if (seg == h)
+        first_run = tail;
     else
-        for (uint32_t i = 1; i < need; i++)
-            last = s->next[last];
+        s->run[seg] = tail;
+    s->head_run = first_run;
     s->next[last] = s->free_head;
     s->free_head = h;
     s->free_count += need;

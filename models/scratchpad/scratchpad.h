@@ -42,6 +42,14 @@ typedef struct scratchpad {
                        so that its bytes are one block at mem + h * cell */
     uint32_t free_head;
     uint32_t free_count;
+    /* Runs of the free list, so that taking a frame's cells (usually one run) needs no walk:
+     * head_run is the number of cells free_head, free_head + 1, ... that follow each other in
+     * the free list (0 when it is empty), and run[c], for a free cell c that follows a cell of
+     * the list other than c - 1, is the same count from c (the free list below its head never
+     * changes, so these stay true until c becomes the head). Bookkeeping only: the free list
+     * and the cells it hands out are those of the plain list. */
+    uint32_t head_run;
+    uint32_t *run;
     sp_stats st;
 } scratchpad;
 
