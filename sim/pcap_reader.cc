@@ -4,11 +4,62 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 
 namespace {
+
+// A mapped file that shrinks under the run makes a read past its new end a SIGBUS. For the map
+// (one at a time: the trace being read) that becomes the one-line error and exit status 1 of
+// any bad input; a SIGBUS anywhere else keeps its default action.
+struct MappedTrace {
+    const uint8_t *base = nullptr;
+    size_t len = 0;
+    char msg[512] = "";
+    size_t msg_len = 0;
+};
+MappedTrace g_mapped;
+struct sigaction g_old_bus;
+
+void on_sigbus(int sig, siginfo_t *info, void *)
+{
+    const auto *a = static_cast<const uint8_t *>(info->si_addr);
+    if (g_mapped.base && a >= g_mapped.base && a < g_mapped.base + g_mapped.len) {
+        ssize_t w = write(STDERR_FILENO, g_mapped.msg, g_mapped.msg_len);
+        (void)w;
+        _exit(1);
+    }
+    sigaction(SIGBUS, &g_old_bus, nullptr);
+    raise(sig);
+}
+
+void watch_map(const std::string &path, const uint8_t *base, size_t len)
+{
+    if (g_mapped.base)
+        return; // another map is watched already
+    int n = std::snprintf(g_mapped.msg, sizeof g_mapped.msg,
+                          "sppsim: %s: the file shrank while it was read\n", path.c_str());
+    g_mapped.msg_len = n < 0 ? 0 : std::min(static_cast<size_t>(n), sizeof g_mapped.msg - 1);
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &g_old_bus) == 0) {
+        g_mapped.len = len;
+        g_mapped.base = base;
+    }
+}
+
+void unwatch_map(const uint8_t *base)
+{
+    if (!base || g_mapped.base != base)
+        return;
+    g_mapped.base = nullptr;
+    sigaction(SIGBUS, &g_old_bus, nullptr);
+}
 
 bool map_dlt(int dlt, link_type *out)
 {
@@ -101,8 +152,10 @@ PcapReader::~PcapReader()
 {
     if (p_)
         pcap_close(p_);
-    if (map_base_)
+    if (map_base_) {
+        unwatch_map(map_base_);
         munmap(const_cast<uint8_t *>(map_base_), map_len_);
+    }
 }
 
 // True for a plain pcap file of this host's byte order, version 2.4 (see the header); notes
@@ -135,6 +188,7 @@ void PcapReader::try_map(int fd)
     madvise(m, static_cast<size_t>(size_), MADV_SEQUENTIAL);
     map_ = map_base_ = static_cast<const uint8_t *>(m);
     map_len_ = size_;
+    watch_map(path_, map_base_, map_len_);
     pos_ = released_ = 24;
     snap_ = static_cast<uint32_t>(pcap_snapshot(p_));
 }

@@ -234,4 +234,28 @@ TEST(PcapReader, FractionReadFollowsTheMap)
     EXPECT_DOUBLE_EQ(rd.fraction_read(), (24.0 + 116.0) / (24.0 + 232.0));
 }
 
+// A mapped file cut short under the reader: reading past its new end is a SIGBUS, which the
+// reader turns into the one-line error of any bad input and exit status 1 (no crash, no core).
+TEST(PcapReaderDeathTest, FileShrinkingUnderTheMapIsAnError)
+{
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    std::vector<Rec> recs;
+    for (uint32_t i = 0; i < 3000; i++)
+        recs.push_back(frame(i, i, 1000, i));
+    std::string path = write_pcap("shrinks.pcap", 0xa1b2c3d4u, 65535, recs);
+    auto read_all = [&] {
+        PcapReader rd(path);
+        const uint8_t *d;
+        uint32_t caplen, len;
+        uint64_t ts;
+        ASSERT_TRUE(rd.next(&d, &caplen, &len, &ts));
+        ASSERT_EQ(truncate(path.c_str(), 4096), 0); // whole pages gone from under the map
+        volatile uint32_t sum = 0;
+        while (rd.next(&d, &caplen, &len, &ts))
+            sum = sum + d[caplen - 1];
+    };
+    EXPECT_EXIT(read_all(), testing::ExitedWithCode(1),
+                "^sppsim: .*shrinks.pcap: the file shrank while it was read\n$");
+}
+
 } // namespace
