@@ -65,7 +65,7 @@ int cluster_init(cluster *c, const cluster_cfg *cfg, const core_cfg *ccfg, const
         return sim_err_set(err, "cluster: out of memory for %u cores", cfg->cores);
     }
     for (uint32_t i = 0; i < nrecs; i++) /* the first record on top */
-        c->free_recs[i] = &c->pool[nrecs - 1 - i];
+        c->free_recs[i] = nrecs - 1 - i;
     c->nfree = nrecs;
     c->cfg = *cfg;
     c->sp = sp;
@@ -213,7 +213,8 @@ static void start(cluster *c, unsigned i)
     cluster_slot *s = &c->slots[i];
     const cluster_qjob *q = ring_front(&s->in);
     cycle_t t = start_cycle(s);
-    cluster_done *d = c->free_recs[--c->nfree]; /* a core not busy: cluster.h says one is free */
+    cluster_done *d =
+        &c->pool[c->free_recs[--c->nfree]]; /* a core not busy: cluster.h says one is free */
     s->done = d;
     d->ev = q->j.ev;
     d->core = i;
@@ -337,7 +338,7 @@ bool cluster_peek_out(const cluster *c, cluster_done *d)
 
 void cluster_pop_out(cluster *c)
 {
-    c->free_recs[c->nfree++] = *(cluster_done **)ring_front(&c->out);
+    c->free_recs[c->nfree++] = (uint32_t)(*(cluster_done **)ring_front(&c->out) - c->pool);
     ring_pop(&c->out);
     if (c->nblocked)
         c->due = 0; /* room: the blocked results are due at once */

@@ -105,7 +105,7 @@ typedef struct cluster {
      * the pool (cores + out_depth records: one per busy core, one per out-queue entry), which
      * its core holds and then the out-queue, until cluster_pop_out gives it back. */
     cluster_done *pool;
-    cluster_done **free_recs; /* the records not in use (the last freed on top) */
+    uint32_t *free_recs; /* pool indices of the records not in use (the last freed on top) */
     uint32_t nfree;
     ring out;              /* cluster_done *, into the pool */
     cycle_t now;           /* latest cycle seen by push or advance */

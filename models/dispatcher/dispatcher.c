@@ -148,25 +148,25 @@ struct disp {
     uint32_t pool_used;
 
     /* the engine */
-    bool busy;          /* an item has been decided; its result waits for end */
-    bool blocked;       /* ... and, past end, for out-queue room */
-    bool has_out;       /* the item leaves a record (false: it parked) */
-    bool unannounced;   /* the record is the first of its packet to leave */
-    bool pool_stalled;  /* stall_pending_full counted for the current episode */
     cycle_t end;        /* when the item's result is due */
     cycle_t free;       /* when the engine can take the next item */
     cycle_t now;        /* latest cycle seen */
     disp_out *res;      /* the item's record: the out-queue's next slot, or spill when full */
     disp_out spill;     /* the record of an item taken while the out-queue was full */
-    bool settled;       /* disp_advance(settled_at) found nothing more to do, and nothing */
-    cycle_t settled_at; /* that could change it has happened since */
+    cycle_t settled_at; /* settled: disp_advance(settled_at) found nothing more to do, and */
+    bool settled;       /* nothing that could change it has happened since */
+    bool busy;          /* an item has been decided; its result waits for end */
+    bool blocked;       /* ... and, past end, for out-queue room */
+    bool has_out;       /* the item leaves a record (false: it parked) */
+    bool unannounced;   /* the record is the first of its packet to leave */
+    bool pool_stalled;  /* stall_pending_full counted for the current episode */
 
     /* the fate of the last network packet (claim 1: its events share it) */
     bool fate_valid;
     bool fate_announced;
     uint8_t fate_reason; /* DROP_REASON_COUNT: went to fate_flow */
-    uint64_t fate_pkt;
     uint32_t fate_flow;
+    uint64_t fate_pkt;
 
     uint32_t rr[1u << DISP_MAX_CLUSTERS]; /* round_robin: next index per cluster set */
     uint32_t load[DISP_MAX_CLUSTERS][DISP_MAX_CORES];
