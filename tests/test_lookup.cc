@@ -712,10 +712,10 @@ TEST_F(Lookup, ManyTimersFireInTickFlowIdOrder)
     EXPECT_EQ(luc_get_stats(l)->timers_fired, want.size());
 }
 
-// The wheel's buckets are kept in tick order (a bucket's head is its earliest timer): over a
-// random mix of arms, re-arms (earlier and later), cancels and advances on a small wheel (many
-// revolutions share a bucket), luc_next_timer is always the earliest armed tick, and every
-// advance fires exactly the due timers, by tick, then flow, then id.
+// The earliest armed timer stays exact: over a random mix of arms, re-arms (earlier and later),
+// cancels and advances on a small wheel (many revolutions share a bucket), luc_next_timer is always
+// the earliest armed tick, and every advance fires exactly the due timers, by tick, then flow, then
+// id.
 TEST_F(Lookup, SortedBucketsKeepTheEarliestTimerExact)
 {
     cfg.timer_slots = 8;
@@ -783,6 +783,156 @@ TEST_F(Lookup, FullTimerQueueHoldsDueTimersArmed)
     EXPECT_EQ(e.flow, 3u);
     luc_pop_timer(l);
     EXPECT_EQ(luc_next_cycle(l), CYCLE_NEVER);
+}
+
+// A reference model of the timers' observable behaviour, against which the controller is checked
+// step by step over a random mix of arms, re-arms (earlier, later, the same tick), cancels,
+// advances and pops of a small timer queue: at each tick the armed timers of that tick fire
+// lowest entry (flow * LUC_TIMERS + id) first, as many as the queue has room for; the rest stay
+// armed for the next advance; a full queue is counted once per wait. Exact events, counts,
+// next cycles and stats.
+struct TimerModel {
+    uint64_t tc;
+    size_t cap;
+    std::vector<uint64_t> tick; // per entry; UINT64_MAX: unarmed
+    std::vector<uint32_t> queue;
+    bool blocked = false;
+    uint64_t set = 0, cancelled = 0, fired = 0, peak = 0, stalls = 0;
+    size_t Armed() const
+    {
+        return (size_t)std::count_if(tick.begin(), tick.end(),
+                                     [](uint64_t t) { return t != UINT64_MAX; });
+    }
+    void Set(uint32_t e, cycle_t x)
+    {
+        set++;
+        tick[e] = (x + tc - 1) / tc;
+        peak = std::max<uint64_t>(peak, Armed());
+    }
+    void Cancel(uint32_t e)
+    {
+        if (tick[e] != UINT64_MAX)
+            cancelled++;
+        tick[e] = UINT64_MAX;
+    }
+    uint64_t Least() const { return *std::min_element(tick.begin(), tick.end()); }
+    unsigned Advance(cycle_t now)
+    {
+        unsigned n = 0;
+        for (;;) {
+            uint64_t t = Least();
+            if (t == UINT64_MAX || t > now / tc)
+                break;
+            if (queue.size() == cap) {
+                if (!blocked)
+                    stalls++;
+                blocked = true;
+                break;
+            }
+            for (uint32_t e = 0; e < tick.size() && queue.size() < cap; e++)
+                if (tick[e] == t) {
+                    queue.push_back(e);
+                    tick[e] = UINT64_MAX;
+                    fired++;
+                    n++;
+                }
+            blocked = false;
+        }
+        return n;
+    }
+    cycle_t NextTimer(cycle_t now) const
+    {
+        uint64_t t = Least();
+        if (t == UINT64_MAX || (blocked && queue.size() == cap))
+            return CYCLE_NEVER;
+        return std::max<cycle_t>(t * tc, now);
+    }
+};
+
+TEST_F(Lookup, TimersMatchAReferenceModelWithASmallTimerQueue)
+{
+    for (uint32_t depth : {1u, 3u, 16u}) {
+        luc_free(l);
+        l = nullptr;
+        cfg.timer_slots = 8;
+        cfg.timer_tick_cycles = 10;
+        cfg.out_depth = depth;
+        Start(40);
+        TimerModel m{10, depth, std::vector<uint64_t>(40 * LUC_TIMERS, UINT64_MAX), {}};
+        std::mt19937 rng(depth);
+        cycle_t now = 0;
+        for (int i = 0; i < 30000; i++) {
+            uint32_t e = rng() % m.tick.size();
+            unsigned op = rng() % 16;
+            if (op < 5) { // arm or re-arm, earlier or later, often at a tick others have
+                cycle_t x = now + (rng() % 4 ? (rng() % 8) * 10 : rng() % 3000);
+                luc_timer_set(l, e / LUC_TIMERS, e % LUC_TIMERS, x, now);
+                m.Set(e, x);
+            } else if (op < 6 && m.tick[e] != UINT64_MAX) { // re-arm at the same tick
+                cycle_t x = m.tick[e] * 10 - rng() % 10;
+                luc_timer_set(l, e / LUC_TIMERS, e % LUC_TIMERS, x, now);
+                m.Set(e, x);
+            } else if (op < 8) {
+                luc_timer_cancel(l, e / LUC_TIMERS, e % LUC_TIMERS);
+                m.Cancel(e);
+            } else if (op < 12) {
+                now += rng() % 30;
+                ASSERT_EQ(luc_advance(l, now), m.Advance(now)) << depth << " " << i;
+            } else { // the consumer takes a few events
+                for (unsigned k = rng() % 4; k && !m.queue.empty(); k--) {
+                    const event *ev = luc_front_timer(l);
+                    ASSERT_NE(ev, nullptr) << depth << " " << i;
+                    EXPECT_EQ(ev->flow * LUC_TIMERS + ev->arg, m.queue.front()) << i;
+                    EXPECT_EQ(ev->type, EV_TCP_RTO + ev->arg);
+                    m.queue.erase(m.queue.begin());
+                    luc_pop_timer(l);
+                }
+            }
+            ASSERT_EQ(luc_timers_armed(l), m.Armed()) << depth << " " << i;
+            ASSERT_EQ(luc_next_timer(l), m.NextTimer(now)) << depth << " " << i;
+        }
+        const luc_stats *s = luc_get_stats(l);
+        EXPECT_EQ(s->timers_set, m.set);
+        EXPECT_EQ(s->timers_cancelled, m.cancelled);
+        EXPECT_EQ(s->timers_fired, m.fired);
+        EXPECT_EQ(s->timers_peak, m.peak);
+        EXPECT_EQ(s->stall_out_full, m.stalls);
+        EXPECT_GT(m.fired, 1000u);
+        EXPECT_GT(m.stalls, depth == 16 ? 0u : 100u);
+    }
+}
+
+// Many timers at a few equal ticks, armed in a scrambled order over thousands of flows: each
+// tick's timers fire in index order, split over passes by the timer queue's room.
+TEST_F(Lookup, ThousandsOfTimersAtEqualTicksFireInIndexOrder)
+{
+    cfg.timer_tick_cycles = 100;
+    cfg.out_depth = 7;
+    const uint32_t flows = 3000;
+    Start(flows);
+    std::vector<uint32_t> order(flows * LUC_TIMERS);
+    for (uint32_t e = 0; e < order.size(); e++)
+        order[e] = e;
+    std::shuffle(order.begin(), order.end(), std::mt19937(3));
+    for (uint32_t e : order) // tick 1 + e % 3; every fifth entry first far away, then moved in
+        if (e % 5 == 0) {
+            luc_timer_set(l, e / LUC_TIMERS, e % LUC_TIMERS, 1000000, 0);
+        }
+    for (uint32_t e : order)
+        luc_timer_set(l, e / LUC_TIMERS, e % LUC_TIMERS, 100 * (1 + e % 3), 0);
+    EXPECT_EQ(luc_get_stats(l)->timers_peak, order.size());
+    std::vector<uint32_t> got;
+    std::vector<cycle_t> when;
+    for (auto &p : Timers()) {
+        got.push_back(p.second.flow * LUC_TIMERS + p.second.arg);
+        when.push_back(p.first);
+    }
+    ASSERT_EQ(got.size(), order.size());
+    for (uint32_t i = 0, k = 0; k < 3; k++)
+        for (uint32_t e = k; e < order.size(); e += 3, i++) {
+            ASSERT_EQ(got[i], e) << i;
+            ASSERT_EQ(when[i], 100 * (k + 1)) << i; // the consumer keeps up: no pass waits
+        }
 }
 
 TEST_F(Lookup, NextCycleIsTheEarliestOfEngineJobsAndTimers)

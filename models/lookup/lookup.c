@@ -17,12 +17,15 @@
  *     (so they can still be cancelled) and fire once room appears, in the same order;
  *   - a request whose proxy is out of range (a caller bug) gets a zeroed slot, fresh timing.
  *
- * Timers: a hashed wheel of cfg.timer_slots buckets; tick k lives in bucket k % timer_slots and
- * every entry keeps its absolute tick, so timers more than one revolution ahead share a bucket
- * with nearer ones and are told apart by tick; each bucket is kept in tick order, so its head is
- * its earliest entry, whose tick the bucket keeps too. hint is a lower bound of every armed tick,
- * made exact again (by scanning the buckets' head ticks forward from it) whenever the entry at
- * hint goes, so luc_next_cycle reads it in O(1).
+ * Timers: the model is a wheel of cfg.timer_slots buckets, but its observable behaviour is only
+ * "at each tick, the armed entries of that tick fire, lowest index (flow * LUC_TIMERS + id)
+ * first, as many as the timer queue has room for", so the host keeps the armed timers in one
+ * contiguous 4-ary min-heap on (tick, index), with the heap position of every entry in tpos[]
+ * (NIL: unarmed). The heap's root is the next to fire, and its tick is hint (exact at all
+ * times), so luc_next_cycle reads it in O(1). The heap holds only armed timers, contiguous (a
+ * node's 4 children share a 64-byte line): an arm or a firing moves along one path of it
+ * (log4 of the armed count), where the wheel's sorted bucket lists were walked entry by entry
+ * (docs/performance.md has the measurements).
  *
  * Jobs: a request's luc_job is built once, at luc_push, in an entry of a pool (in_depth + slots
  * entries: one per queued request and per busy slot); the in-queue, the slot and the out-queue
@@ -121,15 +124,11 @@ typedef struct luc_flow {    /* per-flow metadata, together for one cache line p
     uint8_t proto;           /* the protocol of its events (its timers expire as it) */
 } luc_flow;
 
-typedef struct luc_bucket { /* a timer wheel bucket */
-    uint64_t tick; /* its head's (so that a scan of the wheel reads no entry); TICK_NONE: empty */
-    uint32_t head; /* its earliest entry, or NIL */
-} luc_bucket;
-
-typedef struct luc_tm { /* a timer entry: flow * LUC_TIMERS + id */
-    uint64_t tick;      /* TICK_NONE: unarmed */
-    uint32_t prev, next;
-} luc_tm;
+typedef struct luc_tent { /* an armed timer in the timer heap */
+    uint64_t tick;
+    uint32_t e; /* its entry: flow * LUC_TIMERS + id */
+    uint32_t pad;
+} luc_tent;
 
 struct luc {
     luc_cfg cfg;
@@ -163,12 +162,12 @@ struct luc {
     uint32_t nheap;
     /* flow-state cache: an LRU list threaded through fl[].c_prev/c_next (head = most recent) */
     uint32_t c_head, c_tail, c_count;
-    luc_tm *tm; /* timers: entry flow * LUC_TIMERS + id */
-    luc_bucket *wheel;
-    uint32_t armed;
-    uint64_t hint;    /* lower bound of the armed ticks (exact between calls); TICK_NONE: none */
+    uint32_t *tpos;   /* per timer entry (flow * LUC_TIMERS + id): its heap position, or NIL */
+    void *tmem;       /* the timer heap's allocation */
+    luc_tent *th;     /* the timer heap: th[0] is the root; children of i: 4i+1 .. 4i+4 */
+    uint32_t armed;   /* timers in the heap */
+    uint64_t hint;    /* the earliest armed tick (th[0].tick); TICK_NONE: none */
     cycle_t hint_cyc; /* cycle_of(hint) (CYCLE_NEVER for none) */
-    uint32_t *pick;   /* out_depth entries: the timers one firing pass emits */
     bool tq_blocked;  /* due timers wait for timer-queue room (counted once) */
     /* next_work's result, kept until a call that changes the state it reads (nw_ok false) */
     cycle_t nw;
@@ -275,11 +274,12 @@ luc *luc_new_protos(const luc_cfg *cfg, uint32_t flows, const uc_image *img,
     l->slots = alloc_zero(cfg->slots, sizeof *l->slots);
     l->free_slots = alloc_zero(cfg->slots, sizeof *l->free_slots);
     l->heap = alloc_zero(cfg->slots, sizeof *l->heap);
-    l->tm = alloc_zero(nt, sizeof *l->tm);
-    l->wheel = alloc_zero(cfg->timer_slots, sizeof *l->wheel);
-    l->pick = alloc_zero(cfg->out_depth, sizeof *l->pick);
+    l->tpos = malloc(nt * sizeof *l->tpos);
+    /* th[-3 .. -1] pad the start so that each node's 4 children (4i+1 .. 4i+4) share a line */
+    l->tmem = aligned_alloc(64, ((nt + 3) * sizeof(luc_tent) + 63) / 64 * 64);
+    l->th = l->tmem ? (luc_tent *)l->tmem + 3 : NULL;
     bool ok = l->records && l->fl && l->pool && l->pool_free && l->slotbuf && l->slots &&
-              l->free_slots && l->heap && l->tm && l->wheel && l->pick;
+              l->free_slots && l->heap && l->tpos && l->th;
     if (!ok) {
         sim_err_set(err, "lookup: out of memory for %u flows of %u bytes and %u slots", flows,
                     l->ws, cfg->slots);
@@ -293,9 +293,7 @@ luc *luc_new_protos(const luc_cfg *cfg, uint32_t flows, const uc_image *img,
     for (uint32_t i = 0; i < l->npool; i++)
         l->pool_free[i] = l->npool - 1 - i;
     for (size_t i = 0; i < nt; i++)
-        l->tm[i].tick = TICK_NONE;
-    for (uint32_t i = 0; i < cfg->timer_slots; i++)
-        l->wheel[i] = (luc_bucket){TICK_NONE, NIL};
+        l->tpos[i] = NIL;
     return l;
 }
 
@@ -314,9 +312,8 @@ void luc_free(luc *l)
     free(l->slots);
     free(l->free_slots);
     free(l->heap);
-    free(l->tm);
-    free(l->wheel);
-    free(l->pick);
+    free(l->tpos);
+    free(l->tmem);
     free(l);
 }
 
@@ -587,78 +584,73 @@ static void set_hint(luc *l, uint64_t tick)
     l->hint_cyc = tick == TICK_NONE ? CYCLE_NEVER : cycle_of(l, tick);
 }
 
-/* Enters e in its bucket, which is kept in tick order (ties: the newest first), so that a bucket's
- * head is its earliest entry: tm_rescan looks at heads only. */
-static void tm_link(luc *l, uint32_t e, uint64_t tick)
+/* The timer heap's order: tick, then entry index (unique, so the order is total). */
+static bool tent_before(const luc_tent *a, const luc_tent *b)
 {
-    uint32_t b = (uint32_t)(tick % l->cfg.timer_slots);
-    l->tm[e].tick = tick;
-    uint32_t prev = NIL, next = l->wheel[b].head;
-    while (next != NIL && l->tm[next].tick < tick) {
-        prev = next;
-        next = l->tm[next].next;
-    }
-    l->tm[e].prev = prev;
-    l->tm[e].next = next;
-    if (next != NIL)
-        l->tm[next].prev = e;
-    if (prev != NIL) {
-        l->tm[prev].next = e;
-    } else {
-        l->wheel[b].head = e;
-        l->wheel[b].tick = tick;
-    }
+    return a->tick < b->tick || (a->tick == b->tick && a->e < b->e);
 }
 
-static void tm_unlink(luc *l, uint32_t e)
+/* Stores x at position i. */
+static void th_put(luc *l, uint32_t i, luc_tent x)
 {
-    luc_tm *x = &l->tm[e];
-    if (x->prev != NIL) {
-        l->tm[x->prev].next = x->next;
-    } else {
-        luc_bucket *b = &l->wheel[x->tick % l->cfg.timer_slots];
-        b->head = x->next;
-        b->tick = x->next != NIL ? l->tm[x->next].tick : TICK_NONE;
-    }
-    if (x->next != NIL)
-        l->tm[x->next].prev = x->prev;
-    x->tick = TICK_NONE;
+    l->th[i] = x;
+    l->tpos[x.e] = i;
 }
 
-/* Makes hint exact again. pre: every armed tick >= from. Walks the wheel from tick from, one
- * bucket per tick, for at most one revolution: the first bucket whose head (its earliest entry)
- * has the tick being walked holds the earliest; if none does, every head has been seen, and the
- * least of them is. */
-static void tm_rescan(luc *l, uint64_t from)
+/* Moves x, meant for position i, up towards the root to where it belongs. */
+static void th_up(luc *l, uint32_t i, luc_tent x)
 {
-    if (!l->armed) {
-        set_hint(l, TICK_NONE);
+    while (i > 0) {
+        uint32_t p = (i - 1) / 4;
+        if (!tent_before(&x, &l->th[p]))
+            break;
+        th_put(l, i, l->th[p]);
+        i = p;
+    }
+    th_put(l, i, x);
+}
+
+/* Moves x, meant for position i, down towards the leaves to where it belongs. */
+static void th_down(luc *l, uint32_t i, luc_tent x)
+{
+    uint32_t n = l->armed;
+    for (;;) {
+        uint32_t c = 4 * i + 1;
+        if (c >= n)
+            break;
+        uint32_t end = c + 4 < n ? c + 4 : n, m = c;
+        for (uint32_t k = c + 1; k < end; k++)
+            if (tent_before(&l->th[k], &l->th[m]))
+                m = k;
+        if (!tent_before(&l->th[m], &x))
+            break;
+        th_put(l, i, l->th[m]);
+        i = m;
+    }
+    th_put(l, i, x);
+}
+
+/* Takes armed entry e out of the heap. */
+static void th_remove(luc *l, uint32_t e)
+{
+    uint32_t i = l->tpos[e];
+    l->tpos[e] = NIL;
+    uint32_t last = --l->armed;
+    if (i == last)
         return;
-    }
-    uint64_t least = TICK_NONE;
-    uint32_t n = l->cfg.timer_slots, b = (uint32_t)(from % n);
-    for (uint32_t k = 0; k < n; k++) {
-        uint64_t t = from + k, head = l->wheel[b].tick; /* TICK_NONE: empty */
-        if (head == t) {
-            set_hint(l, t);
-            return;
-        }
-        if (head < least)
-            least = head;
-        if (++b == n)
-            b = 0;
-    }
-    set_hint(l, least);
+    luc_tent x = l->th[last];
+    if (i > 0 && tent_before(&x, &l->th[(i - 1) / 4]))
+        th_up(l, i, x);
+    else
+        th_down(l, i, x);
 }
 
-/* Disarms armed entry e (not a firing). */
-static void tm_disarm(luc *l, uint32_t e)
+/* Makes hint the root's tick again (set_hint only when it changed). */
+static void sync_hint(luc *l)
 {
-    uint64_t tick = l->tm[e].tick;
-    tm_unlink(l, e);
-    l->armed--;
-    if (tick == l->hint)
-        tm_rescan(l, tick);
+    uint64_t h = l->armed ? l->th[0].tick : TICK_NONE;
+    if (h != l->hint)
+        set_hint(l, h);
 }
 
 void luc_timer_set(luc *l, uint32_t flow, unsigned id, cycle_t expiry, cycle_t now)
@@ -667,26 +659,23 @@ void luc_timer_set(luc *l, uint32_t flow, unsigned id, cycle_t expiry, cycle_t n
         return;
     see(l, now);
     uint32_t e = flow * LUC_TIMERS + id;
-    uint64_t tick = tick_of(l, expiry);
+    luc_tent x = {tick_of(l, expiry), e, 0};
     l->st.timers_set++;
-    if (l->tm[e].tick != TICK_NONE) { /* re-arm: replaces the earlier expiry */
-        uint64_t old = l->tm[e].tick;
-        if (tick == old)
-            return; /* where it is already (the order among equal ticks does not matter) */
-        tm_unlink(l, e);
-        tm_link(l, e, tick);
-        if (tick < l->hint)
-            set_hint(l, tick);
-        else if (old == l->hint && tick != old)
-            tm_rescan(l, old);
-        return;
+    uint32_t i = l->tpos[e];
+    if (i != NIL) { /* re-arm: replaces the earlier expiry */
+        uint64_t old = l->th[i].tick;
+        if (x.tick == old)
+            return; /* where it is already */
+        if (x.tick < old)
+            th_up(l, i, x);
+        else
+            th_down(l, i, x);
+    } else {
+        th_up(l, l->armed++, x);
+        if (l->armed > l->st.timers_peak)
+            l->st.timers_peak = l->armed;
     }
-    tm_link(l, e, tick);
-    l->armed++;
-    if (l->armed > l->st.timers_peak)
-        l->st.timers_peak = l->armed;
-    if (tick < l->hint)
-        set_hint(l, tick);
+    sync_hint(l);
 }
 
 void luc_timer_cancel(luc *l, uint32_t flow, unsigned id)
@@ -694,9 +683,10 @@ void luc_timer_cancel(luc *l, uint32_t flow, unsigned id)
     if (flow >= l->flows || id >= LUC_TIMERS)
         return;
     uint32_t e = flow * LUC_TIMERS + id;
-    if (l->tm[e].tick == TICK_NONE)
+    if (l->tpos[e] == NIL)
         return;
-    tm_disarm(l, e);
+    th_remove(l, e);
+    sync_hint(l);
     l->st.timers_cancelled++;
 }
 
@@ -713,60 +703,14 @@ void luc_flow_close(luc *l, uint32_t flow)
 
 uint32_t luc_timers_armed(const luc *l) { return l->armed; }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Picks, among the entries of tick t, the k with the lowest index (flow, then id) into pick[],
- * sorted; returns how many there are in all. */
-static uint32_t tm_pick(luc *l, uint64_t t, uint32_t k, uint32_t *picked)
-{
-    uint32_t total = 0, n = 0;
-    uint32_t *h = l->pick; /* a max-heap of the k lowest seen */
-    for (uint32_t e = l->wheel[t % l->cfg.timer_slots].head; e != NIL; e = l->tm[e].next) {
-        if (l->tm[e].tick < t)
-            continue;
-        if (l->tm[e].tick > t)
-            break; /* the bucket is in tick order */
-        total++;
-        uint32_t i;
-        if (n < k) {
-            i = n++;
-            while (i > 0 && h[(i - 1) / 2] < e) {
-                h[i] = h[(i - 1) / 2];
-                i = (i - 1) / 2;
-            }
-            h[i] = e;
-        } else if (k && e < h[0]) {
-            i = 0;
-            for (;;) {
-                uint32_t c = 2 * i + 1;
-                if (c >= n)
-                    break;
-                if (c + 1 < n && h[c + 1] > h[c])
-                    c++;
-                if (h[c] <= e)
-                    break;
-                h[i] = h[c];
-                i = c;
-            }
-            h[i] = e;
-        }
-    }
-    qsort(h, n, sizeof *h, cmp_u32);
-    *picked = n;
-    return total;
-}
-
 /* Fires every armed timer whose tick boundary is at or before now, while the timer queue has
- * room. Returns how many fired. */
+ * room: tick by tick, each tick's entries in index order (the heap's order), so that when the
+ * queue fills, the entries of a tick left armed are its highest. Returns how many fired. */
 static unsigned tm_fire(luc *l, cycle_t now)
 {
     unsigned fired = 0;
     uint64_t limit = now / l->cfg.timer_tick_cycles;
-    while (l->hint != TICK_NONE && l->hint <= limit) {
+    while (l->armed && l->th[0].tick <= limit) {
         if (ring_full(&l->tq)) {
             if (!l->tq_blocked) {
                 l->tq_blocked = true;
@@ -774,30 +718,26 @@ static unsigned tm_fire(luc *l, cycle_t now)
             }
             break;
         }
-        uint64_t t = l->hint;
-        uint32_t n;
-        uint32_t total = tm_pick(l, t, ring_space(&l->tq), &n);
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t e = l->pick[i];
-            tm_unlink(l, e);
-            l->armed--;
+        uint64_t t = l->th[0].tick;
+        do {
+            uint32_t e = l->th[0].e, f = e / LUC_TIMERS;
+            __builtin_prefetch(&l->fl[f]);
+            th_remove(l, e);
             event *ev = ring_push_slot(&l->tq);
             event_clear(ev);
-            unsigned proto = l->fl[e / LUC_TIMERS].proto;
+            unsigned proto = l->fl[f].proto;
             ev->type = l->types[proto][e % LUC_TIMERS];
             ev->cls = EVC_TIMER;
             ev->chan = CH_TIMER;
             ev->proto = (uint8_t)proto;
-            ev->flow = e / LUC_TIMERS;
+            ev->flow = f;
             ev->arg = e % LUC_TIMERS;
             l->st.timers_fired++;
             fired++;
-        }
+        } while (l->armed && l->th[0].tick == t && !ring_full(&l->tq));
         l->tq_blocked = false;
-        if (n < total)
-            continue; /* the queue is full now: counted at the top of the next round */
-        tm_rescan(l, t);
     }
+    sync_hint(l);
     return fired;
 }
 
@@ -984,5 +924,5 @@ void luc_prefetch(const luc *l, uint32_t flow)
     for (uint32_t o = 0; o < l->ws; o += 64)
         __builtin_prefetch(rec + o);
     __builtin_prefetch(&l->fl[flow]);
-    __builtin_prefetch(&l->tm[(size_t)flow * LUC_TIMERS]);
+    __builtin_prefetch(&l->tpos[(size_t)flow * LUC_TIMERS]);
 }
