@@ -52,20 +52,18 @@ inline unsigned DispatcherUnit::take_input(unsigned ch, uint64_t now, cycle_t cy
 
 void DispatcherUnit::run()
 {
-    // run_until_idle's shape (steps on a clock edge until one does nothing), cheaper: nothing
-    // else runs during this activation, so within it the control channel and the input channels
-    // only lose items. The control channel is read in the first step only; a later step reads
-    // only the input channels that stopped for the model's room (bits of `check`);
-    // disp_advance returns at once when nothing it depends on has changed since its last call;
-    // and the last step is left out when it could do nothing: no channel waits for the model's
-    // room, the model is settled and no record waits for out_'s room (a step with one counts a
-    // refusal, as run_until_idle's would).
-    uint64_t now = now_ps();
-    if (!on_edge_or_wait(clk_, wake_, now))
-        return;
-    const cycle_t cyc = now / clk_.period_ps;
+    // Cheaper steps than plain run_until_idle's: nothing else runs during this activation, so
+    // within it the control channel and the input channels only lose items. The control channel
+    // is read in the first step only; a later step reads only the input channels that stopped
+    // for the model's room (bits of `check`); disp_advance returns at once when nothing it
+    // depends on has changed since its last call; and the last step is left out when it could do
+    // nothing: no channel waits for the model's room, the model is settled and no record waits
+    // for out_'s room (a step with one counts a refusal, as every further step would).
+    bool first = true;
     unsigned check = 0; // channels that stopped for the model's room
-    for (bool first = true;; first = false) {
+    bool stuck = false; // a record waits for out_'s room
+    auto step = [&](cycle_t cyc) {
+        const uint64_t now = clk_.time_of(cyc);
         unsigned progress = 0;
         if (first) {
             while (DispMsg *m = ctl_.peek(now)) {
@@ -76,8 +74,6 @@ void DispatcherUnit::run()
                 ctl_.pop(now);
                 progress++;
             }
-        }
-        if (first) {
             static_assert(CH_COUNT == 4, "the four input channels");
             bool any = (in_[0]->depth() | in_[1]->depth() | in_[2]->depth() | in_[3]->depth());
             for (unsigned ch = 0; any && ch < CH_COUNT; ch++) {
@@ -97,8 +93,9 @@ void DispatcherUnit::run()
                     check &= ~(1u << ch);
             }
         }
+        first = false;
         progress += disp_advance(d_, cyc);
-        bool stuck = false; // a record waits for out_'s room
+        stuck = false;
         while (const disp_out *op = disp_front(d_)) {
             const disp_out &o = *op;
             if (o.kind == DISP_GO) {
@@ -125,11 +122,11 @@ void DispatcherUnit::run()
             disp_pop_out(d_);
             progress++;
         }
-        if (!progress)
-            break;
-        last_work_ps_ = now;
-        if (!check && !stuck && disp_settled(d_, cyc))
-            break; // the next step would find nothing to do
-    }
+        return progress;
+    };
+    auto settled = [&](cycle_t cyc) { return !check && !stuck && disp_settled(d_, cyc); };
+    if (!run_until_idle(clk_, wake_, last_work_ps_, step, settled))
+        return;
+    const uint64_t now = now_ps();
     wake_at_cycle(clk_, wake_, disp_next_cycle_levels(d_, &flows_in_use_, &parked_), now);
 }

@@ -64,17 +64,12 @@ IpuUnit::IpuUnit(sc_core::sc_module_name name, const ipu_cfg &cfg, ScratchpadPor
 
 void IpuUnit::run()
 {
-    // run_until_idle's shape, with the last round (the one that finds nothing) skipped when
-    // settled() shows it would do nothing
-    const uint64_t now = now_ps();
-    if (!on_edge_or_wait(clk_, wake_, now))
+    if (!run_until_idle(
+            clk_, wake_, last_work_ps_,
+            [this](cycle_t cyc) { return step(cyc, clk_.time_of(cyc)); },
+            [this](cycle_t cyc) { return settled(cyc, clk_.time_of(cyc)); }))
         return;
-    const cycle_t cyc = now / clk_.period_ps;
-    while (step(cyc, now)) {
-        last_work_ps_ = now;
-        if (settled(cyc, now))
-            break;
-    }
+    const uint64_t now = now_ps();
     if (u_.blocked_sp)
         sp_.wait_for_cells();
     cycle_t next = ipu_next_cycle(&u_);

@@ -53,22 +53,20 @@ bool LookupUnit::control(const LucMsg &m, cycle_t cyc)
     return true;
 }
 
-// run_until_idle's shape (simtime.h), inline: passes at this clock edge over everything ready
-// (control messages, requests, the model's due work, jobs and timer events out) until one moves
-// nothing. A further pass is skipped when it is known to move nothing and count nothing: no
-// refusal to repeat (each pass counts its own), no request held back for room that the pass made,
-// and nothing due in the model (luc_next_cycle after an advance at cyc).
+// Each step passes at this clock edge over everything ready (control messages, requests, the
+// model's due work, jobs and timer events out). The step after one that moved something is left
+// out when it is known to move nothing and count nothing: no refusal to repeat (each step counts
+// its own), no request held back for room that the step made, and nothing due in the model
+// (luc_next_cycle after an advance at cyc).
 void LookupUnit::run()
 {
-    const uint64_t now = now_ps();
-    if (!on_edge_or_wait(clk_, wake_, now))
-        return;
-    const cycle_t cyc = now / clk_.period_ps;
-    cycle_t next, timer;
-    for (;;) {
+    cycle_t next = CYCLE_NEVER, timer = CYCLE_NEVER; // the model's, after the last step
+    bool repeat = false;  // the last step counted a refusal, as every further one would
+    bool in_held = false; // ... or held a request back for the model's room
+    auto step = [&](cycle_t cyc) {
+        const uint64_t now = clk_.time_of(cyc);
         unsigned progress = 0;
-        bool repeat = false; // a refusal, counted again by every further pass
-        bool in_held = false;
+        repeat = in_held = false;
         while (LucMsg *m = ctl_.peek(now)) {
             if (!control(*m, cyc)) {
                 repeat = true;
@@ -113,12 +111,14 @@ void LookupUnit::run()
             progress++;
         }
         next = luc_next_cycles(l_, &timer);
-        if (!progress)
-            break;
-        last_work_ps_ = now;
-        if (!repeat && !(in_held && luc_can_accept(l_)) && next > cyc)
-            break;
-    }
+        return progress;
+    };
+    auto settled = [&](cycle_t cyc) {
+        return !repeat && !(in_held && luc_can_accept(l_)) && next > cyc;
+    };
+    if (!run_until_idle(clk_, wake_, last_work_ps_, step, settled))
+        return;
+    const uint64_t now = now_ps();
     timers_armed_ = luc_timers_armed(l_);
     if (next < timer)
         wake_at_cycle(clk_, wake_, next, now);

@@ -41,14 +41,27 @@ inline void wake_at_cycle(const UnitClock &clk, SchedEvent &ev, cycle_t next, ui
 // ev is scheduled for the next one and the result is false. On an edge, step(cycle) (which moves
 // every ready item and does what is due, returning how much it did) runs until it does nothing,
 // so one activation handles everything ready at once; last_work becomes now if it did anything.
-template <class Step>
-bool run_until_idle(const UnitClock &clk, SchedEvent &ev, uint64_t &last_work, Step step)
+// settled(cycle), asked after each step that did something, may end the activation early: when
+// it can tell that another step would do nothing and count nothing (no refusal it would count
+// again), that last, empty step is left out.
+template <class Step, class Settled>
+bool run_until_idle(const UnitClock &clk, SchedEvent &ev, uint64_t &last_work, Step step,
+                    Settled settled)
 {
     uint64_t now = now_ps();
     if (!on_edge_or_wait(clk, ev, now))
         return false;
     cycle_t cyc = now / clk.period_ps;
-    while (step(cyc))
+    while (step(cyc)) {
         last_work = now;
+        if (settled(cyc))
+            break;
+    }
     return true;
+}
+
+template <class Step>
+bool run_until_idle(const UnitClock &clk, SchedEvent &ev, uint64_t &last_work, Step step)
+{
+    return run_until_idle(clk, ev, last_work, step, [](cycle_t) { return false; });
 }
